@@ -1,0 +1,3 @@
+from judgekit.cli.main import entry
+
+entry()

@@ -1,0 +1,88 @@
+"""On-disk cache of judge completions (SQLite, WAL), keyed by a stable hash of everything that shapes a call.
+
+The key covers the judge's identity, the rendered messages, the sampling parameters, the output schema and
+the sample index; never an API key. Only successful completions are stored, each committed as it arrives,
+so a killed run loses nothing and a rerun judges nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from judgekit.errors import ConfigError
+from judgekit.judges.base import Completion, JudgeParams, Message
+
+SCHEMA_VERSION = 1
+
+
+def default_cache_path() -> Path:
+    base = os.environ.get("JUDGEKIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judgekit"
+    )
+    return Path(base) / "cache.sqlite"
+
+
+def request_key(judge_identity: str, messages: Sequence[Message], params: JudgeParams, sample: int) -> str:
+    payload = {
+        "v": SCHEMA_VERSION,
+        "judge": judge_identity,
+        "messages": list(messages),
+        "params": params.cache_view(),
+        "sample": sample,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    """A SQLite file shared safely by concurrent runs (WAL mode, one row per completion)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS completions ("
+                " key TEXT PRIMARY KEY, judge TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigError(f"{self.path}: cannot open the cache ({err})") from None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Completion] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT key, value FROM completions WHERE key IN ({marks})", chunk)
+            for key, value in rows:
+                found[key] = Completion.model_validate_json(value)
+        return found
+
+    def get(self, key: str) -> Completion | None:
+        return self.get_many([key]).get(key)
+
+    def put(self, key: str, judge_identity: str, completion: Completion) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO completions (key, judge, value, created) VALUES (?, ?, ?, ?)",
+            (key, judge_identity, completion.model_dump_json(), time.time()),
+        )
+
+    def stats(self) -> dict[str, Any]:
+        (n,) = self._db.execute("SELECT COUNT(*) FROM completions").fetchone()
+        return {"path": str(self.path), "entries": n}
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,77 @@
+"""Entry point: builds the parser from the sub-command modules and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from judgekit._version import __version__
+
+# Sub-command modules, in the order --help lists them.
+COMMANDS = ("score", "lexical", "validate", "gate", "rubrics")
+
+DESCRIPTION = """\
+Evaluate generated text with LLM judges, and know how far to trust the number.
+
+  judgekit score      judge responses with a rubric (LaMP-QA aspect checklists by default)
+  judgekit lexical    ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets
+  judgekit validate   agreement of judge scores with human labels, with 95% CIs
+  judgekit gate       CI regression checks against a stored baseline
+  judgekit rubrics    list, show and render rubric templates
+
+Run 'judgekit COMMAND --help' for a command's options and examples.
+Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 130 interrupted.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="judgekit", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"judgekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _command_module(name)
+        if module is not None:
+            module.register(sub)
+    return parser
+
+
+def _command_module(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(f"judgekit.cli.{name}")
+    except ModuleNotFoundError as err:
+        if err.name == f"judgekit.cli.{name}":
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from judgekit.errors import JudgekitError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+        return code
+    except JudgekitError as err:
+        print(f"judgekit: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("judgekit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,114 @@
+"""``judgekit rubrics``: list the built-in rubrics, show one, or render the exact messages a judge would see."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  judgekit rubrics list
+  judgekit rubrics show lamp_qa
+  judgekit rubrics render lamp_qa --dataset examples/lamp_qa/dataset.json \\
+      --responses examples/lamp_qa/responses.json --id lqa-001
+  judgekit rubrics render ./my_rubric --dataset D --responses R --id q7 --mode all_aspects --json
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "rubrics",
+        help="list, show and render rubric templates",
+        description="Rubrics are folders: rubric.yaml plus Jinja templates. Inspect them and preview the "
+        "messages a judge receives.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rsub = p.add_subparsers(dest="rubrics_command", metavar="ACTION", required=True)
+    ls = rsub.add_parser("list", help="list built-in rubrics")
+    ls.set_defaults(run=run_list)
+    show = rsub.add_parser("show", help="print a rubric's configuration and output schema")
+    show.add_argument("name", help="built-in rubric name or rubric folder")
+    show.set_defaults(run=run_show)
+    render = rsub.add_parser("render", help="print the messages the judge would see for one item")
+    render.add_argument("name", help="built-in rubric name or rubric folder")
+    render.add_argument("--dataset", required=True)
+    render.add_argument("--responses", required=True)
+    render.add_argument("--id", required=True, help="the item to render")
+    render.add_argument(
+        "--mode", default=None, choices=["per_aspect", "all_aspects", "per_item", "per_order"]
+    )
+    render.add_argument("--json", action="store_true", help="print the calls as JSON (messages and schema)")
+    render.set_defaults(run=run_render)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from judgekit.rubric import list_rubrics, load_rubric
+
+    for name in list_rubrics():
+        r = load_rubric(name)
+        print(f"{name:<12} {r.spec.description.splitlines()[0][:100]}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import json
+
+    from judgekit.rubric import load_rubric
+
+    r = load_rubric(args.name)
+    s = r.spec
+    print(f"name         {s.name} (version {s.version})")
+    print(f"folder       {r.folder}")
+    print(f"sha256       {r.content_hash}")
+    print(f"description  {s.description}")
+    print(f"scale        {s.scale.min:g}..{s.scale.max:g}; question score: {s.question_score}")
+    print(f"modes        {', '.join(s.modes)} (default {s.mode})")
+    print(
+        f"inputs       required fields: {', '.join(s.inputs.required) or '-'}; aspects: {s.inputs.aspects or '-'}"
+    )
+    print(
+        f"score field  {s.output.score}" + (f" mapped by {s.output.score_map}" if s.output.score_map else "")
+    )
+    print("output schema (one unit):")
+    print(json.dumps(r.unit_schema, indent=2))
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    import json
+
+    from judgekit.data import load_dataset, load_responses
+    from judgekit.errors import InputError
+    from judgekit.rubric import load_rubric
+
+    r = load_rubric(args.name)
+    mode = args.mode or r.spec.mode
+    aspects = r.spec.inputs.aspects if mode in ("per_aspect", "all_aspects") else None
+    items = {
+        it.id: it for it in load_dataset(args.dataset, required=r.spec.inputs.required, aspects_field=aspects)
+    }
+    if args.id not in items:
+        raise InputError(f"{args.dataset}: no item with id {args.id!r}")
+    responses = load_responses(args.responses)
+    if args.id not in responses:
+        raise InputError(f"{args.responses}: no response for id {args.id!r}")
+    plans = r.plan(items[args.id], responses[args.id], mode)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"targets": list(p.targets), "messages": list(p.messages), "schema": p.schema}
+                    for p in plans
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    for n, plan in enumerate(plans, 1):
+        print(f"=== call {n}/{len(plans)}: {', '.join(plan.targets)}")
+        for m in plan.messages:
+            print(f"--- {m['role']}")
+            print(m["content"])
+        print()
+    return 0

@@ -1,0 +1,214 @@
+"""``judgekit score``: judge responses with a rubric and write a score file plus a run log."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  # the example set, scored by the bundled local model (no API key; needs judgekit[local])
+  judgekit score --dataset examples/lamp_qa/dataset.json --responses examples/lamp_qa/responses.json \\
+      --judge local --out scores.json
+
+  # any litellm model; all of a question's aspects in one call; 3 samples averaged
+  judgekit score --dataset D --responses R --judge openai/gpt-4o-mini --mode all_aspects --samples 3 \\
+      --temperature 0.7 --out scores.json
+
+  # an OpenAI-compatible server (vLLM, llama.cpp, ...) and your own rubric folder
+  judgekit score --dataset D --responses R --judge openai/my-model --api-base http://127.0.0.1:8000/v1 \\
+      --rubric ./my_rubric --out scores.json
+
+  # add ROUGE/METEOR beside the judge score, with their correlation to it
+  judgekit score --dataset D --responses R --judge local --references refs.json --out scores.json
+
+judges:
+  a litellm model string (openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/llama3, ...),
+  'local' or 'local:/path/model.gguf' (llama.cpp server on 127.0.0.1, started and stopped for the run),
+  or 'module:attribute' naming your own Python judge (an object with async complete(messages, params),
+  or a function returning the judge's text).
+
+guarantees:
+  every aspect ends scored or explicitly unscored with a reason (never a silent 0); completions are cached
+  in SQLite as they arrive, so a rerun makes no judge call and an interrupted run resumes where it stopped.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "score",
+        help="judge responses with a rubric (LaMP-QA aspect checklists by default)",
+        description="Judge each response with an LLM through a rubric and write a LaMP-QA-shaped score file, "
+        "with coverage, unscored reasons, run totals, and a JSONL run log beside it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    io = p.add_argument_group("inputs and outputs")
+    io.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset: JSON list or JSONL of {id, question, narrative, "
+        "rubric_aspects: [{aspect, reason, evidence}], ...}",
+    )
+    io.add_argument(
+        "--responses",
+        required=True,
+        help='responses: {id: [{"output": text}]} (LaMP-QA), {id: text}, or JSONL rows {id, output}',
+    )
+    io.add_argument("--out", required=True, help="score file to write (JSON)")
+    io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
+    io.add_argument("--references", default=None, help="reference texts: adds ROUGE/METEOR/BLEU per question")
+    io.add_argument(
+        "--reference-field",
+        default=None,
+        help="field holding the reference in a dataset-shaped "
+        "references file (default: output, then reference)",
+    )
+    io.add_argument(
+        "--metrics",
+        default=None,
+        help="lexical metrics with --references (comma-separated; default: rouge1,rougeL,meteor)",
+    )
+
+    r = p.add_argument_group("rubric")
+    r.add_argument(
+        "--rubric",
+        default="lamp_qa",
+        help="built-in rubric name or a rubric folder (default: lamp_qa; see 'judgekit rubrics list')",
+    )
+    r.add_argument(
+        "--mode",
+        default=None,
+        choices=["per_aspect", "all_aspects", "per_item", "per_order"],
+        help="judging mode (default: the rubric's own; lamp_qa: per_aspect, one call per aspect; "
+        "all_aspects: one call per question)",
+    )
+
+    j = p.add_argument_group("judge")
+    j.add_argument(
+        "--judge",
+        default="local",
+        help="litellm model string, 'local[:model.gguf]', or 'module:attribute' (default: local)",
+    )
+    j.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
+    j.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="VAR",
+        help="read the API key from this environment variable (keys are never written to any file)",
+    )
+    j.add_argument(
+        "--structured",
+        default="auto",
+        choices=["auto", "json_schema", "json_object", "none"],
+        help="how to ask for JSON: OpenAI json_schema, llama.cpp json_object+schema, or prompt only "
+        "(default: auto)",
+    )
+    j.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
+    j.add_argument("--max-tokens", type=int, default=None, help="max tokens per answer")
+    j.add_argument("--samples", type=int, default=1, help="judge each unit N times and average (default: 1)")
+    j.add_argument("--seed", type=int, default=None, help="sampling seed, where the backend supports one")
+
+    e = p.add_argument_group("engine")
+    e.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="judge calls in flight at most (default: 16); "
+        "lowered automatically on 429 and raised again as calls succeed",
+    )
+    e.add_argument(
+        "--max-retries", type=int, default=6, help="retries per call on 429/5xx/timeout (default: 6)"
+    )
+    e.add_argument(
+        "--backoff",
+        type=float,
+        default=1.0,
+        help="first retry delay in seconds, doubling with jitter; Retry-After is honoured (default: 1)",
+    )
+    e.add_argument(
+        "--max-reasks", type=int, default=2, help="follow-ups after an unparseable answer (default: 2)"
+    )
+    e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
+    e.add_argument(
+        "--cache",
+        default=None,
+        help="SQLite cache file (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, "
+        "else ~/.cache/judgekit/cache.sqlite)",
+    )
+    e.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+    e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from pydantic import ValidationError
+
+    from judgekit.engine import EngineSettings
+    from judgekit.errors import ConfigError
+    from judgekit.judges.factory import JudgeOptions
+    from judgekit.report import print_score_summary
+    from judgekit.scoring import ScoreSettings, score
+
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
+    try:
+        settings = ScoreSettings(
+            rubric=args.rubric,
+            mode=args.mode,
+            samples=args.samples,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            seed=args.seed,
+            judge=JudgeOptions(
+                api_base=args.api_base, api_key=api_key, structured=args.structured, timeout=args.timeout
+            ),
+            engine=EngineSettings(
+                concurrency=args.concurrency,
+                max_retries=args.max_retries,
+                max_reasks=args.max_reasks,
+                timeout=args.timeout,
+                backoff_base=args.backoff,
+            ),
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "--" + str(first["loc"][-1]).replace("_", "-")
+        raise ConfigError(f"{name}: {first['msg']}") from None
+    if args.no_cache and args.cache:
+        raise ConfigError("--cache and --no-cache contradict each other")
+    cache: str | bool = False if args.no_cache else (args.cache or True)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    _configure_logging(args.quiet)
+    result = score(
+        args.dataset,
+        args.responses,
+        judge=args.judge,
+        settings=settings,
+        out=args.out,
+        log_path=args.log,
+        cache=cache,
+        references=args.references,
+        reference_field=args.reference_field,
+        metrics=metrics,
+        progress=not (args.no_progress or args.quiet),
+    )
+    if not args.quiet:
+        print_score_summary(result, args.out)
+    return 0
+
+
+def _configure_logging(quiet: bool) -> None:
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("judgekit")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
+    logger.propagate = False

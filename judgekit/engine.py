@@ -1,0 +1,361 @@
+"""Runs judge conversations concurrently: cache first, bounded retries, bounded re-asks, adaptive limit.
+
+A job is one judgment: a rendered conversation plus a sample index. The engine knows nothing about which
+rubric it runs: it renders nothing itself, parses with the rubric's schema, and re-asks with the rubric's
+own re-ask template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judgekit.cache import Cache, request_key
+from judgekit.judges.base import CallFailed, Completion, Judge, JudgeParams, Message, TransientError
+from judgekit.parse import ParseResult, parse_completion
+from judgekit.rubric import CallPlan, Rubric
+
+log = logging.getLogger("judgekit")
+
+
+class EngineSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = Field(16, ge=1, le=1024)
+    max_retries: int = Field(
+        6, ge=0, le=50, description="retries per call on 429/5xx/timeouts/connection errors"
+    )
+    max_reasks: int = Field(2, ge=0, le=10, description="follow-ups after an unparseable answer")
+    timeout: float = Field(120.0, gt=0, description="seconds per call")
+    backoff_base: float = Field(1.0, ge=0, description="first retry waits about this long, then doubles")
+    backoff_max: float = Field(60.0, ge=0)
+    max_retry_after: float = Field(300.0, ge=0, description="longest Retry-After honoured")
+    adaptive: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    plan: CallPlan
+    sample: int
+    params: JudgeParams
+
+
+@dataclass
+class CallRecord:
+    """One request of a conversation, as the run log shows it."""
+
+    key: str
+    turn: int
+    status: str  # "ok" | "cached" | "failed"
+    text: str | None = None
+    parse_error: str | None = None
+    tries: list[str] = field(default_factory=list)
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass
+class JobResult:
+    job: Job
+    ok: bool
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    reason: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+    logprobs: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class RunStats:
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    reasks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    finished: int = 0
+    concurrency_changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AdaptiveLimiter:
+    """A FIFO semaphore whose size halves on a rate limit and grows by one per window of successes (AIMD).
+
+    A 429 from a call that started before the last cut does not cut again: one burst, one halving.
+    """
+
+    def __init__(self, maximum: int, *, adaptive: bool = True, stats: RunStats | None = None) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self.in_flight = 0
+        self.generation = 0
+        self.adaptive = adaptive
+        self._successes = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._stats = stats
+
+    async def acquire(self) -> int:
+        if self.in_flight < self.limit and not self._waiters:
+            self.in_flight += 1
+            return self.generation
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
+            raise
+        return self.generation
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self.in_flight += 1
+                fut.set_result(None)
+
+    def _change(self, new: int, why: str) -> None:
+        log.warning("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
+        if self._stats is not None:
+            self._stats.concurrency_changes.append(
+                {"t": time.time(), "from": self.limit, "to": new, "why": why}
+            )
+        self.limit = new
+
+    def on_rate_limit(self, generation: int) -> None:
+        if not self.adaptive or generation < self.generation:
+            return
+        self.generation += 1
+        self._successes = 0
+        new = max(1, self.limit // 2)
+        if new != self.limit:
+            self._change(new, "rate limited (429)")
+
+    def on_success(self) -> None:
+        if not self.adaptive or self.limit >= self.maximum:
+            return
+        self._successes += 1
+        if self._successes >= self.limit:
+            self._successes = 0
+            self._change(self.limit + 1, "calls succeeding")
+            self._wake()
+
+
+@dataclass
+class _Failure:
+    kind: str
+    message: str
+    tries: list[str]
+
+
+class Engine:
+    """Runs jobs for one judge and one rubric."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        rubric: Rubric,
+        settings: EngineSettings,
+        cache: Cache | None = None,
+        on_done: Callable[[JobResult], None] | None = None,
+    ) -> None:
+        self.judge = judge
+        self.rubric = rubric
+        self.settings = settings
+        self.cache = cache
+        self.stats = RunStats()
+        self._on_done = on_done
+        self._identity = judge.identity
+        self._limiter: AdaptiveLimiter | None = None
+
+    def key(self, messages: Sequence[Message], job: Job) -> str:
+        return request_key(self._identity, messages, job.params, job.sample)
+
+    def _parse(self, job: Job, text: str | None) -> ParseResult:
+        return parse_completion(text, self.rubric, job.plan.slots, job.plan.untrusted)
+
+    def _account(self, c: Completion) -> None:
+        self.stats.prompt_tokens += c.prompt_tokens
+        self.stats.completion_tokens += c.completion_tokens
+        if c.cost_usd is not None:
+            self.stats.cost_usd += c.cost_usd
+
+    def _finish(self, result: JobResult) -> JobResult:
+        self.stats.finished += 1
+        if self._on_done is not None:
+            self._on_done(result)
+        return result
+
+    async def run(self, jobs: Sequence[Job]) -> list[JobResult]:
+        """Judge every job; returns results in job order. Cached, parseable answers cost no task at all."""
+        results: list[JobResult | None] = [None] * len(jobs)
+        first_keys = [self.key(job.plan.messages, job) for job in jobs]
+        cached = self.cache.get_many(first_keys) if self.cache is not None else {}
+        pending: deque[int] = deque()
+        for i, job in enumerate(jobs):
+            hit = cached.get(first_keys[i])
+            if hit is not None:
+                parsed = self._parse(job, hit.text)
+                if parsed.ok:
+                    self.stats.cache_hits += 1
+                    record = CallRecord(
+                        first_keys[i],
+                        0,
+                        "cached",
+                        hit.text,
+                        latency_s=hit.latency_s,
+                        prompt_tokens=hit.prompt_tokens,
+                        completion_tokens=hit.completion_tokens,
+                        cost_usd=hit.cost_usd,
+                    )
+                    results[i] = self._finish(
+                        JobResult(
+                            job, True, parsed.verdicts, parsed.scores, calls=[record], logprobs=hit.logprobs
+                        )
+                    )
+                    continue
+            pending.append(i)
+        if pending:
+            self._limiter = AdaptiveLimiter(
+                self.settings.concurrency, adaptive=self.settings.adaptive, stats=self.stats
+            )
+
+            async def worker() -> None:
+                while pending:
+                    i = pending.popleft()
+                    results[i] = self._finish(
+                        await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
+                    )
+
+            n_workers = min(self.settings.concurrency, len(pending))
+            await asyncio.gather(*(worker() for _ in range(n_workers)))
+        return [r for r in results if r is not None]
+
+    async def _run_job(self, job: Job, first_key: str, first_hit: Completion | None) -> JobResult:
+        messages: list[Message] = list(job.plan.messages)
+        calls: list[CallRecord] = []
+        parsed: ParseResult | None = None
+        for turn in range(self.settings.max_reasks + 1):
+            key = first_key if turn == 0 else self.key(messages, job)
+            completion = first_hit if turn == 0 else (self.cache.get(key) if self.cache is not None else None)
+            status = "cached"
+            if completion is None:
+                outcome = await self._call(messages, job.params)
+                if isinstance(outcome, _Failure):
+                    calls.append(CallRecord(key, turn, "failed", tries=outcome.tries))
+                    reason = f"{outcome.kind}: {outcome.message} (gave up after {len(outcome.tries)} tries)"
+                    return JobResult(job, False, reason=reason, calls=calls)
+                completion, tries = outcome
+                status = "ok"
+                if self.cache is not None:
+                    self.cache.put(key, self._identity, completion)
+            else:
+                self.stats.cache_hits += 1
+                tries = []
+            parsed = self._parse(job, completion.text)
+            calls.append(
+                CallRecord(
+                    key,
+                    turn,
+                    status,
+                    completion.text,
+                    None if parsed.ok else parsed.reason,
+                    tries,
+                    completion.latency_s,
+                    completion.prompt_tokens,
+                    completion.completion_tokens,
+                    completion.cost_usd,
+                )
+            )
+            if parsed.ok:
+                return JobResult(
+                    job, True, parsed.verdicts, parsed.scores, calls=calls, logprobs=completion.logprobs
+                )
+            if turn < self.settings.max_reasks:
+                self.stats.reasks += 1
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": completion.text or ""},
+                    self.rubric.reask_message(parsed.reason or "unparseable"),
+                ]
+        assert parsed is not None
+        answers = self.settings.max_reasks + 1
+        return JobResult(
+            job, False, reason=f"unparseable after {answers} answers: {parsed.reason}", calls=calls
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * (2**attempt))
+        return float(ceiling * (0.5 + random.random() / 2))
+
+    async def _call(
+        self, messages: list[Message], params: JudgeParams
+    ) -> tuple[Completion, list[str]] | _Failure:
+        limiter = self._limiter
+        assert limiter is not None
+        tries: list[str] = []
+        error = TransientError("server_error", "no attempt made")
+        for attempt in range(self.settings.max_retries + 1):
+            generation = await limiter.acquire()
+            try:
+                completion = await asyncio.wait_for(
+                    self.judge.complete(messages, params), self.settings.timeout
+                )
+            except TransientError as err:
+                error = err
+            except TimeoutError:
+                error = TransientError("timeout", f"no answer within {self.settings.timeout:g} s")
+            except CallFailed as err:
+                self.stats.calls += 1
+                tries.append(f"call_failed: {err}")
+                return _Failure("call_failed", str(err), tries)
+            except Exception as err:  # a user's judge raising anything else: not retried, not hidden
+                self.stats.calls += 1
+                tries.append(f"judge_error: {type(err).__name__}: {err}")
+                return _Failure("judge_error", f"{type(err).__name__}: {err}", tries)
+            else:
+                self.stats.calls += 1
+                limiter.on_success()
+                self._account(completion)
+                return completion, tries
+            finally:
+                limiter.release()
+            self.stats.calls += 1
+            tries.append(f"{error.kind}: {error}")
+            if error.kind == "rate_limit":
+                limiter.on_rate_limit(generation)
+            if attempt == self.settings.max_retries:
+                break
+            if error.retry_after is not None:
+                delay = min(error.retry_after, self.settings.max_retry_after)
+            else:
+                delay = self._backoff(attempt)
+            self.stats.retries += 1
+            log.info(
+                "judgekit: %s; retry %d/%d in %.2f s",
+                error.kind,
+                attempt + 1,
+                self.settings.max_retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+        return _Failure(error.kind, str(error), tries)

@@ -1,0 +1,190 @@
+"""The default judge: any litellm model string (OpenAI, Anthropic, a local OpenAI-compatible server, ...).
+
+litellm is imported on first use, after setting LITELLM_LOCAL_MODEL_COST_MAP so an offline machine does
+not spend ~10 s retrying a price-table download at import. Retries are judgekit's job (the engine honours
+Retry-After and adapts concurrency), so litellm's and the OpenAI client's own retries are switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Literal
+
+from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
+
+StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
+
+_litellm: Any = None
+
+
+def import_litellm() -> Any:
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+        _litellm = litellm
+    return _litellm
+
+
+def _retry_after(err: Exception) -> float | None:
+    headers: Any = None
+    response = getattr(err, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    if headers is None:
+        headers = getattr(err, "litellm_response_headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def classify_error(err: Exception) -> Exception:
+    """Map a litellm/OpenAI exception to TransientError (retry) or CallFailed (don't)."""
+    litellm = import_litellm()
+    text = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+    if isinstance(err, litellm.RateLimitError):
+        return TransientError("rate_limit", text, _retry_after(err))
+    if isinstance(err, litellm.Timeout):
+        return TransientError("timeout", text)
+    if isinstance(err, litellm.APIConnectionError):
+        return TransientError("connection", text)
+    if isinstance(
+        err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
+    ):
+        return TransientError("server_error", text, _retry_after(err))
+    status = getattr(err, "status_code", None)
+    if isinstance(status, int) and (status >= 500 or status == 429):
+        kind: Literal["rate_limit", "server_error"] = "rate_limit" if status == 429 else "server_error"
+        return TransientError(kind, text, _retry_after(err))
+    return CallFailed(text)
+
+
+class LiteLLMJudge:
+    """Calls ``litellm.acompletion``; asks for structured output the way the backend understands it."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        structured: StructuredMode = "auto",
+        timeout: float = 120.0,
+        identity: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.api_base = api_base
+        self._api_key = api_key
+        self.timeout = timeout
+        self.extra = dict(extra or {})
+        self.structured = self._resolve_structured(structured)
+        self._cost_known: bool | None = None
+        self._identity = identity or f"litellm:{model}" + (f"@{api_base}" if api_base else "")
+
+    @property
+    def identity(self) -> str:
+        return f"{self._identity}|structured={self.structured}"
+
+    def _resolve_structured(self, mode: StructuredMode) -> Literal["json_schema", "json_object", "none"]:
+        if mode != "auto":
+            return mode
+        if self.api_base:
+            # An OpenAI-compatible server of unknown ability: the OpenAI form is the common denominator.
+            return "json_schema"
+        try:
+            if import_litellm().supports_response_schema(model=self.model):
+                return "json_schema"
+        except Exception:
+            pass
+        return "none"
+
+    def response_format(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is None or self.structured == "none":
+            return None
+        if self.structured == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
+
+    async def complete(self, messages: list[Message], params: JudgeParams) -> Completion:
+        litellm = import_litellm()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": params.temperature,
+            "timeout": self.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+            **self.extra,
+        }
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        elif self.api_base:
+            kwargs["api_key"] = os.environ.get("OPENAI_API_KEY") or "no-key"
+        if params.max_tokens is not None:
+            kwargs["max_tokens"] = params.max_tokens
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        fmt = self.response_format(params.schema_)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        if params.logprobs:
+            kwargs["logprobs"] = True
+            if params.top_logprobs:
+                kwargs["top_logprobs"] = params.top_logprobs
+        start = time.perf_counter()
+        try:
+            resp = await litellm.acompletion(**kwargs)
+        except Exception as err:
+            raise classify_error(err) from None
+        latency = time.perf_counter() - start
+        return self._to_completion(resp, latency)
+
+    def _to_completion(self, resp: Any, latency: float) -> Completion:
+        choice = resp.choices[0]
+        usage = getattr(resp, "usage", None)
+        logprobs = None
+        raw_lp = getattr(choice, "logprobs", None)
+        if raw_lp is not None:
+            content = raw_lp.get("content") if isinstance(raw_lp, dict) else getattr(raw_lp, "content", None)
+            if content:
+                logprobs = [c if isinstance(c, dict) else c.model_dump() for c in content]
+        cost: float | None = None
+        hidden = getattr(resp, "_hidden_params", None) or {}
+        if isinstance(hidden, dict) and hidden.get("response_cost") is not None:
+            cost = float(hidden["response_cost"])
+        elif self._cost_known is not False:
+            # litellm's price table; a model it does not know (a local server) has no cost, not cost 0.
+            try:
+                cost = float(import_litellm().completion_cost(completion_response=resp))
+                self._cost_known = True
+            except Exception:
+                self._cost_known = False
+        return Completion(
+            text=choice.message.content,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=cost,
+            latency_s=latency,
+            model=str(getattr(resp, "model", "") or self.model),
+            finish_reason=getattr(choice, "finish_reason", None),
+            logprobs=logprobs,
+        )

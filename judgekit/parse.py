@@ -1,0 +1,186 @@
+"""Judge text -> verdict, or an explicit failure with its reason. Never a silent 0.
+
+The judge's JSON may be bare, fenced in a code block, or embedded in prose. A JSON object that appears word
+for word in the graded response is treated as echoed text, not as the judge's verdict; if the remaining
+candidates disagree, the answer is ambiguous and the parse fails (the engine then re-asks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
+
+from judgekit.rubric import FieldSpec, Rubric
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+_DECODER = json.JSONDecoder()
+
+
+@dataclass
+class ParseResult:
+    """``ok`` with one verdict (and score) per target, or not ``ok`` with a reason."""
+
+    ok: bool
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def score(self) -> float | None:
+        return self.scores[0] if self.ok and len(self.scores) == 1 else None
+
+
+def extract_json_candidates(text: str) -> list[tuple[str, Any]]:
+    """All JSON objects in ``text``: the whole text if it parses, else fenced blocks, else embedded objects."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        whole = json.loads(stripped)
+        return [(stripped, whole)] if isinstance(whole, dict) else []
+    except json.JSONDecodeError:
+        pass
+    fenced = []
+    for block in _FENCE.findall(text):
+        try:
+            value = json.loads(block.strip())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            fenced.append((block.strip(), value))
+    if fenced:
+        return fenced
+    found = []
+    pos = 0
+    while True:
+        start = text.find("{", pos)
+        if start < 0:
+            break
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except json.JSONDecodeError:
+            pos = start + 1
+            continue
+        if isinstance(value, dict):
+            found.append((text[start:end], value))
+            pos = end
+        else:
+            pos = start + 1
+    return found
+
+
+def _coerce(spec: FieldSpec) -> Any:
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool) and spec.type != "boolean":
+            raise ValueError("booleans are not scores")
+        if spec.type in ("integer", "number") and isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ValueError(f"expected a number, got {value!r}") from None
+        if spec.type == "integer" and isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(f"expected a whole number, got {value}")
+            value = int(value)
+        if spec.type == "string" and isinstance(value, str) and spec.enum is not None:
+            lowered = {str(e).lower(): e for e in spec.enum}
+            value = lowered.get(value.strip().lower(), value)
+        return value
+
+    return convert
+
+
+def _field_type(spec: FieldSpec) -> Any:
+    base: Any = {"integer": int, "number": float, "string": str, "boolean": bool}[spec.type]
+    if spec.enum is not None:
+        base = Literal[tuple(spec.enum)]
+    return Annotated[base, BeforeValidator(_coerce(spec))]
+
+
+@lru_cache(maxsize=64)
+def _unit_model(rubric: Rubric) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (_field_type(spec), ...) for name, spec in rubric.spec.output.fields.items()
+    }
+    return create_model(
+        f"{rubric.name}_verdict", __config__=ConfigDict(extra="ignore", strict=False), **fields
+    )
+
+
+def _check_range(rubric: Rubric, verdict: dict[str, Any]) -> None:
+    for name, spec in rubric.spec.output.fields.items():
+        value = verdict[name]
+        if spec.minimum is not None and value < spec.minimum:
+            raise ValueError(f"{name}={value} is below the minimum {spec.minimum:g}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise ValueError(f"{name}={value} is above the maximum {spec.maximum:g}")
+
+
+def _validate_unit(rubric: Rubric, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    try:
+        verdict = _unit_model(rubric).model_validate(value).model_dump()
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        got = first.get("input")
+        detail = first["msg"] if first["type"] == "missing" else f"{first['msg']} (got {got!r})"
+        raise ValueError(f"field {loc!r}: {detail}") from None
+    _check_range(rubric, verdict)
+    return verdict
+
+
+def _validate(rubric: Rubric, value: dict[str, Any], slots: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    if slots is None:
+        return [_validate_unit(rubric, value)]
+    missing = [s for s in slots if s not in value]
+    if missing:
+        raise ValueError(f"missing keys {missing}")
+    out = []
+    for slot in slots:
+        try:
+            out.append(_validate_unit(rubric, value[slot]))
+        except ValueError as err:
+            raise ValueError(f"{slot}: {err}") from None
+    return out
+
+
+def parse_completion(
+    text: str | None,
+    rubric: Rubric,
+    slots: tuple[str, ...] | None = None,
+    untrusted: tuple[str, ...] = (),
+) -> ParseResult:
+    """Parse a judge's answer against the rubric's output fields.
+
+    ``untrusted`` holds the texts being graded: a JSON object found verbatim in them is ignored as an echo.
+    """
+    if text is None or not text.strip():
+        return ParseResult(False, reason="empty completion")
+    candidates = extract_json_candidates(text)
+    if not candidates:
+        return ParseResult(False, reason="no JSON object in the answer")
+    if candidates[0][0] != text.strip():
+        # Embedded in prose: JSON quoted from the graded text is an echo, not the judge's verdict.
+        candidates = [(raw, value) for raw, value in candidates if not any(raw in u for u in untrusted)]
+    if not candidates:
+        return ParseResult(False, reason="the only JSON in the answer was copied from the graded response")
+    valid: list[list[dict[str, Any]]] = []
+    errors: list[str] = []
+    for _raw, value in candidates:
+        try:
+            valid.append(_validate(rubric, value, slots))
+        except ValueError as err:
+            errors.append(str(err))
+    if not valid:
+        return ParseResult(False, reason=f"invalid verdict: {errors[-1]}")
+    scores_per = [[rubric.score_of(v) for v in verdicts] for verdicts in valid]
+    if any(s != scores_per[0] for s in scores_per[1:]):
+        return ParseResult(False, reason=f"conflicting verdicts in one answer: {scores_per}")
+    return ParseResult(True, verdicts=valid[-1], scores=scores_per[-1])

@@ -1,0 +1,41 @@
+"""Readable terminal summaries of results (the JSON files stay the source of truth)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from judgekit.results import ScoreFile
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def print_score_summary(result: ScoreFile, out: str | Path | None = None) -> None:
+    cov = result.coverage
+    t = result.totals
+    lines = [
+        f"score     {_fmt(result.score)}   (mean over {cov.questions_scored} of {cov.questions_total} questions)",
+        f"coverage  {cov.scored}/{cov.total} aspects scored ({cov.ratio:.1%})",
+        f"calls     {t.calls} judge calls, {t.cache_hits} cache hits, {t.retries} retries, {t.reasks} re-asks",
+        f"tokens    {t.prompt_tokens} in / {t.completion_tokens} out"
+        + (f", cost ${t.cost_usd:.4f}" if t.cost_usd else ""),
+        f"time      {t.wall_time_s:.1f} s",
+    ]
+    if result.unscored:
+        reasons = Counter(u.reason.split(":")[0] for u in result.unscored)
+        lines.append("unscored  " + ", ".join(f"{n} x {why}" for why, n in reasons.most_common(5)))
+    if result.lexical:
+        lines.append("")
+        lines.append(f"lexical ({result.lexical.get('aggregation', 'mean of item-level scores')})")
+        corr = result.lexical.get("correlation_with_judge") or {}
+        lines.append(f"  {'metric':<14}{'mean':>9}{'spearman':>10}{'kendall':>10}")
+        for name, value in (result.lexical.get("overall") or {}).items():
+            c = corr.get(name) or {}
+            lines.append(
+                f"  {name:<14}{_fmt(value):>9}{_fmt(c.get('spearman'), 3):>10}{_fmt(c.get('kendall'), 3):>10}"
+            )
+    if out is not None:
+        lines.append(f"wrote     {out}" + (f" and {result.meta['log']}" if result.meta.get("log") else ""))
+    print("\n".join(lines))

@@ -1,0 +1,122 @@
+"""The score file: LaMP-QA's shape (score, per_question_scores[id, score, details]) plus what makes it trustworthy.
+
+Existing LaMP-QA consumers read ``score`` and ``per_question_scores[*].{id,score,details[*].{aspect,score}}``;
+everything else is extra keys. ``score`` is ``None`` where nothing could be scored; it is never a silent 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from judgekit.errors import InputError
+
+Status = Literal["scored", "unscored"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class AspectResult(_Model):
+    """One judged unit of a question (an aspect, a criterion, an order of a pair)."""
+
+    aspect: str
+    score: float | None = None
+    status: Status = "scored"
+    reason: str | None = None
+    samples: list[float | None] = Field(default_factory=list)
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class QuestionResult(_Model):
+    id: str
+    score: float | None
+    details: list[AspectResult]
+    scored: int = 0
+    total: int = 0
+    coverage: float = 0.0
+    category: str | None = None
+    lexical: dict[str, float] | None = None
+
+
+class Coverage(_Model):
+    scored: int
+    total: int
+    ratio: float
+    questions_scored: int = 0
+    questions_total: int = 0
+
+
+class Totals(_Model):
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    reasks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    wall_time_s: float = 0.0
+
+
+class Unscored(_Model):
+    id: str
+    aspect: str
+    reason: str
+
+
+class ScoreFile(_Model):
+    score: float | None
+    per_question_scores: list[QuestionResult]
+    coverage: Coverage
+    unscored: list[Unscored] = Field(default_factory=list)
+    totals: Totals = Field(default_factory=Totals)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    lexical: dict[str, Any] | None = None
+
+    def by_id(self) -> dict[str, QuestionResult]:
+        return {q.id: q for q in self.per_question_scores}
+
+
+def load_score_file(path: str | Path) -> ScoreFile:
+    """Read a judgekit (or plain LaMP-QA) score file with a one-line error on failure."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{p}: not a valid JSON score file ({err})") from None
+    if isinstance(raw, dict) and "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
+        raw = _from_plain_lamp_qa(raw)
+    try:
+        return ScoreFile.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise InputError(f"{p}: field {loc!r}: {first['msg']}") from None
+
+
+def _from_plain_lamp_qa(raw: dict[str, Any]) -> dict[str, Any]:
+    """Accept LaMP-QA's own score files, which carry no coverage (every aspect was scored)."""
+    questions = raw["per_question_scores"]
+    total = 0
+    for q in questions:
+        if isinstance(q, dict):
+            details = q.get("details") or []
+            q.setdefault("scored", len(details))
+            q.setdefault("total", len(details))
+            q.setdefault("coverage", 1.0 if details else 0.0)
+            total += len(details)
+    raw = dict(raw)
+    raw["coverage"] = {
+        "scored": total,
+        "total": total,
+        "ratio": 1.0 if total else 0.0,
+        "questions_scored": len(questions),
+        "questions_total": len(questions),
+    }
+    return raw
