@@ -1,0 +1,78 @@
+"""judgekit: evaluate generated text with LLM judges, and know how far to trust the number.
+
+The public API. Light modules are imported here; heavy ones (scipy, nltk, litellm) load on first use, so
+``import judgekit`` and ``judgekit --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from judgekit._version import __version__
+from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, JudgekitError, RubricError
+
+if TYPE_CHECKING:
+    from judgekit.engine import EngineSettings
+    from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
+    from judgekit.results import ScoreFile, load_score_file
+    from judgekit.rubric import Rubric, list_rubrics, load_rubric
+    from judgekit.scoring import ScoreSettings, ascore, score
+
+_LAZY = {
+    "EngineSettings": "judgekit.engine",
+    "CallFailed": "judgekit.judges",
+    "Completion": "judgekit.judges",
+    "Judge": "judgekit.judges",
+    "JudgeOptions": "judgekit.judges",
+    "JudgeParams": "judgekit.judges",
+    "TransientError": "judgekit.judges",
+    "ScoreFile": "judgekit.results",
+    "load_score_file": "judgekit.results",
+    "Rubric": "judgekit.rubric",
+    "list_rubrics": "judgekit.rubric",
+    "load_rubric": "judgekit.rubric",
+    "ScoreSettings": "judgekit.scoring",
+    "ascore": "judgekit.scoring",
+    "score": "judgekit.scoring",
+    "compute_lexical": "judgekit.lexical",
+    "validate": "judgekit.validate",
+    "gate": "judgekit.gate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'judgekit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "CallFailed",
+    "Completion",
+    "ConfigError",
+    "EngineSettings",
+    "InputError",
+    "Interrupted",
+    "Judge",
+    "JudgeError",
+    "JudgeOptions",
+    "JudgeParams",
+    "JudgekitError",
+    "Rubric",
+    "RubricError",
+    "ScoreFile",
+    "ScoreSettings",
+    "TransientError",
+    "__version__",
+    "ascore",
+    "compute_lexical",
+    "gate",
+    "list_rubrics",
+    "load_rubric",
+    "load_score_file",
+    "score",
+    "validate",
+]
