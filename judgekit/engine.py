@@ -74,6 +74,7 @@ class JobResult:
     reason: str | None = None
     calls: list[CallRecord] = field(default_factory=list)
     logprobs: list[dict[str, Any]] | None = None
+    method: str = "value"
 
 
 @dataclass
@@ -216,6 +217,7 @@ class Engine:
             if hit is not None:
                 parsed = self._parse(job, hit.text)
                 if parsed.ok:
+                    scores, method = self.rubric.final_scores(parsed.scores, hit.logprobs)
                     self.stats.cache_hits += 1
                     record = CallRecord(
                         first_keys[i],

@@ -217,6 +217,16 @@ class Rubric:
             "additionalProperties": False,
         }
 
+    def final_scores(
+        self, scores: list[float], logprobs: list[dict[str, Any]] | None
+    ) -> tuple[list[float], str]:
+        """The scores to keep for a parsed answer, and how they were obtained.
+
+        The default keeps the parsed values ("value"); rubrics that weight by token probabilities override
+        the method through their configuration. Called by the engine for every parsed answer.
+        """
+        return scores, "value"
+
     def score_of(self, verdict: dict[str, Any]) -> float:
         value = verdict[self.spec.output.score]
         mapping = self.spec.output.score_map
