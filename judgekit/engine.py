@@ -231,7 +231,13 @@ class Engine:
                     )
                     results[i] = self._finish(
                         JobResult(
-                            job, True, parsed.verdicts, parsed.scores, calls=[record], logprobs=hit.logprobs
+                            job,
+                            True,
+                            parsed.verdicts,
+                            scores,
+                            calls=[record],
+                            logprobs=hit.logprobs,
+                            method=method,
                         )
                     )
                     continue
