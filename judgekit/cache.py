@@ -30,15 +30,18 @@ def default_cache_path() -> Path:
 
 
 def request_key(judge_identity: str, messages: Sequence[Message], params: JudgeParams, sample: int) -> str:
-    payload = {
-        "v": SCHEMA_VERSION,
-        "judge": judge_identity,
-        "messages": list(messages),
-        "params": params.cache_view(),
-        "sample": sample,
-    }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    """sha256 over everything that shapes the answer: judge, messages, parameters (with schema), sample."""
+    h = hashlib.sha256()
+    for part in (
+        f"v{SCHEMA_VERSION}",
+        judge_identity,
+        json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        params.cache_json,
+        str(sample),
+    ):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 class Cache:

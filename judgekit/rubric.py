@@ -7,9 +7,12 @@ an item becomes judge calls; nothing else in judgekit knows which rubric it is r
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -27,6 +30,11 @@ from judgekit.data import Item
 from judgekit.errors import RubricError
 
 Mode = Literal["per_aspect", "all_aspects", "per_item", "per_order"]
+ScoreMethod = Literal["value", "logprob_weighted"]
+QuestionScore = Literal["normalized", "raw", "pairwise"]
+
+#: The most distinct values a log-probability-weighted score field may take.
+MAX_WEIGHTED_VALUES = 100
 
 
 class _Strict(BaseModel):
@@ -91,6 +99,29 @@ class Templates(_Strict):
 class Inputs(_Strict):
     required: list[str] = Field(default_factory=list, description="dataset fields every item must have")
     aspects: str | None = Field(default=None, description="the dataset field holding the aspect checklist")
+    responses: Literal["single", "pair"] = Field(
+        default="single",
+        description="single: one response per item (--responses); pair: two responses to compare "
+        "(--responses-a/--responses-b, or a dataset in the LLMBar, AlpacaEval or MT-Bench layout)",
+    )
+
+
+class Criterion(_Strict):
+    """One quality criterion for ``criteria``-style rubrics (G-Eval): templates see it as ``criterion``."""
+
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    steps: list[str] = Field(default_factory=list, description="optional evaluation steps, in order")
+
+
+class PairwiseSpec(_Strict):
+    """How the two presentation orders of a pair combine (``question_score: pairwise``)."""
+
+    on_disagreement: Literal["tie", "inconsistent"] = Field(
+        default="tie",
+        description="when the two orders pick different winners: count the pair as a tie, or as "
+        "inconsistent (then it has no score and is left out of the win rate)",
+    )
 
 
 class RubricSpec(_Strict):
@@ -105,9 +136,23 @@ class RubricSpec(_Strict):
     modes: dict[Mode, Templates]
     reask: str = Field(description="template for the follow-up message after an unparseable answer")
     output: OutputSpec
-    question_score: Literal["normalized", "raw"] = Field(
+    question_score: QuestionScore = Field(
         default="normalized",
-        description="normalized: mean of (score-min)/(max-min), i.e. LaMP-QA's sum / (max x aspects); raw: mean",
+        description="normalized: mean of (score-min)/(max-min), i.e. LaMP-QA's sum / (max x aspects); "
+        "raw: mean; pairwise: the two presentation orders of a pair combined into one verdict",
+    )
+    score_method: ScoreMethod = Field(
+        default="value",
+        description="value: the number the judge wrote; logprob_weighted: the probability-weighted mean "
+        "over the score field's values from the answer's token log-probabilities (G-Eval), falling back "
+        "to the written value when the backend returns none",
+    )
+    top_logprobs: int = Field(
+        default=20, ge=1, le=20, description="alternatives per token to ask for when logprob_weighted"
+    )
+    criterion: Criterion | None = Field(default=None, description="the criterion, for criteria rubrics")
+    pairwise: PairwiseSpec | None = Field(
+        default=None, description="how the orders of a pair combine (question_score: pairwise)"
     )
 
     @model_validator(mode="after")
@@ -117,7 +162,60 @@ class RubricSpec(_Strict):
         needs_aspects = {"per_aspect", "all_aspects"} & set(self.modes)
         if needs_aspects and self.inputs.aspects is None:
             raise ValueError(f"modes {sorted(needs_aspects)} need inputs.aspects (the checklist field)")
+        pair_modes = {"per_order"} & set(self.modes)
+        if self.inputs.responses == "pair" and set(self.modes) != {"per_order"}:
+            raise ValueError("inputs.responses 'pair' needs every mode to be per_order (both orders)")
+        if self.inputs.responses == "single" and pair_modes:
+            raise ValueError("mode per_order judges pairs: set inputs.responses to 'pair'")
+        if self.question_score == "pairwise" and self.inputs.responses != "pair":
+            raise ValueError("question_score 'pairwise' needs inputs.responses 'pair'")
+        if self.inputs.responses == "pair" and self.question_score != "pairwise":
+            raise ValueError("a pair rubric needs question_score 'pairwise'")
+        if self.pairwise is not None and self.question_score != "pairwise":
+            raise ValueError("'pairwise' settings apply only with question_score 'pairwise'")
+        if self.question_score == "pairwise" and self.pairwise is None:
+            self.pairwise = PairwiseSpec()
+        if self.score_method == "logprob_weighted":
+            weighted_candidates(self)  # raises ValueError when the score field has no finite value set
         return self
+
+
+def weighted_candidates(spec: RubricSpec) -> dict[str, float]:
+    """The score field's possible answers as they appear in the JSON text, with their scores.
+
+    Log-probability weighting needs a finite set: an ``enum``, or an integer field with both bounds.
+    """
+    out = spec.output
+    name = out.score
+    field_spec = out.fields[name]
+    values: list[int | float | str | bool]
+    if field_spec.enum is not None:
+        values = list(field_spec.enum)
+    elif field_spec.type == "integer" and field_spec.minimum is not None and field_spec.maximum is not None:
+        lo, hi = math.ceil(field_spec.minimum), math.floor(field_spec.maximum)
+        if hi - lo + 1 > MAX_WEIGHTED_VALUES:
+            raise ValueError(
+                f"score_method logprob_weighted: output field {name!r} has more than "
+                f"{MAX_WEIGHTED_VALUES} values"
+            )
+        values = list(range(lo, hi + 1))
+    else:
+        raise ValueError(
+            f"score_method logprob_weighted needs output field {name!r} to have an enum, "
+            "or to be an integer with minimum and maximum"
+        )
+    if field_spec.type == "boolean" or any(isinstance(v, bool) for v in values):
+        raise ValueError("score_method logprob_weighted does not weight boolean fields")
+    table: dict[str, float] = {}
+    for v in values:
+        text = str(v)
+        if out.score_map is not None:
+            if text not in out.score_map:
+                raise ValueError(f"output.score_map has no entry for {text!r}")
+            table[text] = float(out.score_map[text])
+        else:
+            table[text] = float(v)
+    return table
 
 
 @dataclass(frozen=True)
@@ -173,6 +271,8 @@ class Rubric:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._constant: dict[str, bool] = {}
+        self._rendered: dict[str, str] = {}
         self._env.filters["fence"] = _fence
         self._env.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
 
@@ -180,11 +280,30 @@ class Rubric:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def pairwise(self) -> bool:
+        """Whether items carry two responses to compare (``inputs.responses: pair``)."""
+        return self.spec.inputs.responses == "pair"
+
     def __repr__(self) -> str:
         return f"Rubric({self.name!r}, {self.folder})"
 
+    def _is_constant(self, template: str) -> bool:
+        """A template that reads no variables renders the same text every time: render it once."""
+        known = self._constant.get(template)
+        if known is None:
+            source = self._env.loader.get_source(self._env, template)[0]  # type: ignore[union-attr]
+            known = not meta.find_undeclared_variables(self._env.parse(source))
+            self._constant[template] = known
+        return known
+
     def render(self, template: str, context: dict[str, Any]) -> str:
         try:
+            if self._is_constant(template):
+                text = self._rendered.get(template)
+                if text is None:
+                    text = self._rendered[template] = self._env.get_template(template).render().strip()
+                return text
             return self._env.get_template(template).render(context).strip()
         except SecurityError as err:
             raise RubricError(
@@ -217,15 +336,26 @@ class Rubric:
             "additionalProperties": False,
         }
 
+    @cached_property
+    def _weight_table(self) -> dict[str, float]:
+        return weighted_candidates(self.spec)
+
     def final_scores(
         self, scores: list[float], logprobs: list[dict[str, Any]] | None
     ) -> tuple[list[float], str]:
         """The scores to keep for a parsed answer, and how they were obtained.
 
-        The default keeps the parsed values ("value"); rubrics that weight by token probabilities override
-        the method through their configuration. Called by the engine for every parsed answer.
+        ``value`` keeps the parsed numbers. With ``score_method: logprob_weighted`` and token log-probabilities
+        in the answer, each score becomes the probability-weighted mean over the score field's values at the
+        position where the judge wrote it (G-Eval); when the log-probabilities are missing or do not line up
+        with the parsed answer, the parsed values are kept and the method says ``value``.
         """
-        return scores, "value"
+        if self.spec.score_method != "logprob_weighted" or not logprobs:
+            return scores, "value"
+        weighted = weight_by_logprobs(logprobs, self.spec.output.score, self._weight_table, scores)
+        if weighted is None:
+            return scores, "value"
+        return weighted, "logprob_weighted"
 
     def score_of(self, verdict: dict[str, Any]) -> float:
         value = verdict[self.spec.output.score]
@@ -255,6 +385,8 @@ class Rubric:
             output_fields={k: v.model_dump() for k, v in self.spec.output.fields.items()},
             aspects=[{**a.model_dump(), "index": n} for n, a in enumerate(item.aspects, 1)],
         )
+        if self.spec.criterion is not None:
+            ctx["criterion"] = self.spec.criterion.model_dump()
         if isinstance(response, dict):
             ctx["responses"] = response
         else:
@@ -273,6 +405,89 @@ class Rubric:
             "role": "user",
             "content": self.render(self.spec.reask, {"error": error, "schema": self.unit_schema}),
         }
+
+
+_TRAILING = ' \t\r\n",}]'
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _value_key(text: str) -> str:
+    return text.strip().rstrip(_TRAILING).strip()
+
+
+def _match_candidate(rest: str, table: dict[str, float]) -> str | None:
+    """The answer a token's text stands for: an exact value, or (for words) the only value it begins."""
+    key = _value_key(rest)
+    if not key:
+        return None
+    if key in table:
+        return key
+    starting = [c for c in table if c.startswith(key) and not _NUMBER.fullmatch(c)]
+    return starting[0] if len(starting) == 1 else None
+
+
+def _token_alternatives(entry: dict[str, Any]) -> list[tuple[str, float]]:
+    seen: dict[str, float] = {}
+    for alt in entry.get("top_logprobs") or []:
+        if isinstance(alt, dict) and isinstance(alt.get("token"), str) and alt.get("logprob") is not None:
+            seen.setdefault(alt["token"], float(alt["logprob"]))
+    token = entry.get("token")
+    if isinstance(token, str) and entry.get("logprob") is not None:
+        seen.setdefault(token, float(entry["logprob"]))
+    return list(seen.items())
+
+
+def weight_by_logprobs(
+    logprobs: Sequence[dict[str, Any]], field_name: str, table: dict[str, float], parsed: Sequence[float]
+) -> list[float] | None:
+    """G-Eval weighting: for each of the last ``len(parsed)`` occurrences of ``"field_name": value`` in the
+    answer, the mean of ``table``'s scores weighted by the probabilities of the alternative tokens at the
+    value's position. ``None`` if the tokens do not line up with the parsed answer (then keep the values).
+
+    A value must be a single token (true for 1-5 or 1-10 scales on common tokenizers); the token may carry
+    JSON punctuation around it (``' 4'``, ``'4}'``, ``' "correct'``). Probability mass on tokens that are not
+    one of the field's values is left out, and the rest renormalised.
+    """
+    tokens = [str(e.get("token", "")) for e in logprobs]
+    starts: list[int] = []
+    pos = 0
+    for t in tokens:
+        starts.append(pos)
+        pos += len(t)
+    text = "".join(tokens)
+    key = re.compile(r'"' + re.escape(field_name) + r'"\s*:\s*"?')
+    offsets = [m.end() for m in key.finditer(text)]
+    if len(offsets) < len(parsed) or not parsed:
+        return None
+    out: list[float] = []
+    for offset, expected in zip(offsets[-len(parsed) :], parsed, strict=True):
+        idx = bisect.bisect_right(starts, offset) - 1
+        if idx < 0 or idx >= len(tokens):
+            return None
+        prefix = tokens[idx][: offset - starts[idx]]
+        chosen = _match_candidate(tokens[idx][len(prefix) :], table)
+        if chosen is None or table[chosen] != expected:
+            return None
+        if _NUMBER.fullmatch(chosen):
+            literal = _NUMBER.match(text, offset)
+            if literal is None or literal.group() != chosen or literal.end() > starts[idx] + len(tokens[idx]):
+                return None  # the value spans several tokens: no single distribution to weight
+        mass = 0.0
+        total = 0.0
+        for alt, logprob in _token_alternatives(logprobs[idx]):
+            if not alt.startswith(prefix.strip()) and not alt.startswith(prefix):
+                continue
+            rest = alt[len(prefix) :] if alt.startswith(prefix) else alt[len(prefix.strip()) :]
+            value = _match_candidate(rest, table)
+            if value is None:
+                continue
+            p = math.exp(logprob)
+            mass += p
+            total += p * table[value]
+        if mass <= 0.0:
+            return None
+        out.append(total / mass)
+    return out
 
 
 def _untrusted(ctx: dict[str, Any]) -> tuple[str, ...]:
@@ -311,7 +526,14 @@ def _plan_per_order(r: Rubric, item: Item, response: Any, t: Templates) -> Itera
         raise RubricError(f"rubric {r.name!r} judges pairs: give two responses (a and b) for id {item.id!r}")
     base = r.base_context(item, response)
     for order, first, second in (("original", "a", "b"), ("swapped", "b", "a")):
-        ctx = {**base, "order": order, "first": response[first], "second": response[second]}
+        ctx = {
+            **base,
+            "order": order,
+            "first": response[first],
+            "second": response[second],
+            "first_side": first,
+            "second_side": second,
+        }
         yield CallPlan(item.id, (order,), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx)
 
 

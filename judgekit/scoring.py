@@ -23,11 +23,19 @@ from judgekit.cache import Cache, default_cache_path
 from judgekit.data import Item, file_sha256, load_dataset, load_responses, match_ids
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
 from judgekit.errors import ConfigError, Interrupted
-from judgekit.io import atomic_write_json, atomic_write_jsonl, check_writable
+from judgekit.io import atomic_write_jsonl, atomic_write_text, check_writable
 from judgekit.judges.base import Judge, JudgeParams
-from judgekit.judges.factory import JudgeOptions, is_local_spec, local_model_path, resolve_judge
+from judgekit.judges.factory import (
+    JudgeOptions,
+    is_local_spec,
+    is_python_object,
+    local_model_path,
+    resolve_judge,
+)
 from judgekit.results import ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
+
+POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
 
 
 class ScoreSettings(BaseModel):
@@ -50,8 +58,9 @@ def _default_log_path(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def open_judge(spec: str | Judge, options: JudgeOptions) -> Iterator[Judge]:
-    """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback."""
+def open_judge(spec: str | Judge, options: JudgeOptions, n_calls: int = 0) -> Iterator[Judge]:
+    """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
+    litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
     if is_local_spec(spec):
         assert isinstance(spec, str)
         from judgekit.judges.litellm_judge import LiteLLMJudge
@@ -68,6 +77,32 @@ def open_judge(spec: str | Judge, options: JudgeOptions) -> Iterator[Judge]:
                 timeout=options.timeout,
                 identity=f"local:{path.name}:{path.stat().st_size}",
             )
+    elif isinstance(spec, str) and not is_python_object(spec):
+        from judgekit.judges.litellm_judge import LiteLLMJudge
+
+        judge = LiteLLMJudge(
+            spec,
+            api_base=options.api_base,
+            api_key=options.api_key,
+            structured=options.structured,
+            timeout=options.timeout,
+        )
+        workers = options.workers or (min(os.cpu_count() or 1, 4) if n_calls >= POOL_THRESHOLD else 1)
+        if workers <= 1:
+            yield judge
+            return
+        from judgekit.judges.pool import ProcessPoolJudge
+
+        pool_spec = {
+            "model": spec,
+            "api_base": options.api_base,
+            "api_key": options.api_key,
+            "structured": judge.structured,
+            "timeout": options.timeout,
+            "identity": judge.base_identity,
+        }
+        with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
+            yield pool
     else:
         yield resolve_judge(spec, options)
 
@@ -76,14 +111,20 @@ def plan_jobs(
     rubric: Rubric, items: Sequence[Item], responses: dict[str, Any], settings: ScoreSettings
 ) -> list[Job]:
     jobs: list[Job] = []
+    by_schema: dict[int, tuple[dict[str, Any], JudgeParams]] = {}  # one params object per schema object
     for item in items:
         for plan in rubric.plan(item, responses[item.id], settings.mode):
-            params = JudgeParams(
-                temperature=settings.temperature,
-                max_tokens=settings.max_tokens,
-                seed=settings.seed,
-                schema=plan.schema,
-            )
+            known = by_schema.get(id(plan.schema))
+            if known is not None and known[0] is plan.schema:
+                params = known[1]
+            else:
+                params = JudgeParams(
+                    temperature=settings.temperature,
+                    max_tokens=settings.max_tokens,
+                    seed=settings.seed,
+                    schema=plan.schema,
+                )
+                by_schema[id(plan.schema)] = (plan.schema, params)
             jobs.extend(Job(plan, sample, params) for sample in range(settings.samples))
     return jobs
 
@@ -184,7 +225,7 @@ async def ascore(
     bar = _progress_bar(len(jobs), progress)
     engine: Engine | None = None
     try:
-        with open_judge(judge, settings.judge) as judge_obj:
+        with open_judge(judge, settings.judge, len(jobs)) as judge_obj:
             engine = Engine(judge_obj, rubric, settings.engine, cache_obj, on_done=lambda _r: bar.update(1))
             results = await engine.run(jobs)
             identity = judge_obj.identity
@@ -266,7 +307,7 @@ async def ascore(
         result.meta["log"] = str(log_file)
         header = {"meta": result.meta, "totals": totals.model_dump()}
         atomic_write_jsonl(log_file, _log_rows(header, results, secrets))
-        atomic_write_json(out_path, result.model_dump(mode="json", exclude_none=False))
+        atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
     return result
 
 
@@ -355,18 +396,26 @@ def score(
     (a llama.cpp server started for the run), ``module:attribute``, or any object with
     ``identity`` and ``async complete(messages, params)``.
     """
-    return asyncio.run(
-        ascore(
-            dataset,
-            responses,
-            judge=judge,
-            settings=settings,
-            out=out,
-            log_path=log_path,
-            cache=cache,
-            references=references,
-            reference_field=reference_field,
-            metrics=metrics,
-            progress=progress,
+    box: list[ScoreFile] = []
+
+    async def main() -> None:
+        # The main task returns nothing: CPython 3.11's asyncio.run repr()s the finished task when it restores
+        # the SIGINT handler, which would format the whole result (seconds for a large run).
+        box.append(
+            await ascore(
+                dataset,
+                responses,
+                judge=judge,
+                settings=settings,
+                out=out,
+                log_path=log_path,
+                cache=cache,
+                references=references,
+                reference_field=reference_field,
+                metrics=metrics,
+                progress=progress,
+            )
         )
-    )
+
+    asyncio.run(main())
+    return box[0]

@@ -25,7 +25,9 @@ N_ASPECTS = sum(len(q["rubric_aspects"]) for q in DATASET)
 
 def settings(server: ScriptedServer, **engine: Any) -> ScoreSettings:
     opts = {"backoff_base": 0.01, "concurrency": 8, **engine}
-    return ScoreSettings(judge=JudgeOptions(api_base=server.base_url, api_key="sk-test"), engine=EngineSettings(**opts))
+    return ScoreSettings(
+        judge=JudgeOptions(api_base=server.base_url, api_key="sk-test"), engine=EngineSettings(**opts)
+    )
 
 
 def expected_from_calls(server: ScriptedServer) -> dict[str, dict[str, int]]:
@@ -44,7 +46,9 @@ def expected_from_calls(server: ScriptedServer) -> dict[str, dict[str, int]]:
 
 def test_score_arithmetic_matches_server_verdicts(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     out = tmp_path / "scores.json"
-    result = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server), out=out)
+    result = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server), out=out
+    )
     assert scripted_server.count() == N_ASPECTS  # one call per (question, aspect)
     given = expected_from_calls(scripted_server)
     written = json.loads(out.read_text())
@@ -58,8 +62,13 @@ def test_score_arithmetic_matches_server_verdicts(scripted_server: ScriptedServe
         q_scores.append(expected)
     assert written["score"] == pytest.approx(sum(q_scores) / len(q_scores))
     assert result.score == pytest.approx(written["score"])
-    assert written["coverage"] == {"scored": N_ASPECTS, "total": N_ASPECTS, "ratio": 1.0,
-                                   "questions_scored": 6, "questions_total": 6}
+    assert written["coverage"] == {
+        "scored": N_ASPECTS,
+        "total": N_ASPECTS,
+        "ratio": 1.0,
+        "questions_scored": 6,
+        "questions_total": 6,
+    }
     assert written["totals"]["calls"] == N_ASPECTS and written["totals"]["cache_hits"] == 0
     assert written["totals"]["prompt_tokens"] > 0
     # the run log: a header with provenance, then one line per call and per verdict
@@ -118,7 +127,9 @@ def test_samples_are_averaged(scripted_server: ScriptedServer) -> None:
 def test_unparseable_becomes_unscored_not_zero(scripted_server: ScriptedServer) -> None:
     scripted_server.add_rule("Aspect: Knee care\n", Reply(content="The knee advice seems fine overall."))
     scripted_server.add_rule(None, Reply.verdict(match_score=2))
-    result = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server))
+    result = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server)
+    )
     q = result.by_id()["lqa-001"]
     knee = next(d for d in q.details if d.aspect == "Knee care")
     assert knee.status == "unscored" and knee.score is None
@@ -128,27 +139,45 @@ def test_unparseable_becomes_unscored_not_zero(scripted_server: ScriptedServer) 
     assert result.coverage.scored == N_ASPECTS - 1
     assert result.totals.reasks == 2
     # the re-asks went to the server with the validation error in them
-    reasks = sorted((c for c in scripted_server.calls if len(c["request"]["messages"]) > 2),
-                    key=lambda c: len(c["request"]["messages"]))
-    assert [len(c["request"]["messages"]) for c in reasks] == [4, 6] and "could not be used" in reasks[0]["request"]["messages"][-1]["content"]
+    reasks = sorted(
+        (c for c in scripted_server.calls if len(c["request"]["messages"]) > 2),
+        key=lambda c: len(c["request"]["messages"]),
+    )
+    assert [len(c["request"]["messages"]) for c in reasks] == [4, 6] and "could not be used" in reasks[0][
+        "request"
+    ]["messages"][-1]["content"]
     assert [u.aspect for u in result.unscored] == ["Knee care"]
 
 
 def test_reask_recovers(scripted_server: ScriptedServer) -> None:
     scripted_server.add_rule("Aspect: Knee care\n", Reply(content='{"match_score": 7}'), times=1)
     scripted_server.add_rule(None, Reply.verdict(match_score=1))
-    result = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server))
+    result = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server)
+    )
     assert result.coverage.ratio == 1.0 and result.totals.reasks == 1
     assert scripted_server.count() == N_ASPECTS + 1
 
 
 def test_rerun_is_served_from_cache(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     cache = tmp_path / "c.sqlite"
-    first = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server),
-                  cache=cache, out=tmp_path / "a.json")
+    first = score(
+        EXAMPLE_DATASET,
+        EXAMPLE_RESPONSES,
+        judge="openai/judge",
+        settings=settings(scripted_server),
+        cache=cache,
+        out=tmp_path / "a.json",
+    )
     n = scripted_server.count()
-    second = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server),
-                   cache=cache, out=tmp_path / "b.json")
+    second = score(
+        EXAMPLE_DATASET,
+        EXAMPLE_RESPONSES,
+        judge="openai/judge",
+        settings=settings(scripted_server),
+        cache=cache,
+        out=tmp_path / "b.json",
+    )
     assert scripted_server.count() == n  # zero new calls
     assert second.totals.calls == 0 and second.totals.cache_hits == N_ASPECTS
     assert first.model_dump()["per_question_scores"] == second.model_dump()["per_question_scores"]
@@ -187,9 +216,24 @@ def test_api_key_never_written(scripted_server: ScriptedServer, tmp_path: Path) 
     key = "sk-fake-judgekit-0123456789abcdef"
     out = tmp_path / "s.json"
     cache = tmp_path / "c.sqlite"
-    proc = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES),
-                   "--judge", "openai/judge", "--api-base", scripted_server.base_url, "--api-key-env", "MY_KEY",
-                   "--cache", str(cache), "--out", str(out), env={"MY_KEY": key})
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        scripted_server.base_url,
+        "--api-key-env",
+        "MY_KEY",
+        "--cache",
+        str(cache),
+        "--out",
+        str(out),
+        env={"MY_KEY": key},
+    )
     assert proc.returncode == 0, proc.stderr
     # the key did reach the server...
     assert any(key in str(c.get("headers", {}).get("Authorization", "")) for c in scripted_server.calls)
@@ -203,15 +247,29 @@ def test_unknown_key_error_is_redacted(scripted_server: ScriptedServer, tmp_path
     key = "sk-fake-judgekit-0123456789abcdef"
     scripted_server.add_rule(None, Reply.error(401, f"Incorrect API key provided: {key}"))
     out = tmp_path / "s.json"
-    proc = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES),
-                   "--judge", "openai/judge", "--api-base", scripted_server.base_url, "--api-key-env", "MY_KEY",
-                   "--out", str(out), env={"MY_KEY": key})
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        scripted_server.base_url,
+        "--api-key-env",
+        "MY_KEY",
+        "--out",
+        str(out),
+        env={"MY_KEY": key},
+    )
     assert key not in proc.stdout + proc.stderr
     if out.exists():
         assert key not in out.read_text() and key not in (tmp_path / "s.log.jsonl").read_text()
 
 
 # -- bad input: one line naming file, id and field; exit 2; no output file ---------------------------------
+
 
 def _write(path: Path, data: Any) -> Path:
     path.write_text(data if isinstance(data, str) else json.dumps(data))
@@ -229,7 +287,11 @@ BAD_DATASETS: list[tuple[str, Any, tuple[str, ...]]] = [
     ("missing_narrative", lambda d: d[1].pop("narrative"), ("lqa-002", "narrative", "missing")),
     ("empty_aspects", lambda d: d[2].update(rubric_aspects=[]), ("lqa-003", "rubric_aspects", "empty")),
     ("aspects_not_list", lambda d: d[2].update(rubric_aspects="x"), ("lqa-003", "rubric_aspects")),
-    ("aspect_title_missing", lambda d: d[0]["rubric_aspects"][1].pop("aspect"), ("lqa-001", "rubric_aspects[1].aspect")),
+    (
+        "aspect_title_missing",
+        lambda d: d[0]["rubric_aspects"][1].pop("aspect"),
+        ("lqa-001", "rubric_aspects[1].aspect"),
+    ),
     ("duplicate_ids", lambda d: d[1].update(id="lqa-001"), ("duplicate ids", "lqa-001")),
     ("missing_id", lambda d: d[0].pop("id"), ("item #1", "'id'")),
 ]
@@ -243,8 +305,19 @@ def test_bad_dataset(tmp_path: Path, name: str, mutation: Any, needles: tuple[st
         mutation = data
     ds = _write(tmp_path / "dataset.json", mutation)
     out = tmp_path / "out.json"
-    proc = run_cli("score", "--dataset", str(ds), "--responses", str(EXAMPLE_RESPONSES), "--judge",
-                   "openai/judge", "--api-base", "http://127.0.0.1:9/v1", "--out", str(out))
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(ds),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        str(out),
+    )
     assert_clean_error(proc, str(ds), *needles)
     assert not out.exists() and not (tmp_path / "out.log.jsonl").exists()
 
@@ -253,7 +326,11 @@ BAD_RESPONSES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("missing_id", lambda r: r.pop("lqa-004"), ("lqa-004", "have no response")),
     ("extra_id", lambda r: r.update({"zzz-9": [{"output": "x"}]}), ("zzz-9", "not in")),
     ("empty_list", lambda r: r.update({"lqa-002": []}), ("lqa-002", "no response")),
-    ("wrong_type", lambda r: r.update({"lqa-002": [{"output": 5}]}), ("lqa-002", "output", "expected a string")),
+    (
+        "wrong_type",
+        lambda r: r.update({"lqa-002": [{"output": 5}]}),
+        ("lqa-002", "output", "expected a string"),
+    ),
     ("no_output_field", lambda r: r.update({"lqa-002": [{"text": "x"}]}), ("lqa-002", "output", "missing")),
 ]
 
@@ -264,8 +341,19 @@ def test_bad_responses(tmp_path: Path, name: str, mutation: Any, needles: tuple[
     mutation(data)
     rs = _write(tmp_path / "responses.json", data)
     out = tmp_path / "out.json"
-    proc = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(rs), "--judge",
-                   "openai/judge", "--api-base", "http://127.0.0.1:9/v1", "--out", str(out))
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(rs),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        str(out),
+    )
     assert_clean_error(proc, *needles)
     assert not out.exists()
 
@@ -275,7 +363,9 @@ def test_jsonl_inputs_accepted(scripted_server: ScriptedServer, tmp_path: Path) 
     ds.write_text("".join(json.dumps(r) + "\n" for r in _good_dataset()))
     rs = tmp_path / "r.jsonl"
     responses = json.loads(EXAMPLE_RESPONSES.read_text())
-    rs.write_text("".join(json.dumps({"id": k, "output": v[0]["output"]}) + "\n" for k, v in responses.items()))
+    rs.write_text(
+        "".join(json.dumps({"id": k, "output": v[0]["output"]}) + "\n" for k, v in responses.items())
+    )
     result = score(ds, rs, judge="openai/judge", settings=settings(scripted_server))
     assert result.coverage.total == N_ASPECTS
 
@@ -283,18 +373,73 @@ def test_jsonl_inputs_accepted(scripted_server: ScriptedServer, tmp_path: Path) 
 def test_non_utf8_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "d.json"
     bad.write_bytes(b'[{"id": "\xff\xfe"}]')
-    proc = run_cli("score", "--dataset", str(bad), "--responses", str(EXAMPLE_RESPONSES), "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "score", "--dataset", str(bad), "--responses", str(EXAMPLE_RESPONSES), "--out", str(tmp_path / "o")
+    )
     assert_clean_error(proc, "not UTF-8")
-    proc = run_cli("score", "--dataset", str(tmp_path / "nope.json"), "--responses", str(EXAMPLE_RESPONSES),
-                   "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(tmp_path / "nope.json"),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_clean_error(proc, "file not found")
 
 
 def test_bad_option_values(tmp_path: Path) -> None:
-    proc = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES),
-                   "--samples", "0", "--out", str(tmp_path / "o.json"))
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--samples",
+        "0",
+        "--out",
+        str(tmp_path / "o.json"),
+    )
     assert_clean_error(proc, "--samples")
-    proc = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES),
-                   "--rubric", "no_such_rubric", "--out", str(tmp_path / "o.json"))
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--rubric",
+        "no_such_rubric",
+        "--out",
+        str(tmp_path / "o.json"),
+    )
     assert_clean_error(proc, "unknown rubric", "lamp_qa")
     assert not (tmp_path / "o.json").exists()
+
+
+def test_worker_processes_give_the_same_results_and_cache_keys(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "c.sqlite"
+    pooled = settings(scripted_server)
+    pooled.judge.workers = 2
+    a = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=pooled, cache=cache)
+    assert a.totals.calls == N_ASPECTS and a.coverage.ratio == 1.0
+    # the same judgments in-process are all cache hits: the pool kept the judge's identity
+    single = settings(scripted_server)
+    single.judge.workers = 1
+    b = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=single, cache=cache)
+    assert b.totals.calls == 0 and b.totals.cache_hits == N_ASPECTS
+    assert a.model_dump()["per_question_scores"] == b.model_dump()["per_question_scores"]
+
+
+def test_worker_processes_retry_and_fail_like_in_process(scripted_server: ScriptedServer) -> None:
+    scripted_server.add_rule("Aspect: Knee care\n", Reply.rate_limited(retry_after=0), times=2)
+    scripted_server.add_rule("Aspect: Gesture drawing\n", Reply.error(400, "bad request"))
+    pooled = settings(scripted_server)
+    pooled.judge.workers = 2
+    result = score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=pooled)
+    assert result.totals.retries == 2
+    gesture = next(d for d in result.by_id()["lqa-005"].details if d.aspect == "Gesture drawing")
+    assert gesture.status == "unscored" and (gesture.reason or "").startswith("call_failed")
+    assert result.coverage.scored == N_ASPECTS - 1

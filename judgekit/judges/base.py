@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +29,11 @@ class JudgeParams(BaseModel):
 
     def cache_view(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
+
+    @cached_property
+    def cache_json(self) -> str:
+        """Canonical JSON of the parameters, computed once per (frozen) object for cache keys."""
+        return json.dumps(self.cache_view(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 class Completion(BaseModel):

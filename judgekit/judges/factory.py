@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.errors import ConfigError, JudgeError
 from judgekit.judges.base import FunctionJudge, Judge
@@ -26,6 +26,12 @@ class JudgeOptions(BaseModel):
     api_key: str | None = None
     structured: StructuredMode = "auto"
     timeout: float = 120.0
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="processes making litellm calls; None = one per core for runs of 200+ calls, else 1",
+    )
 
 
 def is_python_object(spec: str) -> bool:

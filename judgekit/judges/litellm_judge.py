@@ -32,15 +32,16 @@ def import_litellm() -> Any:
 
 
 def _retry_after(err: Exception) -> float | None:
-    headers: Any = None
-    response = getattr(err, "response", None)
-    if response is not None:
-        headers = getattr(response, "headers", None)
-    if headers is None:
-        headers = getattr(err, "litellm_response_headers", None)
-    if not headers:
-        return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
+    """Seconds the server asked us to wait: litellm keeps the headers on the exception itself."""
+    value = None
+    for source in (
+        getattr(err, "litellm_response_headers", None),
+        getattr(getattr(err, "response", None), "headers", None),
+    ):
+        if source:
+            value = source.get("retry-after") or source.get("Retry-After")
+            if value is not None:
+                break
     if value is None:
         return None
     try:
@@ -62,7 +63,8 @@ def classify_error(err: Exception) -> Exception:
         return TransientError("rate_limit", text, _retry_after(err))
     if isinstance(err, litellm.Timeout):
         return TransientError("timeout", text)
-    if isinstance(err, litellm.APIConnectionError):
+    if isinstance(err, litellm.APIConnectionError) or "Connection error" in str(err):
+        # A dropped or truncated connection reaches us as a 500 whose message says so.
         return TransientError("connection", text)
     if isinstance(
         err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
@@ -101,6 +103,10 @@ class LiteLLMJudge:
     @property
     def identity(self) -> str:
         return f"{self._identity}|structured={self.structured}"
+
+    @property
+    def base_identity(self) -> str:
+        return self._identity
 
     def _resolve_structured(self, mode: StructuredMode) -> Literal["json_schema", "json_object", "none"]:
         if mode != "auto":

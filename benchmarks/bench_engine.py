@@ -1,0 +1,174 @@
+"""Issue 2 speed figures, each printed as a ratio against a baseline measured in the same run.
+
+1. Throughput: 2,000 judge calls at concurrency 64 against the scripted server (200 ms simulated latency,
+   its own process). judgekit end to end (load, render, call through litellm, parse, persist to the cache,
+   write the score file) vs a bare aiohttp client posting the same requests. Target: >= 60 %.
+2. Cached rerun of 10,000 judgments: target < 3 s (the first run uses an instant Python judge).
+3. `judgekit --help` start-up: target < 0.5 s; baseline `python -c pass`.
+
+Usage: python benchmarks/bench_engine.py [--calls 2000] [--cached 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from benchmarks._common import REPO, ServerProcess, synthetic_lamp_qa  # noqa: E402
+
+
+def instant_judge(messages: list[dict[str, str]], params: object) -> str:
+    """A Python judge that answers at once (used to fill the cache for the rerun figure)."""
+    return json.dumps({"match_score": len(messages[-1]["content"]) % 3})
+
+
+async def bare_aiohttp(base_url: str, payloads: list[dict[str, object]], concurrency: int) -> float:
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(p: dict[str, object]) -> None:
+            async with (
+                sem,
+                session.post(
+                    f"{base_url}/chat/completions", json=p, headers={"Authorization": "Bearer x"}
+                ) as r,
+            ):
+                body = await r.json()
+                json.loads(body["choices"][0]["message"]["content"])
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(p) for p in payloads))
+        return time.perf_counter() - t0
+
+
+def throughput(calls: int, concurrency: int, latency: float) -> tuple[float, float]:
+    from judgekit import ScoreSettings, load_rubric, score
+    from judgekit.data import load_dataset, load_responses
+    from judgekit.engine import EngineSettings
+    from judgekit.judges import JudgeOptions
+    from judgekit.judges.litellm_judge import LiteLLMJudge
+
+    aspects = 4
+    with tempfile.TemporaryDirectory() as tmp:
+        ds, rs = synthetic_lamp_qa(Path(tmp), calls // aspects, aspects)
+        server = ServerProcess("--latency", str(latency))
+        try:
+            rubric = load_rubric("lamp_qa")
+            items = load_dataset(ds, required=rubric.spec.inputs.required, aspects_field="rubric_aspects")
+            responses = load_responses(rs)
+            fmt = LiteLLMJudge("openai/judge", api_base=server.base_url).response_format(rubric.unit_schema)
+            payloads = [
+                {"model": "judge", "messages": list(p.messages), "temperature": 0.0, "response_format": fmt}
+                for it in items
+                for p in rubric.plan(it, responses[it.id])
+            ]
+            import judgekit.judges.litellm_judge as lj
+
+            lj.import_litellm()  # import cost is paid once per process, not per call: keep it out of both timings
+            base = asyncio.run(bare_aiohttp(server.base_url, payloads, concurrency))
+            server.reset()
+            settings = ScoreSettings(
+                judge=JudgeOptions(api_base=server.base_url, api_key="x"),
+                engine=EngineSettings(concurrency=concurrency),
+            )
+            t0 = time.perf_counter()
+            result = score(
+                ds,
+                rs,
+                judge="openai/judge",
+                settings=settings,
+                cache=Path(tmp) / "c.sqlite",
+                out=Path(tmp) / "out.json",
+            )
+            ours = time.perf_counter() - t0
+            assert result.coverage.ratio == 1.0 and result.totals.calls == len(payloads), result.totals
+            assert server.calls() == len(payloads)
+        finally:
+            server.stop()
+    return base, ours
+
+
+def cached_rerun(judgments: int) -> tuple[float, float]:
+    from judgekit import score
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ds, rs = synthetic_lamp_qa(Path(tmp), judgments // 4, 4)
+        cache = Path(tmp) / "c.sqlite"
+        t0 = time.perf_counter()
+        first = score(
+            ds, rs, judge="benchmarks.bench_engine:instant_judge", cache=cache, out=Path(tmp) / "a.json"
+        )
+        t_first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        second = score(
+            ds, rs, judge="benchmarks.bench_engine:instant_judge", cache=cache, out=Path(tmp) / "b.json"
+        )
+        t_second = time.perf_counter() - t0
+        assert first.totals.calls == judgments and second.totals.calls == 0
+        assert second.totals.cache_hits == judgments
+    return t_first, t_second
+
+
+def startup(runs: int = 7) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def median(cmd: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    return median([sys.executable, "-c", "pass"]), median([sys.executable, "-m", "judgekit", "--help"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--cached", type=int, default=10000)
+    args = ap.parse_args()
+
+    base, ours = throughput(args.calls, args.concurrency, args.latency)
+    ideal = args.calls / args.concurrency * args.latency
+    print(
+        f"throughput  {args.calls} calls, concurrency {args.concurrency}, latency {args.latency:g} s "
+        f"(ideal {ideal:.2f} s)"
+    )
+    print(f"  bare aiohttp  {base:6.2f} s  {args.calls / base:7.1f} calls/s")
+    print(f"  judgekit      {ours:6.2f} s  {args.calls / ours:7.1f} calls/s")
+    print(f"  ratio judgekit/bare throughput = {base / ours:.2f}  (target >= 0.60)")
+
+    t_first, t_second = cached_rerun(args.cached)
+    print(f"cached rerun  {args.cached} judgments")
+    print(f"  first run (instant judge)  {t_first:6.2f} s")
+    print(
+        f"  cached rerun               {t_second:6.2f} s  (target < 3 s; ratio rerun/first = {t_second / t_first:.2f})"
+    )
+
+    t_py, t_help = startup()
+    print("startup (median of 7)")
+    print(f"  python -c pass        {t_py:.3f} s")
+    print(
+        f"  judgekit --help       {t_help:.3f} s  (target < 0.5 s; ratio to bare python = {t_help / t_py:.1f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

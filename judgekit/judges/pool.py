@@ -1,0 +1,196 @@
+"""Spread a litellm judge's calls over worker processes.
+
+litellm costs several milliseconds of CPU per call, so one asyncio process saturates a core at a few
+hundred calls per second. Worker processes (forked after litellm is imported, so they start at once) each
+run their own event loop and judge; the engine stays in the parent, so caching, parsing, retries and the
+adaptive limit are unchanged. The pool has the wrapped judge's identity: cache keys do not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import multiprocessing
+import os
+import queue
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
+
+
+def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
+    # A forked child inherits the parent's "running loop" marker; clear it before starting our own loop.
+    asyncio.events._set_running_loop(None)
+    try:
+        asyncio.run(_serve(conn, spec))
+    finally:
+        os._exit(0)  # never run the parent's inherited finalisers (SQLite handles, progress bars)
+
+
+async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
+    from judgekit.judges.litellm_judge import LiteLLMJudge
+
+    judge = LiteLLMJudge(**spec)
+    loop = asyncio.get_running_loop()
+    outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done = asyncio.Event()
+
+    def sender() -> None:  # a thread, so a full pipe never blocks the event loop (and never deadlocks)
+        while True:
+            item = outbox.get()
+            if item is None:
+                return
+            try:
+                conn.send(item)
+            except (BrokenPipeError, OSError):
+                return
+
+    threading.Thread(target=sender, daemon=True).start()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(rid: int, messages: list[Message], params: dict[str, Any]) -> None:
+        try:
+            c = await judge.complete(messages, JudgeParams.model_validate(params))
+            outbox.put((rid, "ok", c.model_dump()))
+        except TransientError as err:
+            outbox.put((rid, "transient", (err.kind, str(err), err.retry_after)))
+        except CallFailed as err:
+            outbox.put((rid, "failed", str(err)))
+        except Exception as err:  # anything else reaches the engine as a failed call, with its name
+            outbox.put((rid, "failed", f"{type(err).__name__}: {err}"))
+
+    def on_readable() -> None:
+        try:
+            while conn.poll():
+                msg = conn.recv()
+                if msg is None:
+                    done.set()
+                    return
+                task = loop.create_task(handle(*msg))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        except (EOFError, OSError):
+            done.set()
+
+    loop.add_reader(conn.fileno(), on_readable)
+    await done.wait()
+    loop.remove_reader(conn.fileno())
+    for task in tasks:
+        task.cancel()
+    outbox.put(None)
+
+
+class _Worker:
+    def __init__(self, ctx: Any, spec: dict[str, Any]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, spec), daemon=True)
+        self.process.start()
+        child.close()
+        self.in_flight = 0
+
+
+class ProcessPoolJudge:
+    """A litellm judge whose calls run in ``workers`` processes. Use as a (sync) context manager."""
+
+    def __init__(self, spec: dict[str, Any], identity: str, workers: int) -> None:
+        self._spec = spec
+        self._identity = identity
+        self.workers = workers
+        self._pool: list[_Worker] = []
+        self._pending: dict[int, tuple[asyncio.Future[Any], _Worker]] = {}
+        self._ids = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    def __enter__(self) -> ProcessPoolJudge:
+        from judgekit.judges.litellm_judge import import_litellm
+
+        import_litellm()  # imported once here, inherited by forked workers
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        self._pool = [_Worker(ctx, self._spec) for _ in range(self.workers)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for w in self._pool:
+            with contextlib.suppress(OSError, ValueError):
+                w.conn.send(None)
+        for w in self._pool:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+            with contextlib.suppress(OSError):
+                w.conn.close()
+        self._pool = []
+
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            for w in self._pool:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(w.conn.fileno())
+        self._loop = loop
+        for w in self._pool:
+            loop.add_reader(w.conn.fileno(), self._on_readable, w)
+
+    def _on_readable(self, worker: _Worker) -> None:
+        try:
+            while worker.conn.poll():
+                rid, kind, payload = worker.conn.recv()
+                entry = self._pending.pop(rid, None)
+                if entry is None:  # the caller gave up (timeout, cancel)
+                    continue
+                fut, w = entry
+                w.in_flight -= 1
+                if fut.done():
+                    continue
+                if kind == "ok":
+                    fut.set_result(Completion.model_validate(payload))
+                elif kind == "transient":
+                    fut.set_exception(TransientError(payload[0], payload[1], payload[2]))
+                else:
+                    fut.set_exception(CallFailed(payload))
+        except (EOFError, OSError):
+            self._fail_worker(worker)
+
+    def _fail_worker(self, worker: _Worker) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(Exception):
+            self._loop.remove_reader(worker.conn.fileno())
+        for rid, (fut, w) in list(self._pending.items()):
+            if w is worker:
+                self._pending.pop(rid, None)
+                if not fut.done():
+                    fut.set_exception(TransientError("connection", "judge worker process exited"))
+        if worker in self._pool:
+            self._pool.remove(worker)
+
+    async def complete(self, messages: list[Message], params: JudgeParams) -> Completion:
+        loop = asyncio.get_running_loop()
+        self._attach(loop)
+        if not self._pool:
+            raise CallFailed("no judge worker process is running")
+        worker = min(self._pool, key=lambda w: w.in_flight)
+        rid = next(self._ids)
+        fut: asyncio.Future[Completion] = loop.create_future()
+        self._pending[rid] = (fut, worker)
+        worker.in_flight += 1
+        try:
+            worker.conn.send((rid, messages, params.model_dump(by_alias=True)))
+        except (OSError, ValueError):
+            self._pending.pop(rid, None)
+            self._fail_worker(worker)
+            raise TransientError("connection", "judge worker process exited") from None
+        try:
+            return await fut
+        finally:
+            if self._pending.pop(rid, None) is not None:
+                worker.in_flight -= 1
