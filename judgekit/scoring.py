@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from judgekit._version import __version__
 from judgekit.aggregate import aggregate
 from judgekit.cache import Cache, default_cache_path
-from judgekit.data import Item, file_sha256, load_dataset, load_responses, match_ids
+from judgekit.data import (
+    DEFAULT_MAX_RESPONSE_CHARS,
+    Item,
+    file_sha256,
+    load_dataset,
+    load_responses,
+    match_ids,
+)
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
 from judgekit.errors import ConfigError, Interrupted
 from judgekit.io import atomic_write_jsonl, atomic_write_text, check_writable
@@ -49,6 +56,7 @@ class ScoreSettings(BaseModel):
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
     seed: int | None = None
+    max_response_chars: int | None = Field(DEFAULT_MAX_RESPONSE_CHARS, ge=1)
     judge: JudgeOptions = Field(default_factory=JudgeOptions)
     engine: EngineSettings = Field(default_factory=EngineSettings)
 
@@ -211,7 +219,7 @@ async def ascore(
     items = load_dataset(
         dataset, required=rubric.spec.inputs.required, aspects_field=_aspects_field(rubric, settings)
     )
-    answers = load_responses(responses)
+    answers = load_responses(responses, settings.max_response_chars)
     match_ids(items, answers, dataset, responses)
     out_path = Path(out) if out is not None else None
     if out_path is not None:

@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     io.add_argument("--out", required=True, help="score file to write (JSON)")
     io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
+    io.add_argument(
+        "--max-response-chars",
+        type=int,
+        default=200_000,
+        help="reject responses longer than this (default: 200000); guards against runaway prompts",
+    )
     io.add_argument("--references", default=None, help="reference texts: adds ROUGE/METEOR/BLEU per question")
     io.add_argument(
         "--reference-field",
@@ -109,6 +115,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     j.add_argument("--seed", type=int, default=None, help="sampling seed, where the backend supports one")
 
     e = p.add_argument_group("engine")
+    e.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes making litellm calls (default: one per core for runs of 200+ calls, else 1)",
+    )
     e.add_argument(
         "--concurrency",
         type=int,
@@ -165,8 +177,13 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             max_tokens=args.max_tokens,
             seed=args.seed,
+            max_response_chars=args.max_response_chars,
             judge=JudgeOptions(
-                api_base=args.api_base, api_key=api_key, structured=args.structured, timeout=args.timeout
+                api_base=args.api_base,
+                api_key=api_key,
+                structured=args.structured,
+                timeout=args.timeout,
+                workers=args.workers,
             ),
             engine=EngineSettings(
                 concurrency=args.concurrency,
