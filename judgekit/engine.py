@@ -26,6 +26,8 @@ from judgekit.rubric import CallPlan, Rubric
 
 log = logging.getLogger("judgekit")
 
+SLOW_START = 8  # calls in flight at the start of a run; doubles per window of successes until a 429
+
 
 class EngineSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -91,17 +93,27 @@ class RunStats:
 
 
 class AdaptiveLimiter:
-    """A FIFO semaphore whose size halves on a rate limit and grows by one per window of successes (AIMD).
+    """A FIFO semaphore whose size adapts to the backend's rate limit (TCP-style AIMD with slow start).
 
-    A 429 from a call that started before the last cut does not cut again: one burst, one halving.
+    It starts small and doubles per window of successes until the first 429 (slow start), then grows by one
+    per window of successes and halves on a 429. A 429 from a call that started before the last cut does
+    not cut again: one burst, one halving.
     """
 
-    def __init__(self, maximum: int, *, adaptive: bool = True, stats: RunStats | None = None) -> None:
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        adaptive: bool = True,
+        initial: int | None = None,
+        stats: RunStats | None = None,
+    ) -> None:
         self.maximum = maximum
-        self.limit = maximum
+        self.adaptive = adaptive
+        self.limit = maximum if not adaptive else max(1, min(maximum, initial or SLOW_START))
         self.in_flight = 0
         self.generation = 0
-        self.adaptive = adaptive
+        self._slow_start = adaptive and self.limit < maximum
         self._successes = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._stats = stats
@@ -134,8 +146,8 @@ class AdaptiveLimiter:
                 self.in_flight += 1
                 fut.set_result(None)
 
-    def _change(self, new: int, why: str) -> None:
-        log.warning("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
+    def _change(self, new: int, why: str, quiet: bool = False) -> None:
+        (log.info if quiet else log.warning)("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
         if self._stats is not None:
             self._stats.concurrency_changes.append(
                 {"t": time.time(), "from": self.limit, "to": new, "why": why}
@@ -147,6 +159,7 @@ class AdaptiveLimiter:
             return
         self.generation += 1
         self._successes = 0
+        self._slow_start = False
         new = max(1, self.limit // 2)
         if new != self.limit:
             self._change(new, "rate limited (429)")
@@ -157,7 +170,10 @@ class AdaptiveLimiter:
         self._successes += 1
         if self._successes >= self.limit:
             self._successes = 0
-            self._change(self.limit + 1, "calls succeeding")
+            if self._slow_start:
+                self._change(min(self.maximum, self.limit * 2), "slow start", quiet=True)
+            else:
+                self._change(self.limit + 1, "calls succeeding")
             self._wake()
 
 
