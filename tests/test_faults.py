@@ -180,7 +180,7 @@ def _run_against_limit(
 def test_adaptive_concurrency_near_a_rate_limit(make_server: Any, tmp_path: Path) -> None:
     limit = 4
     result, calls, elapsed = _run_against_limit(make_server, tmp_path / "a", limit, adaptive=True)
-    fixed, fixed_calls, _ = _run_against_limit(make_server, tmp_path / "f", limit, adaptive=False)
+    _fixed, fixed_calls, _ = _run_against_limit(make_server, tmp_path / "f", limit, adaptive=False)
     assert result.coverage.ratio == 1.0  # nothing lost
     changes = result.meta["concurrency_changes"]
     assert any(c["to"] < c["from"] for c in changes), "lowered on 429"
