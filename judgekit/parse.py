@@ -18,7 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 from judgekit.rubric import FieldSpec, Rubric
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-_DECODER = json.JSONDecoder()
+# strict=False: grammar-constrained backends (llama.cpp) may put raw newlines inside JSON strings.
+_DECODER = json.JSONDecoder(strict=False)
 
 
 @dataclass
@@ -41,14 +42,14 @@ def extract_json_candidates(text: str) -> list[tuple[str, Any]]:
     if not stripped:
         return []
     try:
-        whole = json.loads(stripped)
+        whole = _DECODER.decode(stripped)
         return [(stripped, whole)] if isinstance(whole, dict) else []
     except json.JSONDecodeError:
         pass
     fenced = []
     for block in _FENCE.findall(text):
         try:
-            value = json.loads(block.strip())
+            value = _DECODER.decode(block.strip())
         except json.JSONDecodeError:
             continue
         if isinstance(value, dict):
