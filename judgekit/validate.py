@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from judgekit import agreement as ag
+from judgekit._callable import make_module_callable
 from judgekit._version import __version__
 from judgekit.errors import ConfigError, InputError
 
@@ -1580,3 +1581,6 @@ def _format_pairwise(p: PairwiseReport) -> list[str]:
             )
     out += [f"  note: {n}" for n in p.notes]
     return out
+
+
+make_module_callable(__name__, validate)

@@ -1,0 +1,175 @@
+"""``judgekit gate``: CI regression checks against a stored baseline, with floors and a judge-drift check."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  # in CI: score the candidate, then gate it against the stored baseline
+  judgekit score --dataset D --responses R --judge openai/gpt-4o-mini --out candidate.json
+  judgekit gate --candidate candidate.json --baseline baseline.json --config judgekit-gate.yaml \\
+      --junit gate.xml --summary "$GITHUB_STEP_SUMMARY" --json gate.json
+
+  # floors only (no baseline yet), failing on any rubric/judge mismatch
+  judgekit gate --candidate candidate.json --config judgekit-gate.yaml --strict
+
+  # the drift set was scored in an earlier step: use that file instead of re-scoring
+  judgekit gate --candidate candidate.json --baseline baseline.json --config judgekit-gate.yaml \\
+      --drift-scores drift.json
+
+checks (declared in the YAML --config; unknown keys are errors; see docs/gate.md):
+  floors        overall score, coverage, per-aspect / per-category means, lexical metrics >= a floor
+  regression    mean paired difference over shared questions; fails only when the drop exceeds the
+                tolerance AND a one-sided paired test (sign-flip permutation, or bootstrap; fixed seed)
+                is significant at alpha; reports the effect, its bootstrap CI and p
+  per_question  the questions that fell most, with their aspect-level changes
+  drift         re-scores a pinned human-labelled set with the candidate's judge settings (free with a
+                warm cache) and fails when an agreement statistic falls below its floor
+  provenance    baseline and candidate judged with the same rubric and judge settings (warns; --strict fails)
+
+exit codes:
+  0  every check passed (warnings allowed)
+  1  a check failed: quality dropped, a floor was missed, the judge drifted, or (--strict) inputs mismatch
+  2  usage or input error (bad flags, unreadable or invalid files, bad config); no output is written
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "gate",
+        help="CI regression checks against a stored baseline",
+        description="Check a candidate score file against floors, a stored baseline (a paired significance "
+        "test that tells noise from a real drop) and a judge-drift set; exit 0 pass, 1 fail, 2 usage/input "
+        "error. Writes JUnit XML, a Markdown summary and a JSON result.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    io = p.add_argument_group("inputs")
+    io.add_argument("--candidate", required=True, help="score file of the change under test (judgekit score)")
+    io.add_argument(
+        "--baseline", default=None, help="stored score file to compare with (omit: no regression check)"
+    )
+    io.add_argument(
+        "--config", default=None, help="gate YAML file (default: a regression check with defaults)"
+    )
+    io.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="fail when baseline, candidate (or drift set) were scored with different rubrics or judge settings",
+    )
+    out = p.add_argument_group("outputs (written atomically, and only when the gate ran)")
+    out.add_argument("--junit", default=None, metavar="FILE", help="JUnit XML: one test case per check")
+    out.add_argument(
+        "--summary", default=None, metavar="FILE", help='Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")'
+    )
+    out.add_argument(
+        "--append-summary", action="store_true", help="append to --summary instead of replacing it"
+    )
+    out.add_argument("--json", default=None, metavar="FILE", help="the full result as JSON")
+    out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    d = p.add_argument_group("judge drift (only with a 'drift' section in the config)")
+    d.add_argument(
+        "--drift-scores",
+        default=None,
+        metavar="FILE",
+        help="score file of the pinned drift set, instead of re-scoring it",
+    )
+    d.add_argument(
+        "--drift-fresh",
+        action="store_true",
+        default=None,
+        help="re-ask the judge for the drift set instead of reading the cache (catches a model changed "
+        "under the same name; costs one call per drift unit; e.g. in a nightly job)",
+    )
+    d.add_argument(
+        "--judge",
+        default=None,
+        help="judge for re-scoring the drift set (default: the candidate's, read from its metadata)",
+    )
+    d.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server for --judge")
+    d.add_argument("--api-key-env", default=None, metavar="VAR", help="read the judge's API key from VAR")
+    d.add_argument(
+        "--cache",
+        default=None,
+        help="SQLite score cache (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, else ~/.cache/judgekit/cache.sqlite)",
+    )
+    d.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from judgekit.errors import ConfigError
+    from judgekit.gate import gate
+    from judgekit.gate_report import junit_xml, markdown_summary, terminal_lines
+    from judgekit.io import atomic_write_json, atomic_write_text, check_writable
+
+    outputs = [x for x in (args.junit, args.summary, args.json) if x]
+    for path in outputs:
+        check_writable(path)
+    if len(set(outputs)) != len(outputs):
+        raise ConfigError("--junit, --summary and --json must name different files")
+    if args.append_summary and not args.summary:
+        raise ConfigError("--append-summary needs --summary FILE")
+    if args.no_cache and args.cache:
+        raise ConfigError("--cache and --no-cache contradict each other")
+    options = None
+    if args.api_base or args.api_key_env:
+        from judgekit.judges.factory import JudgeOptions
+
+        api_key = None
+        if args.api_key_env:
+            api_key = os.environ.get(args.api_key_env)
+            if not api_key:
+                raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
+        options = JudgeOptions(api_base=args.api_base, api_key=api_key)
+    cache: str | bool = False if args.no_cache else (args.cache or True)
+
+    result = gate(
+        args.candidate,
+        args.baseline,
+        args.config,
+        strict=args.strict,
+        drift_scores=args.drift_scores,
+        drift_judge=args.judge,
+        drift_judge_options=options,
+        cache=cache,
+        drift_fresh=args.drift_fresh,
+    )
+
+    # render everything first, so that a failure leaves no output behind
+    summary = None
+    if args.summary:
+        summary = (_existing(args.summary) if args.append_summary else "") + markdown_summary(result)
+    junit = junit_xml(result) if args.junit else None
+    if args.json:
+        atomic_write_json(args.json, result.to_json())
+    if junit is not None:
+        atomic_write_text(args.junit, junit)
+    if summary is not None:
+        atomic_write_text(args.summary, summary)
+    if not args.quiet:
+        print("\n".join(terminal_lines(result)))
+        sys.stdout.flush()
+    return 0 if result.passed else 1
+
+
+def _existing(path: str) -> str:
+    """The summary file's current text (to append to), ending in a blank line."""
+    from pathlib import Path
+
+    from judgekit.errors import ConfigError
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--summary {p}: cannot append ({err})") from None
+    return text if not text or text.endswith("\n\n") else text.rstrip("\n") + "\n\n"
