@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from benchmarks._common import REPO, ServerProcess, synthetic_lamp_qa  # noqa: E402
+from benchmarks._common import REPO, ServerProcess, synthetic_lamp_qa
 
 
 def instant_judge(messages: list[dict[str, str]], params: object) -> str:

@@ -1,18 +1,49 @@
 """Verdicts -> aspect, question and file scores. Unscored aspects are excluded from every mean and counted
-in coverage; a question with nothing scored has score ``None``, never 0."""
+in coverage; a question with nothing scored has score ``None``, never 0.
+
+How a question's units combine is data: ``rubric.yaml``'s ``question_score`` names an entry of
+:data:`QUESTION_SCORERS`; an entry may also add per-question fields (:data:`QUESTION_EXTRAS`) and file-level
+summaries (:data:`FILE_SUMMARIES`), and says what its score means (:data:`SCORE_DEFINITIONS`).
+"""
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from judgekit.data import Item
 from judgekit.engine import JobResult
 from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
 from judgekit.rubric import RubricSpec
 
+Combine = Literal["mean", "median", "majority"]
+COMBINE_METHODS: tuple[Combine, ...] = ("mean", "median", "majority")
+
 QuestionScorer = Callable[[RubricSpec, list[AspectResult]], float | None]
+QuestionExtras = Callable[[RubricSpec, list[AspectResult]], dict[str, Any]]
+FileSummary = Callable[[RubricSpec, Sequence[Item], list[QuestionResult], int, int | None], dict[str, Any]]
+
+
+def combine_values(values: Sequence[float], method: Combine = "mean") -> float:
+    """Combine repeated judgments of one unit (samples of a judge, or judges of a panel).
+
+    ``majority`` takes the most frequent value; when several values tie for most frequent it falls back to
+    the median of all values (so two judges saying 0 and 1 give 0.5).
+    """
+    if not values:
+        raise ValueError("nothing to combine")
+    if method == "mean":
+        return statistics.fmean(values)
+    if method == "median":
+        return float(statistics.median(values))
+    if method == "majority":
+        counts = Counter(values).most_common()
+        if len(counts) == 1 or counts[0][1] > counts[1][1]:
+            return float(counts[0][0])
+        return float(statistics.median(values))
+    raise ValueError(f"unknown combine method {method!r} (expected one of {', '.join(COMBINE_METHODS)})")
 
 
 def _normalized(spec: RubricSpec, aspects: list[AspectResult]) -> float | None:
@@ -27,13 +58,97 @@ def _raw(spec: RubricSpec, aspects: list[AspectResult]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-QUESTION_SCORERS: dict[str, QuestionScorer] = {"normalized": _normalized, "raw": _raw}
+def _pair(spec: RubricSpec, aspects: list[AspectResult]) -> Any:
+    """The pair's outcome from its two order units (the per_order planner's "original" and "swapped")."""
+    from judgekit.pairwise import order_verdict, pair_outcome
+
+    by_order = {a.aspect: a.score for a in aspects}
+    lo, hi = spec.scale.min, spec.scale.max
+    original = order_verdict(by_order.get("original"), lo, hi, swapped=False)
+    swapped = order_verdict(by_order.get("swapped"), lo, hi, swapped=True)
+    on_disagreement = spec.pairwise.on_disagreement if spec.pairwise is not None else "tie"
+    return pair_outcome(original, swapped, on_disagreement)
 
 
-def aspect_results(results: Sequence[JobResult]) -> dict[str, dict[str, AspectResult]]:
+def _pairwise(spec: RubricSpec, aspects: list[AspectResult]) -> float | None:
+    """1 if the pair's combined verdict is A, 0.5 for a tie, 0 for B; None if inconsistent or incomplete."""
+    score: float | None = _pair(spec, aspects).score
+    return score
+
+
+def _pairwise_extras(spec: RubricSpec, aspects: list[AspectResult]) -> dict[str, Any]:
+    verdicts: dict[str, Any] = _pair(spec, aspects).to_dict()
+    return {"pairwise": verdicts}
+
+
+def _pairwise_summary(
+    spec: RubricSpec, items: Sequence[Item], questions: list[QuestionResult], n_boot: int, seed: int | None
+) -> dict[str, Any]:
+    from judgekit.pairwise import summarize_pairs
+
+    verdicts = [getattr(q, "pairwise", None) or {} for q in questions]
+    label_of = {it.id: it.fields.get("label") for it in items}
+    labels = [label_of.get(q.id) for q in questions]
+    on_disagreement = spec.pairwise.on_disagreement if spec.pairwise is not None else "tie"
+    summary = summarize_pairs(
+        [v.get("original") for v in verdicts],
+        [v.get("swapped") for v in verdicts],
+        labels if any(label is not None for label in labels) else None,
+        on_disagreement=on_disagreement,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return {"pairwise": summary}
+
+
+QUESTION_SCORERS: dict[str, QuestionScorer] = {
+    "normalized": _normalized,
+    "raw": _raw,
+    "pairwise": _pairwise,
+}
+QUESTION_EXTRAS: dict[str, QuestionExtras] = {"pairwise": _pairwise_extras}
+FILE_SUMMARIES: dict[str, FileSummary] = {"pairwise": _pairwise_summary}
+SCORE_DEFINITIONS: dict[str, Callable[[RubricSpec], str]] = {
+    "normalized": lambda s: (
+        f"question = mean over scored aspects of (score - {s.scale.min:g}) / ({s.scale.max:g} - "
+        f"{s.scale.min:g}); file = mean over questions with at least one scored aspect; "
+        "unscored aspects are excluded and counted in coverage"
+    ),
+    "raw": lambda s: (
+        "question = mean of scored aspect scores; file = mean over questions; unscored aspects excluded"
+    ),
+    "pairwise": lambda s: (
+        "each pair is judged in both orders (the swapped verdict mapped back to the original numbering); "
+        "agreeing orders give the pair's verdict, disagreeing ones "
+        + (
+            "count as a tie"
+            if s.pairwise is None or s.pairwise.on_disagreement == "tie"
+            else "make it inconsistent (no score)"
+        )
+        + "; question = 1 if response A wins, 0.5 for a tie, 0 if B wins; file = mean over pairs with a "
+        "verdict, i.e. A's win rate with ties counted as half; pairs missing an order are unscored"
+    ),
+}
+
+
+def score_definition(spec: RubricSpec) -> str:
+    return SCORE_DEFINITIONS[spec.question_score](spec)
+
+
+def _method_of(methods: list[str]) -> str | None:
+    unique = set(methods)
+    if not unique:
+        return None
+    return unique.pop() if len(unique) == 1 else "mixed"
+
+
+def aspect_results(
+    results: Sequence[JobResult], combine: Combine = "mean"
+) -> dict[str, dict[str, AspectResult]]:
     """Group job results (several samples, several targets per call) into one result per (item, target)."""
     samples: dict[tuple[str, str], list[float | None]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+    methods: dict[tuple[str, str], list[str]] = defaultdict(list)
     fields: dict[tuple[str, str], dict[str, object]] = {}
     order: dict[str, list[str]] = defaultdict(list)
     for r in sorted(results, key=lambda r: r.job.sample):
@@ -44,6 +159,7 @@ def aspect_results(results: Sequence[JobResult]) -> dict[str, dict[str, AspectRe
                 order[plan.item_id].append(target)
             if r.ok:
                 samples[key].append(r.scores[k])
+                methods[key].append(r.method)
                 fields[key] = dict(r.verdicts[k])
             else:
                 samples[key].append(None)
@@ -57,10 +173,11 @@ def aspect_results(results: Sequence[JobResult]) -> dict[str, dict[str, AspectRe
             if valid:
                 out[item_id][target] = AspectResult(
                     aspect=target,
-                    score=statistics.fmean(valid),
+                    score=combine_values(valid, combine),
                     status="scored",
                     samples=samples[key],
                     fields=fields.get(key, {}),
+                    method=_method_of(methods[key]),
                 )
             else:
                 unique = list(dict.fromkeys(reasons[key]))
@@ -74,28 +191,31 @@ def aspect_results(results: Sequence[JobResult]) -> dict[str, dict[str, AspectRe
     return out
 
 
-def aggregate(
-    spec: RubricSpec, items: Sequence[Item], results: Sequence[JobResult]
+def aggregate_details(
+    spec: RubricSpec, items: Sequence[Item], by_item: dict[str, dict[str, AspectResult]]
 ) -> tuple[float | None, list[QuestionResult], Coverage, list[Unscored]]:
+    """Per-unit results -> question scores (the rubric's ``question_score``), file score and coverage."""
     scorer = QUESTION_SCORERS[spec.question_score]
-    by_item = aspect_results(results)
+    extras = QUESTION_EXTRAS.get(spec.question_score)
     questions: list[QuestionResult] = []
     unscored: list[Unscored] = []
     for item in items:
         details = list(by_item.get(item.id, {}).values())
         scored = sum(1 for a in details if a.status == "scored")
         category = item.fields.get("category")
-        questions.append(
-            QuestionResult(
-                id=item.id,
-                score=scorer(spec, details),
-                details=details,
-                scored=scored,
-                total=len(details),
-                coverage=scored / len(details) if details else 0.0,
-                category=category if isinstance(category, str) else None,
-            )
+        question = QuestionResult(
+            id=item.id,
+            score=scorer(spec, details),
+            details=details,
+            scored=scored,
+            total=len(details),
+            coverage=scored / len(details) if details else 0.0,
+            category=category if isinstance(category, str) else None,
         )
+        if extras is not None:
+            for key, value in extras(spec, details).items():
+                setattr(question, key, value)
+        questions.append(question)
         unscored.extend(
             Unscored(id=item.id, aspect=a.aspect, reason=a.reason or "")
             for a in details
@@ -113,3 +233,21 @@ def aggregate(
         questions_total=len(questions),
     )
     return overall, questions, coverage, unscored
+
+
+def file_summaries(
+    spec: RubricSpec,
+    items: Sequence[Item],
+    questions: list[QuestionResult],
+    n_boot: int = 2000,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Extra top-level keys of the score file that the rubric's question score defines (e.g. ``pairwise``)."""
+    summary = FILE_SUMMARIES.get(spec.question_score)
+    return summary(spec, items, questions, n_boot, seed) if summary is not None else {}
+
+
+def aggregate(
+    spec: RubricSpec, items: Sequence[Item], results: Sequence[JobResult], combine: Combine = "mean"
+) -> tuple[float | None, list[QuestionResult], Coverage, list[Unscored]]:
+    return aggregate_details(spec, items, aspect_results(results, combine))

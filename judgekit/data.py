@@ -64,7 +64,7 @@ def read_json_or_jsonl(path: str | Path) -> Any:
     if not text.strip():
         raise InputError(f"{p}: file is empty")
     try:
-        return json.loads(text)
+        whole = json.loads(text)
     except json.JSONDecodeError as whole_err:
         lines = [ln for ln in text.splitlines()]
         if len([ln for ln in lines if ln.strip()]) < 2 and not p.suffix.lower().endswith("l"):
@@ -85,6 +85,9 @@ def read_json_or_jsonl(path: str | Path) -> Any:
                     ) from None
                 raise InputError(f"{p}: line {n}: invalid JSON Lines record: {err.msg}") from None
         return rows
+    if isinstance(whole, dict) and p.suffix.lower() == ".jsonl":
+        return [whole]  # a JSON Lines file of one record is still a list of records
+    return whole
 
 
 def _rows(path: Path, data: Any) -> list[dict[str, Any]]:
@@ -466,7 +469,7 @@ def _mt_bench_judgments(path: Path, rows: list[dict[str, Any]]) -> list[tuple[It
     return out
 
 
-def load_turns(path: str | Path) -> dict[str, list[str]]:
+def load_turns(path: str | Path, max_chars: int | None = DEFAULT_MAX_RESPONSE_CHARS) -> dict[str, list[str]]:
     """One side of a pair: the responses shapes of :func:`load_responses`, or MT-Bench model answers
     (``{question_id, choices: [{turns: [...]}]}`` rows), as a list of assistant turns per id."""
     p = Path(path)
@@ -483,9 +486,15 @@ def load_turns(path: str | Path) -> dict[str, list[str]]:
                 raise InputError(f"{where(p, item_id, 'choices[0].turns')}: expected a list of strings")
             if item_id in out:
                 raise InputError(f"{p}: duplicate ids: {item_id!r}")
+            for t in turns:
+                if max_chars is not None and len(t) > max_chars:
+                    raise InputError(
+                        f"{where(p, item_id, 'choices[0].turns')}: a turn has {len(t):,} characters, above the "
+                        f"limit of {max_chars:,} (raise it with --max-response-chars)"
+                    )
             out[item_id] = list(turns)
         return out
-    return {k: [v] for k, v in load_responses(p).items()}
+    return {k: [v] for k, v in load_responses(p, max_chars).items()}
 
 
 def load_pairs(
@@ -494,6 +503,7 @@ def load_pairs(
     responses_b: str | Path | None = None,
     *,
     required: Iterable[str] = (),
+    max_chars: int | None = DEFAULT_MAX_RESPONSE_CHARS,
 ) -> tuple[list[Item], dict[str, PairTexts]]:
     """Items and their two responses: from ``responses_a``/``responses_b`` files matched to the dataset by id,
     or from a dataset in the LLMBar, AlpacaEval or MT-Bench layout. Each item gets ``input`` (the final user
@@ -508,9 +518,16 @@ def load_pairs(
     if responses_a is None or responses_b is None:
         pairs = _pairs_in_dataset(p, rows)
     else:
-        pairs = _pairs_from_files(p, rows, Path(responses_a), Path(responses_b))
+        pairs = _pairs_from_files(p, rows, Path(responses_a), Path(responses_b), max_chars)
     _check_unique(p, [item.id for item, _ in pairs])
-    for item, _texts in pairs:
+    for item, texts in pairs:
+        for side, text in texts.items():
+            if max_chars is not None and len(text) > max_chars:
+                field = "output_1" if side == "a" else "output_2"
+                raise InputError(
+                    f"{where(p, item.id, field)}: response has {len(text):,} characters, above the limit of "
+                    f"{max_chars:,} (raise it with --max-response-chars)"
+                )
         for field in required:
             if field not in item.fields:
                 raise InputError(f"{where(p, item.id, field)}: missing")
@@ -522,9 +539,9 @@ def load_pairs(
 
 
 def _pairs_from_files(
-    path: Path, rows: list[dict[str, Any]], path_a: Path, path_b: Path
+    path: Path, rows: list[dict[str, Any]], path_a: Path, path_b: Path, max_chars: int | None
 ) -> list[tuple[Item, PairTexts]]:
-    side_a, side_b = load_turns(path_a), load_turns(path_b)
+    side_a, side_b = load_turns(path_a, max_chars), load_turns(path_b, max_chars)
     ids = [
         _row_id(path, row, n) if ("id" in row or "question_id" in row) else _item_id(path, row, n)
         for n, row in enumerate(rows)

@@ -311,8 +311,15 @@ class Engine:
                 )
             )
             if parsed.ok:
+                scores, method = self.rubric.final_scores(parsed.scores, completion.logprobs)
                 return JobResult(
-                    job, True, parsed.verdicts, parsed.scores, calls=calls, logprobs=completion.logprobs
+                    job,
+                    True,
+                    parsed.verdicts,
+                    scores,
+                    calls=calls,
+                    logprobs=completion.logprobs,
+                    method=method,
                 )
             if turn < self.settings.max_reasks:
                 self.stats.reasks += 1

@@ -30,6 +30,10 @@ class AspectResult(_Model):
     reason: str | None = None
     samples: list[float | None] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=dict)
+    # How the score was obtained: "value" (as written), "logprob_weighted" (G-Eval), or "mixed" over samples.
+    method: str | None = None
+    # Panels: each judge's score for this unit (None where that judge could not score it).
+    judges: dict[str, float | None] | None = None
 
 
 class QuestionResult(_Model):
@@ -41,6 +45,8 @@ class QuestionResult(_Model):
     coverage: float = 0.0
     category: str | None = None
     lexical: dict[str, float] | None = None
+    # Panels: each judge's score for this question.
+    judges: dict[str, float | None] | None = None
 
 
 class Coverage(_Model):
@@ -76,6 +82,12 @@ class ScoreFile(_Model):
     totals: Totals = Field(default_factory=Totals)
     meta: dict[str, Any] = Field(default_factory=dict)
     lexical: dict[str, Any] | None = None
+    # Pair rubrics: win/tie/loss rates with CIs, position consistency, accuracy against labels.
+    pairwise: dict[str, Any] | None = None
+    # Several judges: how they were combined, per-judge score and coverage, inter-judge alpha.
+    panel: dict[str, Any] | None = None
+    # Several samples per judgment: agreement of the samples with each other (self-consistency).
+    consistency: dict[str, Any] | None = None
 
     def by_id(self) -> dict[str, QuestionResult]:
         return {q.id: q for q in self.per_question_scores}

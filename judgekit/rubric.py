@@ -383,6 +383,7 @@ class Rubric:
             id=item.id,
             scale=self.spec.scale.model_dump(),
             output_fields={k: v.model_dump() for k, v in self.spec.output.fields.items()},
+            output_score=self.spec.output.score,
             aspects=[{**a.model_dump(), "index": n} for n, a in enumerate(item.aspects, 1)],
         )
         if self.spec.criterion is not None:
@@ -517,7 +518,8 @@ def _plan_all_aspects(r: Rubric, item: Item, response: Any, t: Templates) -> Ite
 
 def _plan_per_item(r: Rubric, item: Item, response: Any, t: Templates) -> Iterator[CallPlan]:
     ctx = r.base_context(item, response)
-    yield CallPlan(item.id, ("overall",), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx)
+    target = r.spec.criterion.name if r.spec.criterion is not None else "overall"
+    yield CallPlan(item.id, (target,), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx)
 
 
 def _plan_per_order(r: Rubric, item: Item, response: Any, t: Templates) -> Iterator[CallPlan]:

@@ -9,7 +9,9 @@ import platform
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -18,13 +20,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit._version import __version__
-from judgekit.aggregate import aggregate
+from judgekit.aggregate import (
+    COMBINE_METHODS,
+    Combine,
+    aggregate_details,
+    aspect_results,
+    file_summaries,
+    score_definition,
+)
 from judgekit.cache import Cache, default_cache_path
 from judgekit.data import (
     DEFAULT_MAX_RESPONSE_CHARS,
     Item,
     file_sha256,
     load_dataset,
+    load_pairs,
     load_responses,
     match_ids,
 )
@@ -39,7 +49,7 @@ from judgekit.judges.factory import (
     local_model_path,
     resolve_judge,
 )
-from judgekit.results import ScoreFile, Totals
+from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
 
 POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
@@ -59,6 +69,13 @@ class ScoreSettings(BaseModel):
     max_response_chars: int | None = Field(DEFAULT_MAX_RESPONSE_CHARS, ge=1)
     judge: JudgeOptions = Field(default_factory=JudgeOptions)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    combine: Combine = Field(
+        "mean",
+        description="how repeated judgments of a unit combine: the samples of a judge, then the judges of "
+        "a panel (" + ", ".join(COMBINE_METHODS) + ")",
+    )
+    bootstrap: int = Field(2000, ge=0, le=100_000, description="bootstrap resamples for CIs (0 = none)")
+    bootstrap_seed: int = 0
 
 
 def _default_log_path(out: Path) -> Path:
@@ -126,11 +143,14 @@ def plan_jobs(
             if known is not None and known[0] is plan.schema:
                 params = known[1]
             else:
+                weighted = rubric.spec.score_method == "logprob_weighted"
                 params = JudgeParams(
                     temperature=settings.temperature,
                     max_tokens=settings.max_tokens,
                     seed=settings.seed,
                     schema=plan.schema,
+                    logprobs=weighted,
+                    top_logprobs=rubric.spec.top_logprobs if weighted else None,
                 )
                 by_schema[id(plan.schema)] = (plan.schema, params)
             jobs.extend(Job(plan, sample, params) for sample in range(settings.samples))
@@ -163,14 +183,22 @@ def _secrets(options: JudgeOptions) -> list[str]:
 
 
 def _log_rows(
-    header: dict[str, Any], results: Sequence[JobResult], secrets: Sequence[str]
+    header: dict[str, Any], runs: Sequence[tuple[str, Sequence[JobResult]]], secrets: Sequence[str]
 ) -> Iterator[dict[str, Any]]:
     yield {"type": "header", **header}
+    for judge, results in runs:
+        yield from _result_rows(redact(judge, secrets), results, secrets)
+
+
+def _result_rows(
+    judge: str, results: Sequence[JobResult], secrets: Sequence[str]
+) -> Iterator[dict[str, Any]]:
     for r in results:
         plan = r.job.plan
         for c in r.calls:
             yield {
                 "type": "call",
+                "judge": judge,
                 "id": plan.item_id,
                 "targets": list(plan.targets),
                 "sample": r.job.sample,
@@ -187,21 +215,25 @@ def _log_rows(
             }
         yield {
             "type": "verdict",
+            "judge": judge,
             "id": plan.item_id,
             "targets": list(plan.targets),
             "sample": r.job.sample,
             "status": "scored" if r.ok else "unscored",
             "verdicts": r.verdicts,
             "scores": r.scores,
+            "method": r.method if r.ok else None,
             "reason": redact(r.reason, secrets) if r.reason else None,
         }
 
 
 async def ascore(
     dataset: str | Path,
-    responses: str | Path,
+    responses: str | Path | None = None,
     *,
-    judge: str | Judge = "local",
+    responses_a: str | Path | None = None,
+    responses_b: str | Path | None = None,
+    judge: JudgeSpec | Sequence[JudgeSpec] = "local",
     settings: ScoreSettings | None = None,
     out: str | Path | None = None,
     log_path: str | Path | None = None,
@@ -216,34 +248,40 @@ async def ascore(
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     rubric = load_rubric(settings.rubric)
-    items = load_dataset(
-        dataset, required=rubric.spec.inputs.required, aspects_field=_aspects_field(rubric, settings)
-    )
-    answers = load_responses(responses, settings.max_response_chars)
-    match_ids(items, answers, dataset, responses)
+    specs = judge_list(judge)
+    items, answers, input_files = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         check_writable(out_path)
     jobs = plan_jobs(rubric, items, answers, settings)
+    if references and rubric.pairwise:
+        raise ConfigError("--references (lexical metrics) needs a rubric that judges one response per item")
     lexical_inputs = _lexical_inputs(references, reference_field, answers, metrics) if references else None
 
     cache_obj: Cache | None = None
     if cache is not False:
         cache_obj = Cache(default_cache_path() if cache is True else Path(cache))
-    bar = _progress_bar(len(jobs), progress)
-    engine: Engine | None = None
+    bar = _progress_bar(len(jobs) * len(specs), progress)
+    runs: list[_JudgeRun] = []
     try:
-        with open_judge(judge, settings.judge, len(jobs)) as judge_obj:
-            engine = Engine(judge_obj, rubric, settings.engine, cache_obj, on_done=lambda _r: bar.update(1))
-            results = await engine.run(jobs)
-            identity = judge_obj.identity
+        with contextlib.ExitStack() as stack:
+            for spec in specs:
+                judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs)))
+                engine = Engine(
+                    judge_obj, rubric, settings.engine, cache_obj, on_done=lambda _r: bar.update(1)
+                )
+                runs.append(_JudgeRun(judge_obj.identity, engine))
+            _check_distinct([r.identity for r in runs])
+            outcomes = await asyncio.gather(*(r.engine.run(jobs) for r in runs))
+            for run, run_results in zip(runs, outcomes, strict=True):
+                run.results = run_results
     except (KeyboardInterrupt, asyncio.CancelledError):
-        done = engine.stats.finished if engine is not None else 0
+        done = sum(r.engine.stats.finished for r in runs)
         where = (
             f"saved in the cache ({cache_obj.path})" if cache_obj is not None else "lost (the cache is off)"
         )
         raise Interrupted(
-            f"interrupted after {done} of {len(jobs)} judgments; finished ones are {where}; "
+            f"interrupted after {done} of {len(jobs) * len(specs)} judgments; finished ones are {where}; "
             "rerun the same command to resume"
         ) from None
     finally:
@@ -251,19 +289,36 @@ async def ascore(
         if cache_obj is not None:
             cache_obj.close()
 
-    overall, questions, coverage, unscored = aggregate(rubric.spec, items, results)
-    stats = engine.stats
+    per_judge = {r.identity: aspect_results(r.results, settings.combine) for r in runs}
+    if len(runs) == 1:
+        by_item = per_judge[runs[0].identity]
+    else:
+        from judgekit.panel import combine_judges
+
+        by_item = combine_judges(per_judge, settings.combine)
+    overall, questions, coverage, unscored = aggregate_details(rubric.spec, items, by_item)
+    summaries = file_summaries(rubric.spec, items, questions, settings.bootstrap, settings.bootstrap_seed)
+    secrets = _secrets(settings.judge)
+    panel = _panel(rubric, items, questions, per_judge, settings, secrets) if len(runs) > 1 else None
+    consistency = _self_consistency(per_judge, settings, secrets) if settings.samples > 1 else None
+    stats = [r.engine.stats for r in runs]
     totals = Totals(
-        calls=stats.calls,
-        cache_hits=stats.cache_hits,
-        retries=stats.retries,
-        reasks=stats.reasks,
-        prompt_tokens=stats.prompt_tokens,
-        completion_tokens=stats.completion_tokens,
-        cost_usd=round(stats.cost_usd, 8),
+        calls=sum(s.calls for s in stats),
+        cache_hits=sum(s.cache_hits for s in stats),
+        retries=sum(s.retries for s in stats),
+        reasks=sum(s.reasks for s in stats),
+        prompt_tokens=sum(s.prompt_tokens for s in stats),
+        completion_tokens=sum(s.completion_tokens for s in stats),
+        cost_usd=round(sum(s.cost_usd for s in stats), 8),
         wall_time_s=round(time.perf_counter() - started, 3),
     )
-    secrets = _secrets(settings.judge)
+    identities = [redact(r.identity, secrets) for r in runs]
+    identity = identities[0] if len(identities) == 1 else "panel(" + ", ".join(identities) + ")"
+    concurrency_changes = [
+        {**change, "judge": who} if len(runs) > 1 else change
+        for who, s in zip(identities, stats, strict=True)
+        for change in s.concurrency_changes
+    ]
     meta: dict[str, Any] = {
         "judgekit_version": __version__,
         "started_at": started_at,
@@ -275,7 +330,7 @@ async def ascore(
             "folder": str(rubric.folder),
         },
         "judge": {
-            "identity": redact(identity, secrets),
+            "identity": identity,
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
             "samples": settings.samples,
@@ -285,15 +340,21 @@ async def ascore(
         },
         "engine": settings.engine.model_dump(),
         "inputs": {
-            "dataset": {"path": str(dataset), "sha256": file_sha256(dataset)},
-            "responses": {"path": str(responses), "sha256": file_sha256(responses)},
+            name: {"path": str(path), "sha256": file_sha256(path)} for name, path in input_files.items()
         },
         "judgments": len(jobs),
-        "concurrency_changes": stats.concurrency_changes,
+        "concurrency_changes": concurrency_changes,
         "cache": str(cache_obj.path) if cache_obj is not None else None,
         "versions": _package_versions(),
         "score_definition": _score_definition(rubric),
+        "score_method": {
+            "requested": rubric.spec.score_method,
+            "used": dict(Counter(r.method for run in runs for r in run.results if r.ok)),
+        },
+        "combine": settings.combine,
     }
+    if len(runs) > 1:
+        meta["judges"] = identities
     for u in unscored:
         u.reason = redact(u.reason, secrets)
     for q in questions:
@@ -307,6 +368,9 @@ async def ascore(
         unscored=unscored,
         totals=totals,
         meta=meta,
+        panel=panel,
+        consistency=consistency,
+        **summaries,
     )
     if lexical_inputs is not None:
         _add_lexical(result, *lexical_inputs)
@@ -314,7 +378,7 @@ async def ascore(
         log_file = Path(log_path) if log_path is not None else _default_log_path(out_path)
         result.meta["log"] = str(log_file)
         header = {"meta": result.meta, "totals": totals.model_dump()}
-        atomic_write_jsonl(log_file, _log_rows(header, results, secrets))
+        atomic_write_jsonl(log_file, _log_rows(header, [(r.identity, r.results) for r in runs], secrets))
         atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
     return result
 
@@ -325,14 +389,142 @@ def _aspects_field(rubric: Rubric, settings: ScoreSettings) -> str | None:
 
 
 def _score_definition(rubric: Rubric) -> str:
-    s = rubric.spec
-    if s.question_score == "normalized":
-        return (
-            f"question = mean over scored aspects of (score - {s.scale.min:g}) / ({s.scale.max:g} - "
-            f"{s.scale.min:g}); file = mean over questions with at least one scored aspect; "
-            "unscored aspects are excluded and counted in coverage"
+    text = score_definition(rubric.spec)
+    if rubric.spec.score_method == "logprob_weighted":
+        text += (
+            "; each unit score is the probability-weighted mean over the score field's values from the "
+            "judge's token log-probabilities (G-Eval) where the backend returned them, else the written value"
         )
-    return "question = mean of scored aspect scores; file = mean over questions; unscored aspects excluded"
+    return text
+
+
+JudgeSpec = str | Judge
+
+
+@dataclass
+class _JudgeRun:
+    identity: str
+    engine: Engine
+    results: list[JobResult] = field(default_factory=list)
+
+
+def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:
+    """One judge or a panel: a list of distinct judges (the same judge twice would only replay its cache)."""
+    specs: list[JudgeSpec] = (
+        [judge] if isinstance(judge, str) or not isinstance(judge, Sequence) else list(judge)
+    )
+    if not specs:
+        raise ConfigError("--judge: give at least one judge")
+    names = [s.strip() for s in specs if isinstance(s, str)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(
+            f"--judge {twice[0]!r} is given twice; a panel needs distinct judges "
+            "(for one judge's self-consistency use --samples with --temperature above 0)"
+        )
+    return specs
+
+
+def _check_distinct(identities: Sequence[str]) -> None:
+    twice = sorted({i for i in identities if identities.count(i) > 1})
+    if twice:
+        raise ConfigError(f"two judges of the panel are the same judge ({twice[0]}); give distinct judges")
+
+
+def load_inputs(
+    rubric: Rubric,
+    settings: ScoreSettings,
+    dataset: str | Path,
+    responses: str | Path | None,
+    responses_a: str | Path | None,
+    responses_b: str | Path | None,
+) -> tuple[list[Item], dict[str, Any], dict[str, str | Path]]:
+    """Items, each item's response (a text, or ``{"a", "b"}`` texts for pair rubrics), and the input files."""
+    files: dict[str, str | Path] = {"dataset": dataset}
+    if rubric.pairwise:
+        if responses is not None:
+            raise ConfigError(
+                f"rubric {rubric.name!r} compares two responses per item: give --responses-a and "
+                "--responses-b (or a dataset holding both), not --responses"
+            )
+        items, pairs = load_pairs(
+            dataset,
+            responses_a,
+            responses_b,
+            required=rubric.spec.inputs.required,
+            max_chars=settings.max_response_chars,
+        )
+        if responses_a is not None and responses_b is not None:
+            files.update(responses_a=responses_a, responses_b=responses_b)
+        return items, dict(pairs), files
+    if responses_a is not None or responses_b is not None:
+        raise ConfigError(
+            f"--responses-a/--responses-b are for pairwise rubrics; rubric {rubric.name!r} judges one "
+            "response per item (give --responses)"
+        )
+    if responses is None:
+        raise ConfigError(f"rubric {rubric.name!r} needs responses to judge: give --responses")
+    items = load_dataset(
+        dataset, required=rubric.spec.inputs.required, aspects_field=_aspects_field(rubric, settings)
+    )
+    answers = load_responses(responses, settings.max_response_chars)
+    match_ids(items, answers, dataset, responses)
+    files["responses"] = responses
+    return items, dict(answers), files
+
+
+def _panel(
+    rubric: Rubric,
+    items: Sequence[Item],
+    questions: list[QuestionResult],
+    per_judge: dict[str, dict[str, dict[str, AspectResult]]],
+    settings: ScoreSettings,
+    secrets: Sequence[str],
+) -> dict[str, Any]:
+    """Per-judge figures and inter-judge agreement; adds each judge's question score to ``questions``."""
+    from judgekit.panel import alpha_table, judges_alpha
+
+    judges: list[dict[str, Any]] = []
+    question_rows: list[list[float | None]] = []
+    for who, by_item in per_judge.items():
+        score, judge_questions, coverage, _ = aggregate_details(rubric.spec, items, by_item)
+        entry: dict[str, Any] = {
+            "identity": redact(who, secrets),
+            "score": score,
+            "coverage": coverage.model_dump(),
+        }
+        entry.update(
+            file_summaries(rubric.spec, items, judge_questions, settings.bootstrap, settings.bootstrap_seed)
+        )
+        judges.append(entry)
+        question_rows.append([q.score for q in judge_questions])
+    for k, q in enumerate(questions):
+        q.judges = {j["identity"]: row[k] for j, row in zip(judges, question_rows, strict=True)}
+    for q in questions:
+        for unit in q.details:
+            raw = getattr(unit, "judges", None)
+            if isinstance(raw, dict):
+                unit.judges = {redact(k, secrets): v for k, v in raw.items()}
+    return {
+        "method": settings.combine,
+        "judges": judges,
+        "alpha": {"units": judges_alpha(per_judge), "questions": alpha_table(question_rows)},
+    }
+
+
+def _self_consistency(
+    per_judge: dict[str, dict[str, dict[str, AspectResult]]], settings: ScoreSettings, secrets: Sequence[str]
+) -> dict[str, Any]:
+    """How far each judge's samples agree with each other (Krippendorff's alpha, samples as raters)."""
+    from judgekit.panel import samples_alpha
+
+    return {
+        "samples": settings.samples,
+        "judges": [
+            {"identity": redact(who, secrets), "alpha": samples_alpha(by_item, settings.samples)}
+            for who, by_item in per_judge.items()
+        ],
+    }
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -386,9 +578,11 @@ def _add_lexical(
 
 def score(
     dataset: str | Path,
-    responses: str | Path,
+    responses: str | Path | None = None,
     *,
-    judge: str | Judge = "local",
+    responses_a: str | Path | None = None,
+    responses_b: str | Path | None = None,
+    judge: JudgeSpec | Sequence[JudgeSpec] = "local",
     settings: ScoreSettings | None = None,
     out: str | Path | None = None,
     log_path: str | Path | None = None,
@@ -402,7 +596,11 @@ def score(
 
     ``judge`` is a litellm model string (``openai/gpt-4o-mini``), ``local`` / ``local:/path/model.gguf``
     (a llama.cpp server started for the run), ``module:attribute``, or any object with
-    ``identity`` and ``async complete(messages, params)``.
+    ``identity`` and ``async complete(messages, params)``; a list of them is a panel: each judge scores every
+    unit independently and ``settings.combine`` (mean, median, majority) combines them.
+
+    Pair rubrics (``pairwise``) take ``responses_a`` and ``responses_b`` instead of ``responses``, or a
+    dataset that holds both responses (LLMBar, AlpacaEval or MT-Bench layout).
     """
     box: list[ScoreFile] = []
 
@@ -413,6 +611,8 @@ def score(
             await ascore(
                 dataset,
                 responses,
+                responses_a=responses_a,
+                responses_b=responses_b,
                 judge=judge,
                 settings=settings,
                 out=out,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EPILOG = """\
 examples:
@@ -11,6 +12,11 @@ examples:
   judgekit rubrics render lamp_qa --dataset examples/lamp_qa/dataset.json \\
       --responses examples/lamp_qa/responses.json --id lqa-001
   judgekit rubrics render ./my_rubric --dataset D --responses R --id q7 --mode all_aspects --json
+  judgekit rubrics render criteria --dataset examples/criteria/dataset.json \
+      --responses examples/criteria/responses.json --id c1
+  judgekit rubrics render pairwise --dataset examples/pairwise/dataset.json \
+      --responses-a examples/pairwise/responses_a.json --responses-b examples/pairwise/responses_b.json --id p1
+  judgekit rubrics render pairwise --dataset examples/pairwise/llmbar.json --id 1
 """
 
 
@@ -32,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     render = rsub.add_parser("render", help="print the messages the judge would see for one item")
     render.add_argument("name", help="built-in rubric name or rubric folder")
     render.add_argument("--dataset", required=True)
-    render.add_argument("--responses", required=True)
+    render.add_argument("--responses", default=None, help="responses (rubrics that judge one response)")
+    render.add_argument("--responses-a", default=None, help="pairwise rubrics: the first system's responses")
+    render.add_argument("--responses-b", default=None, help="pairwise rubrics: the second system's responses")
     render.add_argument("--id", required=True, help="the item to render")
     render.add_argument(
         "--mode", default=None, choices=["per_aspect", "all_aspects", "per_item", "per_order"]
@@ -69,6 +77,17 @@ def run_show(args: argparse.Namespace) -> int:
     print(
         f"score field  {s.output.score}" + (f" mapped by {s.output.score_map}" if s.output.score_map else "")
     )
+    method: str = s.score_method
+    if method == "logprob_weighted":
+        method += f" (top {s.top_logprobs} log-probabilities; the written value when the backend has none)"
+    print(f"score method {method}")
+    print(f"responses    {s.inputs.responses}")
+    if s.pairwise is not None:
+        print(f"pairwise     both orders; a disagreement counts as {s.pairwise.on_disagreement}")
+    if s.criterion is not None:
+        print(f"criterion    {s.criterion.name}: {s.criterion.description}")
+        for n, step in enumerate(s.criterion.steps, 1):
+            print(f"             {n}. {step}")
     print("output schema (one unit):")
     print(json.dumps(r.unit_schema, indent=2))
     return 0
@@ -77,19 +96,34 @@ def run_show(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     import json
 
-    from judgekit.data import load_dataset, load_responses
-    from judgekit.errors import InputError
+    from judgekit.data import load_dataset, load_pairs, load_responses
+    from judgekit.errors import ConfigError, InputError
     from judgekit.rubric import load_rubric
 
     r = load_rubric(args.name)
     mode = args.mode or r.spec.mode
-    aspects = r.spec.inputs.aspects if mode in ("per_aspect", "all_aspects") else None
-    items = {
-        it.id: it for it in load_dataset(args.dataset, required=r.spec.inputs.required, aspects_field=aspects)
-    }
+    responses: dict[str, Any]
+    if r.pairwise:
+        if args.responses is not None:
+            raise ConfigError(
+                f"rubric {r.name!r} compares two responses: give --responses-a and --responses-b"
+            )
+        loaded, pairs = load_pairs(
+            args.dataset, args.responses_a, args.responses_b, required=r.spec.inputs.required, max_chars=None
+        )
+        items = {it.id: it for it in loaded}
+        responses = dict(pairs)
+    else:
+        if args.responses is None:
+            raise ConfigError(f"rubric {r.name!r} judges one response per item: give --responses")
+        aspects = r.spec.inputs.aspects if mode in ("per_aspect", "all_aspects") else None
+        items = {
+            it.id: it
+            for it in load_dataset(args.dataset, required=r.spec.inputs.required, aspects_field=aspects)
+        }
+        responses = dict(load_responses(args.responses, None))
     if args.id not in items:
         raise InputError(f"{args.dataset}: no item with id {args.id!r}")
-    responses = load_responses(args.responses)
     if args.id not in responses:
         raise InputError(f"{args.responses}: no response for id {args.id!r}")
     plans = r.plan(items[args.id], responses[args.id], mode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EPILOG = """\
 examples:
@@ -20,6 +21,26 @@ examples:
 
   # add ROUGE/METEOR beside the judge score, with their correlation to it
   judgekit score --dataset D --responses R --judge local --references refs.json --out scores.json
+
+  # one criterion on a 1-5 scale, probability-weighted when the backend returns log-probabilities (G-Eval)
+  judgekit score --rubric criteria --dataset examples/criteria/dataset.json \
+      --responses examples/criteria/responses.json --judge openai/gpt-4o-mini --out criteria.json
+
+  # which of two systems answers better: both orders per pair, win/tie/loss rates with 95% CIs
+  judgekit score --rubric pairwise --dataset examples/pairwise/dataset.json \
+      --responses-a examples/pairwise/responses_a.json --responses-b examples/pairwise/responses_b.json \
+      --judge openai/gpt-4o-mini --out pairwise.json
+  # ... or a dataset that holds both outputs and a gold label (LLMBar layout): adds accuracy
+  judgekit score --rubric pairwise --dataset examples/pairwise/llmbar.json --judge openai/gpt-4o-mini \
+      --out llmbar.json
+
+  # check answers against gold references: correct / partially_correct / incorrect
+  judgekit score --rubric reference --dataset examples/reference/dataset.json \
+      --responses examples/reference/responses.json --judge openai/gpt-4o-mini --out reference.json
+
+  # a panel of three judges combined by majority, with per-judge scores and Krippendorff's alpha
+  judgekit score --rubric reference --dataset D --responses R --judge openai/gpt-4o-mini \
+      --judge anthropic/claude-3-5-haiku-latest --judge ollama/llama3 --combine majority --out panel.json
 
 judges:
   a litellm model string (openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/llama3, ...),
@@ -51,8 +72,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     io.add_argument(
         "--responses",
-        required=True,
+        default=None,
         help='responses: {id: [{"output": text}]} (LaMP-QA), {id: text}, or JSONL rows {id, output}',
+    )
+    io.add_argument(
+        "--responses-a",
+        default=None,
+        metavar="FILE",
+        help="pairwise rubrics: the first system's responses (same shapes as --responses, or MT-Bench "
+        "model answers); without --responses-a/-b the dataset itself must hold both responses "
+        "(LLMBar input/output_1/output_2/label, AlpacaEval instruction/output_1/output_2/preference, "
+        "MT-Bench judgments with conversation_a/conversation_b)",
+    )
+    io.add_argument(
+        "--responses-b", default=None, metavar="FILE", help="pairwise rubrics: the second system's"
     )
     io.add_argument("--out", required=True, help="score file to write (JSON)")
     io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
@@ -79,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.add_argument(
         "--rubric",
         default="lamp_qa",
-        help="built-in rubric name or a rubric folder (default: lamp_qa; see 'judgekit rubrics list')",
+        help="built-in rubric name (lamp_qa, criteria, pairwise, reference) or a rubric folder "
+        "(default: lamp_qa; see 'judgekit rubrics list')",
     )
     r.add_argument(
         "--mode",
@@ -92,8 +126,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     j = p.add_argument_group("judge")
     j.add_argument(
         "--judge",
-        default="local",
-        help="litellm model string, 'local[:model.gguf]', or 'module:attribute' (default: local)",
+        action="append",
+        default=None,
+        help="litellm model string, 'local[:model.gguf]', or 'module:attribute' (default: local); "
+        "repeat for a panel: each judge scores every unit, combined by --combine",
+    )
+    j.add_argument(
+        "--combine",
+        default="mean",
+        choices=["mean", "median", "majority"],
+        help="how repeated judgments of a unit combine: the samples of a judge, then the judges of a panel "
+        "(default: mean; majority falls back to the median when no value has a majority)",
+    )
+    j.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="bootstrap resamples for confidence intervals of pairwise rates (default: 2000; 0 = none)",
     )
     j.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
     j.add_argument(
@@ -178,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens,
             seed=args.seed,
             max_response_chars=args.max_response_chars,
+            combine=args.combine,
+            bootstrap=args.bootstrap,
             judge=JudgeOptions(
                 api_base=args.api_base,
                 api_key=api_key,
@@ -205,7 +257,9 @@ def run(args: argparse.Namespace) -> int:
     result = score(
         args.dataset,
         args.responses,
-        judge=args.judge,
+        responses_a=args.responses_a,
+        responses_b=args.responses_b,
+        judge=args.judge or ["local"],
         settings=settings,
         out=args.out,
         log_path=args.log,
@@ -217,7 +271,54 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print_score_summary(result, args.out)
+        _print_extras(result)
     return 0
+
+
+def _pct(estimate: dict[str, Any] | None) -> str:
+    if not estimate or estimate.get("value") is None:
+        return "n/a"
+    text = f"{100 * estimate['value']:.1f}%"
+    if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
+        text += f" [{100 * estimate['ci_low']:.1f}, {100 * estimate['ci_high']:.1f}]"
+    return text
+
+
+def _print_extras(result: Any) -> None:
+    """Pairwise rates, panel figures and the score method, below the common summary."""
+    lines: list[str] = []
+    used = (result.meta.get("score_method") or {}).get("used") or {}
+    if (result.meta.get("score_method") or {}).get("requested") == "logprob_weighted":
+        lines.append("method    " + ", ".join(f"{n} {m}" for m, n in sorted(used.items())) + " judgments")
+    pw = result.pairwise
+    if pw:
+        rates = pw["rates"]
+        lines.append(
+            f"pairs     {pw['judged']} of {pw['pairs']} judged in both orders; A wins {_pct(rates['win'])}, "
+            f"ties {_pct(rates['tie'])}, B wins {_pct(rates['loss'])}"
+            + (f", inconsistent {_pct(rates['inconsistent'])}" if pw["counts"]["inconsistent"] else "")
+        )
+        lines.append(f"position  orders agree on {_pct(pw['position_consistency'])} of pairs")
+        labels = pw.get("labels")
+        if labels:
+            lines.append(
+                f"labels    accuracy {100 * labels['accuracy']:.1f}% (original order "
+                f"{100 * labels['accuracy_original']:.1f}%, swapped {100 * labels['accuracy_swapped']:.1f}%), "
+                f"positional agreement {100 * labels['positional_agreement']:.1f}% over {labels['n']} labelled pairs"
+            )
+    panel = result.panel
+    if panel:
+        lines.append(f"panel     {len(panel['judges'])} judges combined by {panel['method']}")
+        for j in panel["judges"]:
+            score = "n/a" if j["score"] is None else f"{j['score']:.4f}"
+            lines.append(f"  {score:>8}  {j['coverage']['ratio']:.0%} coverage  {j['identity']}")
+        alpha = panel["alpha"]["units"]
+        shown = ", ".join(
+            f"{k} {alpha[k]:.3f}" for k in ("nominal", "ordinal", "interval") if alpha[k] is not None
+        )
+        lines.append(f"  Krippendorff's alpha between judges: {shown or 'n/a'} ({alpha['units']} units)")
+    if lines:
+        print("\n".join(lines))
 
 
 def _configure_logging(quiet: bool) -> None:
