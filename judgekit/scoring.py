@@ -52,6 +52,7 @@ from judgekit.judges.factory import (
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
 
+LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
 POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
 
 
@@ -83,7 +84,9 @@ def _default_log_path(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def open_judge(spec: str | Judge, options: JudgeOptions, n_calls: int = 0) -> Iterator[Judge]:
+def open_judge(
+    spec: str | Judge, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
+) -> Iterator[Judge]:
     """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
     litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
     if is_local_spec(spec):
@@ -91,7 +94,8 @@ def open_judge(spec: str | Judge, options: JudgeOptions, n_calls: int = 0) -> It
         from judgekit.judges.litellm_judge import LiteLLMJudge
         from judgekit.judges.local import LocalServer
 
-        with LocalServer(local_model_path(spec)) as server:
+        # llama.cpp only returns log-probabilities when started for them (and is slower then).
+        with LocalServer(local_model_path(spec), logprobs=logprobs) as server:
             path = Path(str(server.model_path))
             structured = "json_object" if options.structured == "auto" else options.structured
             yield LiteLLMJudge(
@@ -266,9 +270,14 @@ async def ascore(
     try:
         with contextlib.ExitStack() as stack:
             for spec in specs:
-                judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs)))
+                wants_logprobs = any(job.params.logprobs for job in jobs)
+                judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
+                engine_settings = settings.engine
+                if is_local_spec(spec) and engine_settings.concurrency > LOCAL_CONCURRENCY:
+                    # the local server answers one request at a time: more in flight only queue into timeouts
+                    engine_settings = engine_settings.model_copy(update={"concurrency": LOCAL_CONCURRENCY})
                 engine = Engine(
-                    judge_obj, rubric, settings.engine, cache_obj, on_done=lambda _r: bar.update(1)
+                    judge_obj, rubric, engine_settings, cache_obj, on_done=lambda _r: bar.update(1)
                 )
                 runs.append(_JudgeRun(judge_obj.identity, engine))
             _check_distinct([r.identity for r in runs])
