@@ -32,20 +32,16 @@ _OUTCOME_OF = {"1": "win", "tie": "tie", "2": "loss", "inconsistent": "inconsist
 
 def normalize_verdict(value: Any) -> Verdict | None:
     """``"1"``/``"2"``/``"tie"`` for the accepted spellings (1, 2, "1", "a", "A", "tie"), else ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | np.integer) or (isinstance(value, float) and value.is_integer()):
-        value = str(int(value))
-    if not isinstance(value, str):
-        return None
-    v = value.strip().lower()
-    if v in ("1", "a"):
-        return "1"
-    if v in ("2", "b"):
-        return "2"
-    if v == "tie":
-        return "tie"
-    return None
+    from judgekit.agreement import normalize_preference
+
+    if isinstance(value, str) and value.strip().lower() in _LETTERS:
+        value = _LETTERS[value.strip().lower()]
+    verdict = normalize_preference(value)
+    return None if verdict is None else _VERDICTS[verdict]
+
+
+_LETTERS = {"a": "1", "b": "2"}
+_VERDICTS: dict[str, Verdict] = {"1": "1", "2": "2", "tie": "tie"}
 
 
 def order_verdict(score: float | None, lo: float, hi: float, *, swapped: bool) -> Verdict | None:
