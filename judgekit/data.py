@@ -47,47 +47,39 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_json_or_jsonl(path: str | Path) -> Any:
-    """Parse a .json file, or a JSON Lines file (one object per line); errors name the line."""
+    """Parse a JSON file, or JSON Lines (one value a line; always for ``.jsonl``); one-line errors."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{p}: file not found") from None
     except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, expected a JSON or JSONL file") from None
+        raise InputError(f"{p}: is a folder, not a file") from None
     except OSError as err:
         raise InputError(f"{p}: cannot read ({err.strerror})") from None
     try:
-        text = data.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(f"{p}: not UTF-8 text (invalid byte at offset {err.start})") from None
+        raise InputError(f"{p}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})") from None
     if not text.strip():
         raise InputError(f"{p}: file is empty")
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as whole_err:
-        lines = [ln for ln in text.splitlines()]
-        if len([ln for ln in lines if ln.strip()]) < 2 and not p.suffix.lower().endswith("l"):
-            raise InputError(
-                f"{p}: invalid JSON at line {whole_err.lineno}, column {whole_err.colno}: {whole_err.msg}"
-            ) from None
-        rows = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                if p.suffix.lower() == ".json":
-                    raise InputError(
-                        f"{p}: invalid JSON at line {whole_err.lineno}, column {whole_err.colno}: "
-                        f"{whole_err.msg}"
-                    ) from None
-                raise InputError(f"{p}: line {n}: invalid JSON Lines record: {err.msg}") from None
-        return rows
-    if isinstance(whole, dict) and p.suffix.lower() == ".jsonl":
-        return [whole]  # a JSON Lines file of one record is still a list of records
-    return whole
+    if p.suffix.lower() != ".jsonl":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as first:
+            if "Extra data" not in first.msg:  # else: several JSON values, read as JSON Lines
+                raise InputError(
+                    f"{p}: invalid JSON ({first.msg} at line {first.lineno} column {first.colno})"
+                ) from None
+    rows: list[Any] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise InputError(f"{p}: invalid JSON Lines (line {lineno}: {err.msg})") from None
+    return rows
 
 
 def _rows(path: Path, data: Any) -> list[dict[str, Any]]:

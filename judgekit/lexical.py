@@ -24,20 +24,23 @@ ROUGE-1.5.5 does): text in other scripts has no ROUGE tokens, and the report not
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import multiprocessing
 import os
+import re
+import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit.data import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError, where
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -137,42 +140,6 @@ def metric_keys(metrics: Iterable[str], *, headline: bool = False) -> list[str]:
 # reading predictions and references
 
 
-def _read_data(path: Path) -> Any:
-    """Parse a JSON file, or JSONL (one JSON value a line); one-line InputError on any problem."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a file") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
-        ) from None
-    if not text.strip():
-        raise InputError(f"{path}: file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as first:
-        if path.suffix.lower() != ".jsonl" and "Extra data" not in first.msg:
-            raise InputError(
-                f"{path}: invalid JSON ({first.msg} at line {first.lineno} column {first.colno})"
-            ) from None
-    rows: list[Any] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path}: invalid JSON Lines (line {lineno}: {err.msg})") from None
-    return rows
-
-
 def _describe(value: object) -> str:
     if value is None:
         return "null"
@@ -213,9 +180,10 @@ def _pick_field(
             return obj[name]
     keys = ", ".join(repr(k) for k in list(obj)[:8])
     wanted = " or ".join(repr(d) for d in defaults)
+    option = "--prediction-field" if "prediction" in defaults else "--reference-field"
     raise InputError(
         f"{where(path, item_id)}: no {wanted} field (fields present: {keys or 'none'}); "
-        "name the field with --reference-field"
+        f"name the field with {option}"
     )
 
 
@@ -246,7 +214,7 @@ def _load_texts(
     path: str | Path, field: str | None, defaults: Sequence[str], id_field: str
 ) -> dict[str, list[str]]:
     p = Path(path)
-    data = _read_data(p)
+    data = read_json_or_jsonl(p)
     rows: list[Any] | None = None
     if isinstance(data, dict) and isinstance(data.get("golds"), list) and "task" in data:
         rows = data["golds"]  # LaMP / LongLaMP: {"task": ..., "golds": [{"id", "output"}]}
@@ -361,7 +329,7 @@ _STATE: dict[str, Any] = {}
 
 def _setup(config: _Config) -> None:
     """Build the scorers once per process (the pool's initializer; also used in-process)."""
-    if _STATE.get("config") == config:
+    if _STATE.get("config") == config and _STATE.get("pid") == os.getpid():
         return
     from nltk.stem.porter import PorterStemmer
     from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
@@ -375,8 +343,11 @@ def _setup(config: _Config) -> None:
         wordnet = load_wordnet()
         if wordnet is None:
             raise RuntimeError("WordNet was found by the parent process but does not load in a worker")
+        if multiprocessing.parent_process() is not None:  # a child process, e.g. a pool worker
+            _reopen_wordnet_files(wordnet)
     _STATE.clear()
     _STATE.update(
+        pid=os.getpid(),
         config=config,
         rouge=rouge_scorer.RougeScorer(list(config.rouge_types), use_stemmer=config.stemmer)
         if config.rouge_types
@@ -389,16 +360,37 @@ def _setup(config: _Config) -> None:
     )
 
 
+def _init_worker(config: _Config) -> None:
+    """The pool's initializer."""
+    # Ctrl-C reaches the whole process group: the parent alone handles it (leaving the pool ends
+    # the workers), instead of every worker printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _setup(config)
+
+
+def _reopen_wordnet_files(reader: Any) -> None:
+    """Give a forked worker its own handles on WordNet's data files.
+
+    NLTK's reader keeps the data files open and reads a synset with ``seek`` + ``readline``. A
+    forked child shares the parent's open file descriptions, file offset included, so two workers
+    seeking at once read each other's lines (NLTK then returns None for the synset and METEOR
+    fails). Forgetting the inherited handles makes the reader open fresh ones in this process.
+    """
+    if isinstance(getattr(reader, "_data_file_map", None), dict):
+        reader._data_file_map = {}
+
+
 def _word_tokens(text: str) -> list[str]:
     words = _STATE["words"]
     return [tok for sent in _STATE["sentences"].tokenize(text) for tok in words.tokenize(sent)]
 
 
+_ROUGE_CHAR = re.compile("[a-z0-9]")
+
+
 def _rouge_blind(text: str) -> bool:
     """True if the text has letters or digits but none that ROUGE's [a-z0-9] tokenizer keeps."""
-    from rouge_score import tokenize
-
-    return any(ch.isalnum() for ch in text) and not tokenize.tokenize(text, None)
+    return _ROUGE_CHAR.search(text.lower()) is None and any(ch.isalnum() for ch in text)
 
 
 def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, float], tuple[str, ...]]:
@@ -457,10 +449,20 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# Helper threads known not to hold locks a worker needs (workers never use tqdm).
+_FORK_SAFE_THREADS = ("tqdm_monitor",)
+
+
 def _start_method() -> str:
     """fork where it is safe (POSIX, no other threads): workers inherit loaded WordNet; else spawn."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.platform != "darwin" and threading.active_count() == 1:
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if (
+        "fork" in methods
+        and sys.platform != "darwin"
+        and threading.current_thread() is threading.main_thread()
+        and all(t.name in _FORK_SAFE_THREADS for t in others)
+    ):
         return "fork"
     return "spawn"
 
@@ -493,25 +495,39 @@ def _run(
     method: str | None,
     progress: bool,
 ) -> list[tuple[str, dict[str, float], tuple[str, ...]]]:
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(tasks), disable=not progress, desc="lexical", unit="item", file=sys.stderr)
     results: list[tuple[str, dict[str, float], tuple[str, ...]]] = []
-    try:
-        if method is None:
-            _setup(config)
+    if method is None:
+        _setup(config)
+        with _progress_bar(len(tasks), progress) as advance:
             for task in tasks:
                 results.append(_score_item(task))
-                bar.update(1)
-            return results
-        # Small chunks keep both cores busy to the end; results come back in input order.
-        size = max(1, min(64, math.ceil(len(tasks) / (workers * 8))))
-        ctx = multiprocessing.get_context(method)
-        with ctx.Pool(workers, initializer=_setup, initargs=(config,)) as pool:
-            for chunk in pool.imap(_score_chunk, _chunks(tasks, size)):
-                results.extend(chunk)
-                bar.update(len(chunk))
+                advance(1)
         return results
+    # Small chunks keep every core busy to the end; imap returns them in input order.
+    size = max(1, min(64, math.ceil(len(tasks) / (workers * 8))))
+    ctx = multiprocessing.get_context(method)
+    # The bar (and tqdm's monitor thread) starts only after the workers are forked.
+    with (
+        ctx.Pool(workers, initializer=_init_worker, initargs=(config,)) as pool,
+        _progress_bar(len(tasks), progress) as advance,
+    ):
+        for chunk in pool.imap(_score_chunk, _chunks(tasks, size)):
+            results.extend(chunk)
+            advance(len(chunk))
+    return results
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], object]]:
+    """A tqdm bar on stderr, or a no-op: a disabled tqdm bar still starts a monitor thread."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="lexical", unit="item", file=sys.stderr)
+    try:
+        yield bar.update
     finally:
         bar.close()
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import platform
 import re
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -572,7 +574,14 @@ def _add_lexical(
     from judgekit import lexical
 
     kwargs: dict[str, Any] = {} if metrics is None else {"metrics": metrics}
-    report = lexical.compute_lexical(predictions, refs, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", lexical.WordNetMissingWarning)
+        report = lexical.compute_lexical(predictions, refs, **kwargs)
+    for w in caught:  # one line, not Python's two-line warning
+        if issubclass(w.category, lexical.WordNetMissingWarning):
+            logging.getLogger("judgekit").warning("judgekit: warning: %s", str(w.message).splitlines()[0])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     per_item = report.items
     for q in result.per_question_scores:
         q.lexical = per_item.get(q.id)

@@ -443,3 +443,73 @@ def test_worker_processes_retry_and_fail_like_in_process(scripted_server: Script
     gesture = next(d for d in result.by_id()["lqa-005"].details if d.aspect == "Gesture drawing")
     assert gesture.status == "unscored" and (gesture.reason or "").startswith("call_failed")
     assert result.coverage.scored == N_ASPECTS - 1
+
+
+def test_references_add_lexical_metrics_and_correlations(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    from rouge_score import rouge_scorer
+    from scipy import stats
+
+    refs_path = EXAMPLE_DATASET.parent / "references.json"
+    refs = json.loads(refs_path.read_text())
+    responses = {k: v[0]["output"] for k, v in json.loads(EXAMPLE_RESPONSES.read_text()).items()}
+    out = tmp_path / "s.json"
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        scripted_server.base_url,
+        "--references",
+        str(refs_path),
+        "--metrics",
+        "rouge1,rougeL",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "rouge1_f" in proc.stdout and "spearman" in proc.stdout  # the overall table
+    written = json.loads(out.read_text())
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+    expected = {k: scorer.score(refs[k], responses[k]) for k in refs}  # target first, then prediction
+    for q in written["per_question_scores"]:
+        assert q["lexical"]["rouge1_f"] == pytest.approx(expected[q["id"]]["rouge1"].fmeasure)
+        assert q["lexical"]["rougeL_r"] == pytest.approx(expected[q["id"]]["rougeL"].recall)
+    ids = [q["id"] for q in written["per_question_scores"]]
+    r1 = [expected[i]["rouge1"].fmeasure for i in ids]
+    assert written["lexical"]["overall"]["rouge1_f"] == pytest.approx(sum(r1) / len(r1))
+    judge = [q["score"] for q in written["per_question_scores"]]
+    corr = written["lexical"]["correlation_with_judge"]["rouge1_f"]
+    assert corr["spearman"] == pytest.approx(stats.spearmanr(r1, judge).statistic)
+    assert corr["kendall"] == pytest.approx(stats.kendalltau(r1, judge).statistic)
+    assert "mean of item-level" in written["lexical"]["aggregation"]
+
+
+def test_references_missing_an_id(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    refs = json.loads((EXAMPLE_DATASET.parent / "references.json").read_text())
+    refs.pop("lqa-005")
+    path = _write(tmp_path / "refs.json", refs)
+    out = tmp_path / "s.json"
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        scripted_server.base_url,
+        "--references",
+        str(path),
+        "--out",
+        str(out),
+    )
+    assert_clean_error(proc, "lqa-005")
+    assert not out.exists() and scripted_server.count() == 0  # checked before any judge call
