@@ -55,7 +55,8 @@ async def bare_aiohttp(base_url: str, payloads: list[dict[str, object]], concurr
         return time.perf_counter() - t0
 
 
-def throughput(calls: int, concurrency: int, latency: float) -> tuple[float, float]:
+def throughput(calls: int, concurrency: int, latency: float, repeats: int = 3) -> tuple[float, float]:
+    """Median wall times of the bare client and of judgekit, alternating runs against one server."""
     from judgekit import ScoreSettings, load_rubric, score
     from judgekit.data import load_dataset, load_responses
     from judgekit.engine import EngineSettings
@@ -79,27 +80,34 @@ def throughput(calls: int, concurrency: int, latency: float) -> tuple[float, flo
             import judgekit.judges.litellm_judge as lj
 
             lj.import_litellm()  # import cost is paid once per process, not per call: keep it out of both timings
-            base = asyncio.run(bare_aiohttp(server.base_url, payloads, concurrency))
-            server.reset()
-            settings = ScoreSettings(
-                judge=JudgeOptions(api_base=server.base_url, api_key="x"),
-                engine=EngineSettings(concurrency=concurrency),
-            )
-            t0 = time.perf_counter()
-            result = score(
-                ds,
-                rs,
-                judge="openai/judge",
-                settings=settings,
-                cache=Path(tmp) / "c.sqlite",
-                out=Path(tmp) / "out.json",
-            )
-            ours = time.perf_counter() - t0
-            assert result.coverage.ratio == 1.0 and result.totals.calls == len(payloads), result.totals
-            assert server.calls() == len(payloads)
+            bare_times, ours_times = [], []
+            for run in range(repeats):
+                server.reset()
+                bare_times.append(asyncio.run(bare_aiohttp(server.base_url, payloads, concurrency)))
+                server.reset()
+                settings = ScoreSettings(
+                    judge=JudgeOptions(api_base=server.base_url, api_key="x"),
+                    engine=EngineSettings(concurrency=concurrency),
+                )
+                t0 = time.perf_counter()
+                result = score(
+                    ds,
+                    rs,
+                    judge="openai/judge",
+                    settings=settings,
+                    cache=Path(tmp) / f"c{run}.sqlite",
+                    out=Path(tmp) / "out.json",
+                )
+                ours_times.append(time.perf_counter() - t0)
+                assert result.coverage.ratio == 1.0 and result.totals.calls == len(payloads), result.totals
+                assert server.calls() == len(payloads)
+                print(
+                    f"  run {run + 1}: bare {bare_times[-1]:.2f} s, judgekit {ours_times[-1]:.2f} s",
+                    flush=True,
+                )
         finally:
             server.stop()
-    return base, ours
+    return statistics.median(bare_times), statistics.median(ours_times)
 
 
 def cached_rerun(judgments: int) -> tuple[float, float]:
@@ -143,9 +151,10 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--cached", type=int, default=10000)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    base, ours = throughput(args.calls, args.concurrency, args.latency)
+    base, ours = throughput(args.calls, args.concurrency, args.latency, args.repeats)
     ideal = args.calls / args.concurrency * args.latency
     print(
         f"throughput  {args.calls} calls, concurrency {args.concurrency}, latency {args.latency:g} s "

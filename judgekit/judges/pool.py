@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import multiprocessing
 import os
@@ -51,10 +52,15 @@ async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
     threading.Thread(target=sender, daemon=True).start()
     tasks: set[asyncio.Task[None]] = set()
 
-    async def handle(rid: int, messages: list[Message], params: dict[str, Any]) -> None:
+    params_by_json: dict[str, JudgeParams] = {}  # a run has few distinct parameter sets: validate each once
+
+    async def handle(rid: int, messages: list[Message], params_json: str) -> None:
         try:
-            c = await judge.complete(messages, JudgeParams.model_validate(params))
-            outbox.put((rid, "ok", c.model_dump()))
+            params = params_by_json.get(params_json)
+            if params is None:
+                params = params_by_json[params_json] = JudgeParams.model_validate_json(params_json)
+            c = await judge.complete(messages, params)
+            outbox.put((rid, "ok", c.__dict__))
         except TransientError as err:
             outbox.put((rid, "transient", (err.kind, str(err), err.retry_after)))
         except CallFailed as err:
@@ -114,7 +120,12 @@ class ProcessPoolJudge:
         import_litellm()  # imported once here, inherited by forked workers
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
-        self._pool = [_Worker(ctx, self._spec) for _ in range(self.workers)]
+        # Frozen objects are skipped by the collector, so children don't copy-on-write the inherited heap.
+        gc.freeze()
+        try:
+            self._pool = [_Worker(ctx, self._spec) for _ in range(self.workers)]
+        finally:
+            gc.unfreeze()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -152,8 +163,8 @@ class ProcessPoolJudge:
                 w.in_flight -= 1
                 if fut.done():
                     continue
-                if kind == "ok":
-                    fut.set_result(Completion.model_validate(payload))
+                if kind == "ok":  # built by our own worker from a validated Completion
+                    fut.set_result(Completion.model_construct(**payload))
                 elif kind == "transient":
                     fut.set_exception(TransientError(payload[0], payload[1], payload[2]))
                 else:
@@ -184,7 +195,7 @@ class ProcessPoolJudge:
         self._pending[rid] = (fut, worker)
         worker.in_flight += 1
         try:
-            worker.conn.send((rid, messages, params.model_dump(by_alias=True)))
+            worker.conn.send((rid, messages, params.cache_json))
         except (OSError, ValueError):
             self._pending.pop(rid, None)
             self._fail_worker(worker)
