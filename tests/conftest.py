@@ -69,7 +69,12 @@ EXAMPLE_RESPONSES = REPO / "examples" / "lamp_qa" / "responses.json"
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the user's real cache."""
+    """No test reads or writes the user's real cache of completions; the local model (253 MB, assembled
+    once) stays where setup put it, so tests share it instead of assembling it again."""
+    if not os.environ.get("JUDGEKIT_MODEL_DIR"):
+        from judgekit.judges.local import models_dir
+
+        monkeypatch.setenv("JUDGEKIT_MODEL_DIR", str(models_dir()))
     monkeypatch.setenv("JUDGEKIT_CACHE_DIR", str(tmp_path_factory.mktemp("jk-cache")))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

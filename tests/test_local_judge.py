@@ -163,9 +163,13 @@ def test_default_model_is_assembled_once_and_atomically(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_local()
+    monkeypatch.delenv("JUDGEKIT_MODEL_DIR", raising=False)  # the default location, under the cache root
     monkeypatch.setenv("JUDGEKIT_CACHE_DIR", str(tmp_path))
     path = default_model_path()
     assert path == tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf"
+    monkeypatch.setenv("JUDGEKIT_MODEL_DIR", str(tmp_path / "elsewhere"))
+    assert default_model_path().parent == tmp_path / "elsewhere"
+    monkeypatch.delenv("JUDGEKIT_MODEL_DIR")
     assert path.read_bytes()[:4] == b"GGUF"
     mtime = path.stat().st_mtime_ns
     assert default_model_path() == path and path.stat().st_mtime_ns == mtime  # reused, not rewritten

