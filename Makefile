@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.judgekit-setup
 
 .PHONY: setup demo test lint bench clean
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	PYTHON=$(PY) bash scripts/setup.sh
 	@touch $(STAMP)

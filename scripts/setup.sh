@@ -8,6 +8,7 @@
 # Usage: scripts/setup.sh            # uses python3 (or whatever $PYTHON names, e.g. a venv's python)
 #        PYTHON=.venv/bin/python scripts/setup.sh
 # Environment: PYTHON (default python3), PIP_ARGS (extra pip arguments), EXTRAS (default local,dev),
+#              CONSTRAINTS (pip constraints file; default scripts/constraints.txt, 'none' for no pins),
 #              JUDGEKIT_CACHE_DIR (where the model goes; default ~/.cache/judgekit).
 set -euo pipefail
 
@@ -53,6 +54,11 @@ if [[ ",$EXTRAS," == *",local,"* ]] && ! "$PYTHON" -c 'import llama_cpp' >/dev/n
   fi
 fi
 # shellcheck disable=SC2086  # PIP_ARGS is a deliberately word-split list of extra arguments
+# Known-good versions (scripts/constraints.txt); CONSTRAINTS=none installs the newest that resolve instead.
+CONSTRAINTS="${CONSTRAINTS:-$ROOT/scripts/constraints.txt}"
+if [ "$CONSTRAINTS" != "none" ] && [ -f "$CONSTRAINTS" ]; then
+  PIP_ARGS="$PIP_ARGS -c $CONSTRAINTS"
+fi
 "$PYTHON" -m pip install $PIP_ARGS -e ".[$EXTRAS]" || die "pip install -e '.[$EXTRAS]' failed (see pip's output above)"
 done_step
 
