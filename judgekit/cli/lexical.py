@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli._args import int_at_least
+
 DESCRIPTION = """\
 Score predictions against reference texts with ROUGE-1/2/L/Lsum (rouge-score, Porter stemming on),
 METEOR (nltk, with WordNet synonyms when installed) and BLEU (nltk, smoothing method1). Corpus-level
@@ -86,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--processes",
-        type=_positive_int,
+        type=int_at_least(1),
         default=None,
         metavar="N",
         help="worker processes (default: all cores when the input is large enough; 1 = no pool)",
@@ -101,16 +103,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
     p.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

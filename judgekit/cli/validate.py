@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli._args import int_at_least
+
 DESCRIPTION = """\
 Measure a judge against human labels before trusting it. Prints a table and (with --out) writes every
 figure, its confidence interval, the items used and the items dropped (with the reason) to a JSON file.
@@ -110,7 +112,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the judge's scale when it differs (default: --scale)",
     )
     st = p.add_argument_group("statistics")
-    st.add_argument("--n-boot", type=_non_negative_int, default=2000, metavar="N", help="bootstrap resamples")
+    st.add_argument("--n-boot", type=int_at_least(0), default=2000, metavar="N", help="bootstrap resamples")
     st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     st.add_argument("--confidence", type=float, default=0.95, help="confidence level (default: 0.95)")
     st.add_argument(
@@ -119,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="leave-one-annotator-out human ceiling (default: when there are two or more annotators)",
     )
-    st.add_argument("--top", type=_non_negative_int, default=10, metavar="K", help="disagreements to list")
+    st.add_argument("--top", type=int_at_least(0), default=10, metavar="K", help="disagreements to list")
     pw = p.add_argument_group("pairwise preferences")
     pw.add_argument("--pairwise", action="store_true", help="judge rows hold preference verdicts")
     pw.add_argument(
@@ -130,16 +132,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--out", metavar="FILE", default=None, help="write agreement.json here")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(run=run)
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
