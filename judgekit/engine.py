@@ -20,12 +20,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.cache import Cache, request_key
+from judgekit.errors import JudgeError
 from judgekit.judges.base import CallFailed, Completion, Judge, JudgeParams, Message, TransientError
 from judgekit.parse import ParseResult, parse_completion
 from judgekit.rubric import CallPlan, Rubric
 
 log = logging.getLogger("judgekit")
 
+ABORT_AFTER = 8  # permanent failures (bad key, unknown model) with no answer at all before a run stops
 SLOW_START = 8  # calls in flight at the start of a run; doubles per window of successes until a 429
 
 
@@ -203,6 +205,18 @@ class Engine:
         self._on_done = on_done
         self._identity = judge.identity
         self._limiter: AdaptiveLimiter | None = None
+        self._answered = 0
+        self._permanent = 0
+        self._abort_after = ABORT_AFTER
+
+    def _permanent_failure(self, reason: str) -> None:
+        """Stop a run whose judge cannot work at all (no key, unknown model) instead of failing every unit."""
+        self._permanent += 1
+        if self._answered == 0 and self._permanent >= self._abort_after:
+            raise JudgeError(
+                f"the judge ({self._identity.split('|')[0]}) failed on its first {self._permanent} calls without "
+                f"one answer, so the run stopped; last error: {reason.splitlines()[0] if reason else '?'}"
+            )
 
     def key(self, messages: Sequence[Message], job: Job) -> str:
         return request_key(self._identity, messages, job.params, job.sample)
@@ -270,6 +284,7 @@ class Engine:
                         await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
                     )
 
+            self._abort_after = min(ABORT_AFTER, len(pending))
             n_workers = min(self.settings.concurrency, len(pending))
             await asyncio.gather(*(worker() for _ in range(n_workers)))
         return [r for r in results if r is not None]
@@ -358,13 +373,16 @@ class Engine:
             except CallFailed as err:
                 self.stats.calls += 1
                 tries.append(f"call_failed: {err}")
+                self._permanent_failure(str(err))
                 return _Failure("call_failed", str(err), tries)
             except Exception as err:  # a user's judge raising anything else: not retried, not hidden
                 self.stats.calls += 1
                 tries.append(f"judge_error: {type(err).__name__}: {err}")
+                self._permanent_failure(f"{type(err).__name__}: {err}")
                 return _Failure("judge_error", f"{type(err).__name__}: {err}", tries)
             else:
                 self.stats.calls += 1
+                self._answered += 1
                 limiter.on_success()
                 self._account(completion)
                 return completion, tries

@@ -41,7 +41,7 @@ from judgekit.data import (
     match_ids,
 )
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
-from judgekit.errors import ConfigError, Interrupted
+from judgekit.errors import ConfigError, Interrupted, JudgeError
 from judgekit.io import atomic_write_jsonl, atomic_write_text, check_writable
 from judgekit.judges.base import Judge, JudgeParams
 from judgekit.judges.factory import (
@@ -286,6 +286,8 @@ async def ascore(
             outcomes = await asyncio.gather(*(r.engine.run(jobs) for r in runs))
             for run, run_results in zip(runs, outcomes, strict=True):
                 run.results = run_results
+    except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets
+        raise JudgeError(redact(str(err), _secrets(settings.judge))) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         done = sum(r.engine.stats.finished for r in runs)
         where = (

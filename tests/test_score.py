@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from judgekit import ScoreSettings, score
+from judgekit import JudgeError, ScoreSettings, score
 from judgekit.engine import EngineSettings
 from judgekit.judges import JudgeOptions
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
@@ -513,3 +513,45 @@ def test_references_missing_an_id(scripted_server: ScriptedServer, tmp_path: Pat
     )
     assert_clean_error(proc, "lqa-005")
     assert not out.exists() and scripted_server.count() == 0  # checked before any judge call
+
+
+def test_a_judge_that_cannot_answer_stops_the_run(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    key = "sk-fake-judgekit-0123456789abcdef"
+    scripted_server.add_rule(None, Reply.error(401, f"Incorrect API key provided: {key}"))
+    out = tmp_path / "s.json"
+    proc = run_cli(
+        "score",
+        "--dataset",
+        str(EXAMPLE_DATASET),
+        "--responses",
+        str(EXAMPLE_RESPONSES),
+        "--judge",
+        "openai/judge",
+        "--api-base",
+        scripted_server.base_url,
+        "--api-key-env",
+        "MY_KEY",
+        "--out",
+        str(out),
+        env={"MY_KEY": key},
+    )
+    assert_clean_error(proc, "failed on its first 8 calls", "Incorrect API key")
+    assert key not in proc.stderr and not out.exists()
+
+
+def test_a_judge_that_cannot_answer_stops_early(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    from benchmarks._common import synthetic_lamp_qa
+
+    ds, rs = synthetic_lamp_qa(tmp_path, 50, 4)
+    scripted_server.add_rule(None, Reply.error(404, "model 'judge' not found"))
+    with pytest.raises(JudgeError, match="failed on its first 8 calls"):
+        score(ds, rs, judge="openai/judge", settings=settings(scripted_server))
+    assert scripted_server.count() < 50  # of 200 judgments: stopped instead of failing every one
+
+
+def test_some_permanent_failures_do_not_stop_a_working_judge(scripted_server: ScriptedServer) -> None:
+    scripted_server.add_rule("Aspect: Knee care\n", Reply.error(400, "bad request"))
+    result = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server)
+    )
+    assert result.coverage.scored == N_ASPECTS - 1
