@@ -25,10 +25,42 @@ class JudgeError(JudgekitError):
     """The judge could not be set up (unknown judge, local server failed to start)."""
 
 
+class JudgeUnavailable(JudgeError):
+    """The judge cannot judge (its server died, it is unreachable, it refuses every call): the run stopped.
+
+    Judgments already made stay cached; a rerun resumes once the judge is back."""
+
+    exit_code = 3
+
+
+class CoverageTooLow(JudgekitError):
+    """The run finished but scored fewer units than ``--min-coverage`` asks; the score file says so."""
+
+    exit_code = 4
+
+
 class Interrupted(JudgekitError):
     """The run was interrupted (Ctrl-C); finished work is saved and a rerun resumes."""
 
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    """The run received SIGTERM; handled like Ctrl-C, with the shell's exit code for it."""
+
+    exit_code = 143
+
+
+# Exit codes, in one place for --help and the docs.
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "a gate check failed",
+    2: "bad usage or input (nothing written)",
+    3: "the judge could not judge (dead, unreachable, refusing every call); the run stopped",
+    4: "the run finished below --min-coverage (the score file is written and says so)",
+    130: "interrupted (Ctrl-C)",
+    143: "terminated (SIGTERM)",
+}
 
 
 def where(path: object, item_id: object | None = None, field: str | None = None) -> str:

@@ -59,6 +59,29 @@ CONSTRAINTS="${CONSTRAINTS:-$ROOT/scripts/constraints.txt}"
 if [ "$CONSTRAINTS" != "none" ] && [ -f "$CONSTRAINTS" ]; then
   PIP_ARGS="$PIP_ARGS -c $CONSTRAINTS"
 fi
+# llama-cpp-python first, on its own: a portable build unless JUDGEKIT_NATIVE_BUILD=1. llama.cpp's default
+# (GGML_NATIVE=ON) compiles for the build host's CPU; such a build died with SIGILL on a VM whose CPU
+# advertises AMX. --no-cache-dir so pip cannot reuse a wheel built earlier with other flags; a stamp in
+# site-packages records the flags, so a build made another way is rebuilt once.
+if [[ ",$EXTRAS," == *",local,"* ]]; then
+  if [ "${JUDGEKIT_NATIVE_BUILD:-0}" = "1" ]; then
+    want_flags="${CMAKE_ARGS:-} -DGGML_NATIVE=ON"
+  else
+    want_flags="${CMAKE_ARGS:-} -DGGML_NATIVE=OFF"
+  fi
+  want_flags="$(echo "$want_flags" | xargs)"
+  stamp="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/judgekit-llama-build.txt"
+  if "$PYTHON" -c 'import llama_cpp' >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_flags" ]; then
+    echo "    llama-cpp-python already built with: $want_flags"
+  else
+    echo "    building llama-cpp-python with CMAKE_ARGS='$want_flags'"
+    # shellcheck disable=SC2086
+    CMAKE_ARGS="$want_flags" "$PYTHON" -m pip install $PIP_ARGS --no-cache-dir --force-reinstall --no-deps \
+      "$(grep -i '^llama_cpp_python==' "$CONSTRAINTS" 2>/dev/null || echo 'llama-cpp-python>=0.3')" \
+      || die "building llama-cpp-python failed (see pip's output above)"
+    echo "$want_flags" > "$stamp"
+  fi
+fi
 "$PYTHON" -m pip install $PIP_ARGS -e ".[$EXTRAS]" || die "pip install -e '.[$EXTRAS]' failed (see pip's output above)"
 done_step
 

@@ -67,6 +67,10 @@ class CallFailed(Exception):
     """A failure that retrying will not fix (bad request, authentication, unknown model)."""
 
 
+class JudgeDown(Exception):
+    """The judge knows it can no longer answer anything (its server process died): stop the run at once."""
+
+
 @runtime_checkable
 class Judge(Protocol):
     """Anything with a stable, secret-free ``identity`` and an async ``complete`` is a judge."""
