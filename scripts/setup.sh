@@ -61,24 +61,37 @@ if [ "$CONSTRAINTS" != "none" ] && [ -f "$CONSTRAINTS" ]; then
 fi
 # llama-cpp-python first, on its own: a portable build unless JUDGEKIT_NATIVE_BUILD=1. llama.cpp's default
 # (GGML_NATIVE=ON) compiles for the build host's CPU; such a build died with SIGILL on a VM whose CPU
-# advertises AMX. --no-cache-dir so pip cannot reuse a wheel built earlier with other flags; a stamp in
-# site-packages records the flags, so a build made another way is rebuilt once.
+# advertises AMX. pip's own wheel cache is bypassed (--no-cache-dir): it would reuse a wheel built earlier
+# with other flags. judgekit keeps its own wheel, in a folder named by version + flags (+ the CPU's flags
+# for a native build), so a second venv or a CI rerun installs in seconds instead of rebuilding.
 if [[ ",$EXTRAS," == *",local,"* ]]; then
   if [ "${JUDGEKIT_NATIVE_BUILD:-0}" = "1" ]; then
-    want_flags="${CMAKE_ARGS:-} -DGGML_NATIVE=ON"
+    want_flags="$(echo "${CMAKE_ARGS:-} -DGGML_NATIVE=ON" | xargs)"
+    cpu_key="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)"
   else
-    want_flags="${CMAKE_ARGS:-} -DGGML_NATIVE=OFF"
+    want_flags="$(echo "${CMAKE_ARGS:-} -DGGML_NATIVE=OFF" | xargs)"
+    cpu_key="portable"
   fi
-  want_flags="$(echo "$want_flags" | xargs)"
+  llama_req="$(grep -i '^llama_cpp_python==' "$CONSTRAINTS" 2>/dev/null || echo 'llama-cpp-python>=0.3')"
   stamp="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/judgekit-llama-build.txt"
   if "$PYTHON" -c 'import llama_cpp' >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_flags" ]; then
     echo "    llama-cpp-python already built with: $want_flags"
   else
-    echo "    building llama-cpp-python with CMAKE_ARGS='$want_flags'"
-    # shellcheck disable=SC2086
-    CMAKE_ARGS="$want_flags" "$PYTHON" -m pip install $PIP_ARGS --no-cache-dir --force-reinstall --no-deps \
-      "$(grep -i '^llama_cpp_python==' "$CONSTRAINTS" 2>/dev/null || echo 'llama-cpp-python>=0.3')" \
-      || die "building llama-cpp-python failed (see pip's output above)"
+    py_tag="$("$PYTHON" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+    key="$(echo "$llama_req|$want_flags|$py_tag|$(uname -m)|$cpu_key" | sha256sum | cut -c1-16)"
+    wheels="${JUDGEKIT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/judgekit}/wheels/llama-$key"
+    if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+      echo "    building llama-cpp-python ($llama_req) with CMAKE_ARGS='$want_flags' into $wheels"
+      mkdir -p "$wheels"
+      # shellcheck disable=SC2086
+      CMAKE_ARGS="$want_flags" "$PYTHON" -m pip wheel $PIP_ARGS --no-cache-dir --no-deps -w "$wheels.tmp" \
+        "$llama_req" || { rm -rf "$wheels.tmp"; die "building llama-cpp-python failed (see pip's output above)"; }
+      mv "$wheels.tmp"/llama_cpp_python-*.whl "$wheels"/ && rm -rf "$wheels.tmp"
+    else
+      echo "    reusing the llama-cpp-python wheel built with CMAKE_ARGS='$want_flags' ($wheels)"
+    fi
+    "$PYTHON" -m pip install --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl \
+      || die "installing the llama-cpp-python wheel failed (see pip's output above)"
     echo "$want_flags" > "$stamp"
   fi
 fi
