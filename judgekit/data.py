@@ -46,8 +46,33 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice: ``json`` would keep the last value and drop the others."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r} in one JSON object (only the last value would be kept)")
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that refuses an object with a duplicated key (ids, fields) instead of silently
+    keeping the last one; raises :class:`DuplicateKeyError`."""
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+
+
 def read_json_or_jsonl(path: str | Path) -> Any:
-    """Parse a JSON file, or JSON Lines (one value a line; always for ``.jsonl``); one-line errors."""
+    """Parse a JSON file, or JSON Lines (one value a line; always for ``.jsonl``); one-line errors.
+
+    An object with a duplicated key (``{id: text}`` responses, a row's fields) is an error, not last-wins."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -65,7 +90,9 @@ def read_json_or_jsonl(path: str | Path) -> Any:
         raise InputError(f"{p}: file is empty")
     if p.suffix.lower() != ".jsonl":
         try:
-            return json.loads(text)
+            return loads_strict(text)
+        except DuplicateKeyError as err:
+            raise InputError(f"{p}: {err}") from None
         except json.JSONDecodeError as first:
             if "Extra data" not in first.msg:  # else: several JSON values, read as JSON Lines
                 raise InputError(
@@ -76,7 +103,9 @@ def read_json_or_jsonl(path: str | Path) -> Any:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            rows.append(loads_strict(line))
+        except DuplicateKeyError as err:
+            raise InputError(f"{p}: line {lineno}: {err}") from None
         except json.JSONDecodeError as err:
             raise InputError(f"{p}: invalid JSON Lines (line {lineno}: {err.msg})") from None
     return rows

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from judgekit.data import DuplicateKeyError, loads_strict
 from judgekit.errors import InputError
 
 Status = Literal["scored", "unscored"]
@@ -97,7 +98,9 @@ def load_score_file(path: str | Path) -> ScoreFile:
     """Read a judgekit (or plain LaMP-QA) score file with a one-line error on failure."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
+        raw = loads_strict(p.read_text(encoding="utf-8"))
+    except DuplicateKeyError as err:
+        raise InputError(f"{p}: {err}") from None
     except FileNotFoundError:
         raise InputError(f"{p}: file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

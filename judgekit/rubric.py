@@ -307,12 +307,10 @@ class Rubric:
             return self._env.get_template(template).render(context).strip()
         except SecurityError as err:
             raise RubricError(
-                f"{self.folder / template}: blocked unsafe template operation ({err})"
+                f"{_template_place(self.folder, template, err)}: blocked unsafe template operation ({err})"
             ) from None
         except TemplateError as err:
-            line = getattr(err, "lineno", None)
-            at = f" line {line}" if line else ""
-            raise RubricError(f"{self.folder / template}{at}: {type(err).__name__}: {err}") from None
+            raise RubricError(f"{_template_place(self.folder, template, err)}: {_first_line(err)}") from None
 
     # -- output schema --------------------------------------------------------------------------------
 
@@ -614,5 +612,26 @@ def _check_template(rubric: Rubric, name: str) -> None:
     try:
         rubric._env.get_template(name)
     except TemplateError as err:
-        line = getattr(err, "lineno", None)
-        raise RubricError(f"{path}{f' line {line}' if line else ''}: {err}") from None
+        raise RubricError(f"{_template_place(rubric.folder, name, err)}: {_first_line(err)}") from None
+
+
+def _template_place(folder: Path, template: str, err: BaseException) -> str:
+    """``FILE line N`` of a template error: a syntax error carries its line; for an error raised while
+    rendering (an undefined variable), Jinja rewrites the traceback so its frames carry template lines."""
+    filename = getattr(err, "filename", None)
+    line = getattr(err, "lineno", None)
+    if line is None:
+        tb = err.__traceback__
+        while tb is not None:  # the innermost template frame (an included template's, if it failed there)
+            code_file = Path(tb.tb_frame.f_code.co_filename)
+            if folder in code_file.parents:
+                filename, line = str(code_file), tb.tb_lineno
+            tb = tb.tb_next
+    where = Path(filename) if filename else folder / template
+    return f"{where} line {line}" if line else str(where)
+
+
+def _first_line(err: BaseException) -> str:
+    """Jinja appends the template source to some messages; the one-line error keeps the message only."""
+    text = str(getattr(err, "message", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

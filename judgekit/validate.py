@@ -21,7 +21,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -241,7 +241,7 @@ class JudgeScores:
     scores: dict[str | None, dict[str, float]] = field(default_factory=dict)
     unscored: dict[str | None, dict[str, str]] = field(default_factory=dict)
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
-    samples: dict[str, Any] | None = None
+    samples: dict[str | None, dict[str, Any]] = field(default_factory=dict)
     scale: tuple[float, float] | None = None
 
 
@@ -363,7 +363,10 @@ def _judge_from_score_file(path: Path, level: Level) -> JudgeScores:
                     )
                 else:
                     _put_score(out, None, key, d.score, f"{path}: id {key!r}")
-        extra = {"category": q.category} if q.category is not None else {}
+        # fields a user added to a question (e.g. a document or system id) can serve as --group / --system
+        extra = {k: v for k, v in (q.model_extra or {}).items() if isinstance(v, str | int | float)}
+        if q.category is not None:
+            extra["category"] = q.category
         if level == "question":
             out.meta.setdefault(q.id, {}).update(extra)
         else:
@@ -391,8 +394,8 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
     out = JudgeScores(kind="completions")
     scale = rubric.spec.scale
     out.scale = (float(scale.min), float(scale.max))
-    total = failed = 0
-    reasons: Counter[str] = Counter()
+    reasons: dict[str | None, Counter[str]] = {}
+    counts: dict[str | None, Counter[str]] = {}
     for n, raw in enumerate(rows):
         try:
             row = CompletionRow.model_validate(raw)
@@ -401,16 +404,17 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
         dim = row.dimension
         values: list[float] = []
         item_reasons: list[str] = []
+        tally = counts.setdefault(dim, Counter())
         for text in row.completions:
-            total += 1
             res = parse_completion(text, rubric)
             score = res.score if res.ok else None
             if score is None or not math.isfinite(score):
-                failed += 1
+                tally["unparseable"] += 1
                 reason = res.reason or "no single score in the verdict"
-                reasons[reason] += 1
+                reasons.setdefault(dim, Counter())[reason] += 1
                 item_reasons.append(reason)
             else:
+                tally["parsed"] += 1
                 values.append(float(score))
         if row.id in out.scores.get(dim, {}) or row.id in out.unscored.get(dim, {}):
             raise InputError(f"{path}: id {row.id!r}: duplicate row")
@@ -420,12 +424,14 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
             why = item_reasons[0] if item_reasons else "no completions"
             out.unscored.setdefault(dim, {})[row.id] = f"no parseable completion ({why})"
         out.meta.setdefault(row.id, {}).update(_extras(raw))
-    out.samples = {
-        "rubric": rubric.name,
-        "samples": total,
-        "unparseable": failed,
-        "reasons": dict(reasons.most_common()),
-    }
+    for dim, tally in counts.items():
+        out.samples[dim] = {
+            "rubric": rubric.name,
+            "samples": tally["parsed"] + tally["unparseable"],
+            "parsed": tally["parsed"],
+            "unparseable": tally["unparseable"],
+            "reasons": dict(reasons.get(dim, Counter()).most_common()),
+        }
     return out
 
 
@@ -442,6 +448,7 @@ class HumanLabels:
     labels: dict[str, dict[str, dict[str, Any]]]
     meta: dict[str, dict[str, Any]]
     columns: list[str]
+    text_columns: list[str] = field(default_factory=list)
 
 
 def _read_table(path: Path) -> list[dict[str, Any]]:
@@ -502,6 +509,9 @@ def _number(path: Path, item: str, column: str, v: Any) -> float:
     return value
 
 
+_Parse = Callable[[Path, str, str, Any], Any]
+
+
 def load_human(
     human: str | Path,
     *,
@@ -524,15 +534,21 @@ def load_human(
                 columns.append(k)
     if id_field not in columns:
         raise InputError(f"{path}: no {id_field!r} column (columns: {_listing(columns, 8)})")
+    parse: _Parse = _preference if pairwise else _number
     form = human_format
+    text_cols: list[str] = []
+    if form != "long" and not (form == "auto" and annotator_field in columns) and annotators is None:
+        named = {label_field, *(dimensions or ())}
+        candidates = [c for c in _value_columns(columns, id_field, meta_fields, None) if c not in named]
+        text_cols = _text_columns(path, rows, candidates, parse)
+    skip = [*meta_fields, *text_cols]
     if form == "auto":
         if annotator_field in columns:
             form = "long"
         else:
-            value_cols = _value_columns(columns, id_field, meta_fields, annotators)
+            value_cols = _value_columns(columns, id_field, skip, annotators)
             single = [c for c in value_cols if c == label_field or (dimensions and c in dimensions)]
             form = "mean" if (len(value_cols) == 1 or (single and len(single) == len(value_cols))) else "wide"
-    parse = (lambda p, i, c, v: _preference(p, i, c, v)) if pairwise else _number
     labels: dict[str, dict[str, dict[str, Any]]] = {}
     meta: dict[str, dict[str, Any]] = {}
 
@@ -576,9 +592,10 @@ def load_human(
                     f"{path}: long-form labels need a {label_field!r} column, or --dimension naming label columns"
                 )
         elif form == "wide":
-            cols = _value_columns(columns, id_field, meta_fields, annotators)
+            cols = _value_columns(columns, id_field, skip, annotators)
             if not cols:
-                raise InputError(f"{path}: no annotator columns besides {id_field!r}")
+                text = f" (text columns, not labels: {_listing(text_cols)})" if text_cols else ""
+                raise InputError(f"{path}: no annotator columns besides {id_field!r}{text}")
             for c in cols:
                 if ":" in c:
                     dim, annotator = (s.strip() for s in c.split(":", 1))
@@ -586,7 +603,7 @@ def load_human(
                     dim, annotator = _single_dim(dimensions), c
                 put(dim, item, annotator, row.get(c), c)
         else:  # mean
-            cols = _value_columns(columns, id_field, meta_fields, annotators)
+            cols = _value_columns(columns, id_field, skip, annotators)
             if dimensions:
                 for dim in dimensions:
                     if dim not in columns:
@@ -601,7 +618,29 @@ def load_human(
                 put(DEFAULT_DIMENSION, item, "mean", row.get(col), col)
     if not labels:
         raise InputError(f"{path}: no labels found")
-    return HumanLabels(form=form, labels=labels, meta=meta, columns=columns)
+    return HumanLabels(form=form, labels=labels, meta=meta, columns=columns, text_columns=text_cols)
+
+
+def _text_columns(
+    path: Path, rows: Sequence[Mapping[str, Any]], candidates: Sequence[str], parse: _Parse
+) -> list[str]:
+    """Columns where no value is a label (document ids, system names, comments): never annotators.
+
+    A column mixing labels and text stays a label column, so its first non-label is reported."""
+    out = []
+    for c in candidates:
+        values = [r[c] for r in rows if c in r and not _is_missing(r[c])]
+        if values and not any(_parses(path, parse, c, v) for v in values):
+            out.append(c)
+    return out
+
+
+def _parses(path: Path, parse: _Parse, column: str, value: Any) -> bool:
+    try:
+        parse(path, "", column, value)
+    except InputError:
+        return False
+    return True
 
 
 def _single_dim(dimensions: Sequence[str] | None) -> str:
@@ -940,6 +979,11 @@ def _analyse_dimension(
 ) -> DimensionReport:
     drops = _Drops()
     notes: list[str] = []
+    if humans.text_columns:
+        notes.append(
+            f"{inputs['human']}: column(s) {_listing(humans.text_columns)} hold text, not labels, so they are "
+            "not read as annotators (name one with --group or --system to use it)"
+        )
     scores = judge_data.scores.get(key, {})
     unscored = judge_data.unscored.get(key, {})
     labels = humans.labels[dim]
@@ -1253,7 +1297,7 @@ def _analyse_dimension(
         ceiling=ceiling_model,
         bias=bias,
         disagreements=disagreements,
-        judge_samples=judge_data.samples,
+        judge_samples=judge_data.samples.get(key),
         notes=notes,
     )
 
@@ -1478,7 +1522,8 @@ def _format_dimension(d: DimensionReport, s: Mapping[str, Any]) -> list[str]:
     if d.judge_samples:
         js = d.judge_samples
         out.append(
-            f"  judge samples: {js['samples']} parsed with rubric {js['rubric']!r}, {js['unparseable']} unparseable (excluded)"
+            f"  judge samples (rubric {js['rubric']!r}): {js['samples']} read, {js['parsed']} parsed, "
+            f"{js['unparseable']} unparseable (excluded)"
         )
     out.append(_row("", ["Pearson", "Spearman", "Kendall tau-b"]))
     c = d.correlations

@@ -214,6 +214,33 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, Path, tuple[str, ...]]]:
         write("r3.json", json.dumps(ids)),
         ("have no response", "LQA-001"),
     )
+    # a duplicated key would silently keep the last value (json's default): an error in every shape
+    assert good_r.read_text().startswith('{\n  "lqa-001"')
+    corpus["duplicate id in an {id: output} object"] = (
+        good_d,
+        write(
+            "r4.json",
+            good_r.read_text().replace("{\n", '{"lqa-001": [{"output": "an earlier answer"}],\n', 1),
+        ),
+        ("r4.json", "duplicate key 'lqa-001'"),
+    )
+    corpus["duplicate id in an {id: text} object"] = (
+        good_d,
+        write("r5.json", '{"lqa-001": "first", "lqa-002": "x", "lqa-001": "second"}'),
+        ("r5.json", "duplicate key 'lqa-001'"),
+    )
+    corpus["duplicate field in a response row"] = (
+        good_d,
+        write(
+            "r6.jsonl", '{"id": "lqa-001", "output": "a"}\n{"id": "lqa-002", "output": "b", "output": "c"}\n'
+        ),
+        ("r6.jsonl", "line 2", "duplicate key 'output'"),
+    )
+    corpus["duplicate field in a dataset item"] = (
+        write("d6.jsonl", '{"id": "lqa-001", "question": "q1", "question": "q2"}\n'),
+        good_r,
+        ("d6.jsonl", "line 1", "duplicate key 'question'"),
+    )
     corpus["empty file"] = (write("d4.json", ""), good_r, ("empty",))
     corpus["binary garbage"] = (write("d5.json", bytes(range(256)) * 4), good_r, ("not UTF-8",))
     return corpus

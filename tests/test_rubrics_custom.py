@@ -7,6 +7,7 @@ missing points as text, a boolean, and the grade), weighting the grade by log-pr
 from __future__ import annotations
 
 import math
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,8 @@ def make_rubric(folder: Path) -> Path:
     return folder
 
 
-def test_render_shows_the_messages(tmp_path: Path) -> None:
-    folder = make_rubric(tmp_path / "graded_reference")
-    proc = run_cli(
+def _render(folder: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli(
         "rubrics",
         "render",
         str(folder),
@@ -81,6 +81,11 @@ def test_render_shows_the_messages(tmp_path: Path) -> None:
         "--id",
         "r4",
     )
+
+
+def test_render_shows_the_messages(tmp_path: Path) -> None:
+    folder = make_rubric(tmp_path / "graded_reference")
+    proc = _render(folder)
     assert proc.returncode == 0, proc.stderr
     assert "=== call 1/1: overall" in proc.stdout
     assert (
@@ -147,3 +152,52 @@ def test_invalid_custom_rubrics(tmp_path: Path, name: str, text: str, needle: st
         load_rubric(folder)
     proc = run_cli("rubrics", "show", str(folder))
     assert_clean_error(proc, "rubric.yaml", needle)
+
+
+def _score(folder: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    # nothing listens on port 9: a template error must stop the run before any call is attempted
+    data = ["--dataset", str(DATASET), "--responses", str(RESPONSES), "--rubric", str(folder)]
+    judge = ["--judge", "openai/judge", "--api-base", "http://127.0.0.1:9/v1"]
+    return run_cli("score", *data, *judge, "--out", str(out))
+
+
+# line 4 of the template holds the typo in each case
+TYPO_USER = USER.replace("Answer: {{ response", "Answer:\n{{ respnose")
+SYNTAX_USER = USER.replace("Answer: {{ response", "Answer:\n{{ response }")
+
+
+def test_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
+    folder = make_rubric(tmp_path / "typo")
+    (folder / "user.j2").write_text(TYPO_USER)
+    assert TYPO_USER.splitlines()[3].startswith("{{ respnose")
+    with pytest.raises(RubricError) as err:
+        load_rubric(folder).render("user.j2", {"input": "q", "reference": "r", "scale": {"max": 5}})
+    assert f"{folder / 'user.j2'} line 4: 'respnose' is undefined" == str(err.value)
+    proc = _render(folder)
+    assert_clean_error(proc, f"{folder / 'user.j2'} line 4", "'respnose' is undefined")
+    out = tmp_path / "o.json"
+    proc = _score(folder, out)
+    assert_clean_error(proc, f"{folder / 'user.j2'} line 4", "'respnose' is undefined")
+    assert not out.exists()
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    folder = make_rubric(tmp_path / "syntax")
+    (folder / "user.j2").write_text(SYNTAX_USER)
+    assert SYNTAX_USER.splitlines()[3].startswith("{{ response }")
+    with pytest.raises(RubricError, match=r"user\.j2 line 4: unexpected '}'"):
+        load_rubric(folder)
+    proc = _render(folder)
+    assert_clean_error(proc, f"{folder / 'user.j2'} line 4: unexpected '}}'")
+    out = tmp_path / "o.json"
+    proc = _score(folder, out)
+    assert_clean_error(proc, f"{folder / 'user.j2'} line 4: unexpected '}}'")
+    assert not out.exists()
+
+
+def test_error_in_an_included_template_names_that_template(tmp_path: Path) -> None:
+    folder = make_rubric(tmp_path / "included")
+    (folder / "part.j2").write_text("Context:\n\n{{ refrence }}\n")
+    (folder / "user.j2").write_text('{% include "part.j2" %}\n' + USER)
+    proc = _render(folder)
+    assert_clean_error(proc, f"{folder / 'part.j2'} line 3", "'refrence' is undefined")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from judgekit.errors import ConfigError, InputError
@@ -630,3 +631,170 @@ def test_api_errors(small: dict[str, Path]) -> None:
         validate({"zz": 1.0}, small["labels"], n_boot=0)
     ok = validate({f"q{k}": float(1 + k % 5) for k in range(12)}, small["labels"], n_boot=0)
     assert ok.dimensions[0].n_used == 12
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Raw completions: counts per dimension, extra fields kept for --group / --system
+# ---------------------------------------------------------------------------------------------------------
+
+GOOD = ['{"match_score": 0}', '{"match_score": 1}', '{"match_score": 2}']
+
+
+def _completion_rows() -> list[dict[str, Any]]:
+    """Six items x two dimensions x three samples; unparseable samples placed by hand (counted below)."""
+    bad = {
+        ("coherence", 0): [1],  # 1 unparseable
+        ("coherence", 1): [0, 2],  # 2
+        ("fluency", 2): [0, 1, 2],  # 3: the item has no score left for fluency
+        ("fluency", 3): [1],  # 1
+    }
+    rows = []
+    for dim in ("coherence", "fluency"):
+        for k in range(6):
+            texts: list[str | None] = [GOOD[(k + s) % 3] for s in range(3)]
+            for s in bad.get((dim, k), []):
+                texts[s] = "I think it is fine." if s % 2 else None
+            rows.append(
+                {
+                    "id": f"i{k}",
+                    "dimension": dim,
+                    "completions": texts,
+                    "doc": f"d{k // 2}",
+                    "sys": f"m{k % 2}",
+                }
+            )
+    return rows
+
+
+def test_raw_completion_counts_are_per_dimension_and_say_parsed(tmp_path: Path) -> None:
+    judge = write_jsonl(tmp_path / "c.jsonl", _completion_rows())
+    labels = write_csv(
+        tmp_path / "l.csv",
+        ["id", "annotator", "dimension", "label"],
+        [
+            [f"i{k}", a, dim, (k + d) % 3]
+            for k in range(6)
+            for dim in ("coherence", "fluency")
+            for a, d in (("x", 0), ("y", 1))
+        ],
+    )
+    out = tmp_path / "a.json"
+    r = run_cli("--judge", judge, "--rubric", "lamp_qa", "--human", labels, "--scale", "0-2", "--n-boot", "0", "--out", out)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    dims = {d["dimension"]: d for d in json.loads(out.read_text())["dimensions"]}
+    # coherence: 18 samples, 3 unparseable; fluency: 18 samples, 4 unparseable (counted by hand above)
+    assert {k: dims["coherence"]["judge_samples"][k] for k in ("samples", "parsed", "unparseable")} == {
+        "samples": 18,
+        "parsed": 15,
+        "unparseable": 3,
+    }
+    assert {k: dims["fluency"]["judge_samples"][k] for k in ("samples", "parsed", "unparseable")} == {
+        "samples": 18,
+        "parsed": 14,
+        "unparseable": 4,
+    }
+    assert "18 read, 15 parsed, 3 unparseable" in r.stdout
+    assert "18 read, 14 parsed, 4 unparseable" in r.stdout
+    assert dims["fluency"]["n_used"] == 5 and dims["fluency"]["dropped"][0]["examples"] == ["i2"]
+
+
+def test_raw_completion_rows_keep_group_and_system_fields(tmp_path: Path) -> None:
+    rows = [r for r in _completion_rows() if r["dimension"] == "coherence"]
+    for r in rows:
+        del r["dimension"]
+    judge = write_jsonl(tmp_path / "c.jsonl", rows)
+    labels = write_csv(
+        tmp_path / "l.csv", ["id", "h1", "h2"], [[f"i{k}", k % 3, (k + 1) % 3] for k in range(6)]
+    )
+    out = tmp_path / "a.json"
+    r = run_cli(
+        "--judge", judge, "--rubric", "lamp_qa", "--human", labels, "--scale", "0-2",
+        "--group", "doc", "--system", "sys", "--n-boot", "0", "--out", out,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())["dimensions"][0]
+    assert d["n_used"] == 6 and d["n_dropped"] == 0
+    assert d["correlations"]["n_groups"] == 3  # d0, d1, d2: two items each
+    assert d["correlations"]["n_systems"] == 2  # m0, m1
+    assert "per doc (" in r.stdout and "system level (2)" in r.stdout
+
+
+def test_score_file_question_fields_serve_as_group(tmp_path: Path) -> None:
+    sf = json.loads((ROOT / "examples" / "ci" / "baseline.json").read_text())
+    for k, q in enumerate(sf["per_question_scores"]):
+        q["doc"] = f"d{k // 3}"  # a field a user added to each question
+    judge = tmp_path / "scores.json"
+    judge.write_text(json.dumps(sf))
+    ids = [q["id"] for q in sf["per_question_scores"]]
+    labels = write_csv(
+        tmp_path / "l.csv", ["id", "h1", "h2"], [[i, k % 3, (k + 1) % 3] for k, i in enumerate(ids)]
+    )
+    out = tmp_path / "a.json"
+    r = run_cli("--judge", judge, "--human", labels, "--group", "doc", "--judge-scale", "0-1", "--n-boot", "0", "--out", out)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())["dimensions"][0]
+    assert d["n_used"] == 6 and d["correlations"]["n_groups"] == 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Wide / averaged labels with a text column (a document id): not an annotator
+# ---------------------------------------------------------------------------------------------------------
+
+NAT = [4, 2, 5, 3, 1, 4, 2, 5]
+JUDGE_NAT = [5, 2, 4, 3, 2, 4, 1, 5]
+
+
+def _nat_judge(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "j.jsonl", [{"id": f"s{k}", "score": v} for k, v in enumerate(JUDGE_NAT)])
+
+
+def test_text_column_is_not_an_annotator(tmp_path: Path) -> None:
+    judge = _nat_judge(tmp_path)
+    labels = write_csv(
+        tmp_path / "l.csv",
+        ["id", "doc", "naturalness"],
+        [[f"s{k}", f"doc-{k // 4}", v] for k, v in enumerate(NAT)],
+    )
+    out = tmp_path / "a.json"
+    r = run_cli("--judge", judge, "--human", labels, "--scale", "1-5", "--n-boot", "0", "--out", out)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())["dimensions"][0]
+    assert d["n_used"] == 8 and d["n_annotators"] == 0  # one averaged column, 'doc' is no annotator
+    assert float(np.corrcoef(JUDGE_NAT, NAT)[0, 1]) == pytest.approx(
+        d["correlations"]["pooled"]["pearson"]["value"]
+    )
+    assert any("'doc'" in n and "not read as annotators" in n for n in d["notes"])
+    assert "'doc' hold text" in r.stdout
+    # named as the group, it groups the items (and is not mentioned as ignored)
+    r = run_cli(
+        "--judge", judge, "--human", labels, "--group", "doc", "--scale", "1-5", "--n-boot", "0", "--out", out
+    )
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())["dimensions"][0]
+    assert d["correlations"]["n_groups"] == 2 and not any("not read as annotators" in n for n in d["notes"])
+    # wide form: the numeric columns are the annotators
+    wide = write_csv(
+        tmp_path / "w.csv",
+        ["id", "doc", "h1", "h2"],
+        [[f"s{k}", f"doc-{k // 4}", v, max(1, v - 1)] for k, v in enumerate(NAT)],
+    )
+    r = run_cli("--judge", judge, "--human", wide, "--scale", "1-5", "--n-boot", "0", "--out", out)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())["dimensions"][0]
+    assert d["n_annotators"] == 2 and d["n_labels"] == 16
+
+
+def test_column_mixing_labels_and_text_is_an_error_naming_it(tmp_path: Path) -> None:
+    judge = _nat_judge(tmp_path)
+    labels = write_csv(
+        tmp_path / "l.csv",
+        ["id", "h1", "h2"],
+        [[f"s{k}", v, "good" if k == 3 else v] for k, v in enumerate(NAT)],
+    )
+    r = run_cli("--judge", judge, "--human", labels, "--n-boot", "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "column 'h2'" in r.stderr and "'good' is not a number" in r.stderr
+    only_text = write_csv(tmp_path / "t.csv", ["id", "doc"], [[f"s{k}", f"doc-{k}"] for k in range(8)])
+    r = run_cli("--judge", judge, "--human", only_text, "--n-boot", "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "no annotator columns" in r.stderr and "'doc'" in r.stderr
