@@ -781,7 +781,7 @@ class ScoreBounds:
 def score_bounds(sf: ScoreFile) -> ScoreBounds | None:
     """The scale a score file's scores must lie in, from where it is known.
 
-    In order: ``meta.rubric.scale`` (written by ``judgekit score``), the rubric folder recorded in
+    In order: ``meta.rubric.scale`` (with ``meta.rubric.question_score``), the rubric folder recorded in
     ``meta.rubric.folder``, the built-in rubric named by ``meta.rubric.name``; a file without rubric
     metadata is a plain LaMP-QA file (aspects 0..2, questions 0..1). ``None`` when the rubric is unknown.
     """

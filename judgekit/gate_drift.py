@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judgekit.errors import ConfigError, InputError, JudgeUnavailable
+from judgekit.errors import ConfigError, CoverageTooLow, InputError, JudgeUnavailable
 from judgekit.gate import Check, Drift, Status, check_score_values
 from judgekit.results import ScoreFile, load_score_file
 
@@ -143,7 +143,14 @@ def rescore(
     api_key = getattr(judge_options, "api_key", None)
     settings = settings_from_meta(candidate.meta, api_base, api_key)
     assert drift.dataset is not None and drift.responses is not None
-    return score(drift.dataset, drift.responses, judge=spec, settings=settings, cache=cache)
+    try:
+        return score(drift.dataset, drift.responses, judge=spec, settings=settings, cache=cache)
+    except CoverageTooLow as err:
+        # the drift checks judge the coverage themselves (nothing scored: the judge failed; some: noted)
+        partial = getattr(err, "score_file", None)
+        if not isinstance(partial, ScoreFile):
+            raise
+        return partial
 
 
 # ----------------------------------------------------------------------------------------------------------

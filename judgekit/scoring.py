@@ -346,8 +346,6 @@ async def ascore(
             "content_sha256": rubric.content_hash,
             "mode": settings.mode or rubric.spec.mode,
             "folder": str(rubric.folder),
-            "scale": rubric.spec.scale.model_dump(),  # the gate refuses scores outside it
-            "question_score": rubric.spec.question_score,
         },
         "judge": {
             "identity": identity,

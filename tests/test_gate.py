@@ -499,6 +499,8 @@ def test_non_finite_or_out_of_scale_scores_are_input_errors(tmp_path: Path) -> N
         **META,
         "rubric": {"name": "mine", "scale": {"min": 1, "max": 5}, "question_score": "raw"},
     }
+    folder = tmp_path / "my_rubric"
+    shutil.copytree(REPO / "rubrics" / "criteria", folder)
     # (what is in the file, the text the one-line error must hold)
     cases: list[tuple[dict[str, Any], tuple[str, ...]]] = [
         (score_file(dict.fromkeys(good, NAN)), ("question 'q0'", "NaN", "not a finite number")),
@@ -513,6 +515,13 @@ def test_non_finite_or_out_of_scale_scores_are_input_errors(tmp_path: Path) -> N
         (
             _with(score_file(dict.fromkeys(good, 2.5), meta=criteria_meta), "q0", aspect=6.0),
             ("question 'q0'", "aspect 'shared'", "6.0", "outside the scale of rubric 'mine' (1..5)"),
+        ),
+        # the rubric folder the file names: a copy of the criteria rubric (raw question scores, 1..5)
+        (
+            score_file(
+                dict.fromkeys(good, 0.5), meta={**META, "rubric": {"name": "x", "folder": str(folder)}}
+            ),
+            ("question 'q0'", "0.5", "outside the scale of rubric 'criteria' (1..5)"),
         ),
     ]
     base = write(tmp_path / "base.json", score_file(good))
