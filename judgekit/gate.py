@@ -21,15 +21,17 @@ Checks (see :class:`GateConfig` for the YAML file that declares them):
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judgekit._callable import make_module_callable
 from judgekit.errors import ConfigError, InputError
@@ -184,35 +186,11 @@ def load_config(path: str | Path | None) -> GateConfig:
     """Read and validate a gate YAML file (``None``: the defaults, a regression check only)."""
     if path is None:
         return GateConfig()
-    import yaml
+    from judgekit.yamlfile import read_mapping, validate
 
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a gate YAML file") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{p}: not valid YAML ({_one_line(str(err))})") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{p}: expected a mapping of settings, got {type(raw).__name__}")
-    try:
-        config = GateConfig.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        msg = first["msg"]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{p}: {loc}: {msg}") from None
+    config = validate(p, GateConfig, read_mapping(p, "a gate YAML file"))
     return config.resolved(p.resolve().parent)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -783,6 +761,109 @@ def provenance_check(
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Input values: refuse what cannot be judged
+# ----------------------------------------------------------------------------------------------------------
+
+#: The range of a question score, by the rubric's ``question_score`` (``None``: the rubric's own scale).
+_QUESTION_RANGE: dict[str, tuple[float, float] | None] = {"normalized": (0.0, 1.0), "pairwise": (0.0, 1.0)}
+_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class ScoreBounds:
+    """The valid range of unit (aspect) scores and of question / overall scores in a score file."""
+
+    aspect: tuple[float, float]
+    question: tuple[float, float] | None
+    rubric: str
+
+
+def score_bounds(sf: ScoreFile) -> ScoreBounds | None:
+    """The scale a score file's scores must lie in, from where it is known.
+
+    In order: ``meta.rubric.scale`` (with ``meta.rubric.question_score``), the rubric folder recorded in
+    ``meta.rubric.folder``, the built-in rubric named by ``meta.rubric.name``; a file without rubric
+    metadata is a plain LaMP-QA file (aspects 0..2, questions 0..1). ``None`` when the rubric is unknown.
+    """
+    rubric = sf.meta.get("rubric")
+    if not isinstance(rubric, Mapping):
+        return _bounds_of_rubric("lamp_qa")
+    name = str(rubric.get("name") or "?")
+    scale = rubric.get("scale")
+    if isinstance(scale, Mapping) and _is_number(scale.get("min")) and _is_number(scale.get("max")):
+        lo, hi = float(scale["min"]), float(scale["max"])
+        kind = rubric.get("question_score")
+        question = _QUESTION_RANGE.get(kind, (lo, hi)) if isinstance(kind, str) else None
+        return ScoreBounds((lo, hi), question, name)
+    for ref in (rubric.get("folder"), rubric.get("name")):
+        if isinstance(ref, str) and ref:
+            found = _bounds_of_rubric(ref)
+            if found is not None:
+                return found
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bounds_of_rubric(ref: str) -> ScoreBounds | None:
+    from judgekit.errors import RubricError
+    from judgekit.rubric import load_rubric
+
+    try:
+        spec = load_rubric(ref).spec
+    except RubricError:
+        return None
+    lo, hi = spec.scale.min, spec.scale.max
+    return ScoreBounds((lo, hi), _QUESTION_RANGE.get(spec.question_score, (lo, hi)), spec.name)
+
+
+def check_score_values(sf: ScoreFile, name: str) -> None:
+    """Raise :class:`InputError` on the first non-finite or out-of-scale score (overall, question, aspect).
+
+    A NaN compares false with every floor and difference, so without this a file of NaNs would pass.
+    """
+    bounds = score_bounds(sf)
+    question_range = bounds.question if bounds is not None else None
+    for q in sf.per_question_scores:
+        _check_value(q.score, question_range, bounds, f"{name}: question {q.id!r}: score")
+        for a in q.details:
+            where = f"{name}: question {q.id!r}, aspect {a.aspect!r}: score"
+            _check_value(a.score, bounds.aspect if bounds is not None else None, bounds, where)
+    _check_value(sf.score, question_range, bounds, f"{name}: overall score")
+
+
+def _check_value(
+    value: float | None, allowed: tuple[float, float] | None, bounds: ScoreBounds | None, where: str
+) -> None:
+    if value is None:
+        return
+    shown = json.dumps(value)  # NaN, Infinity, -Infinity: as the file spells them
+    if not math.isfinite(value):
+        raise InputError(f"{where} {shown} is not a finite number; the gate cannot judge it")
+    if allowed is not None and not allowed[0] - _SLACK <= value <= allowed[1] + _SLACK:
+        rubric = f" of rubric {bounds.rubric!r}" if bounds is not None else ""
+        raise InputError(f"{where} {shown} is outside the scale{rubric} ({allowed[0]:g}..{allowed[1]:g})")
+
+
+def _nothing_checked(checks: Sequence[Check], config_given: bool, baseline_given: bool) -> str | None:
+    """Why no check judged anything (every one skipped), or ``None`` when something was checked."""
+    if any(c.status != "skip" for c in checks):
+        return None
+    if not config_given and not baseline_given:
+        return (
+            "nothing to check: give --baseline FILE (a paired regression test against a stored score file) "
+            "and/or --config FILE with floors or a drift set"
+        )
+    skipped = "; ".join(f"{c.name}: {c.message}" for c in checks)
+    return (
+        f"nothing to check, every check was skipped ({skipped}); give --baseline FILE, "
+        "or floors or a drift set in the config"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The gate
 # ----------------------------------------------------------------------------------------------------------
 
@@ -811,6 +892,9 @@ def gate(
     cand = candidate if isinstance(candidate, ScoreFile) else load_score_file(candidate)
     base = baseline if isinstance(baseline, ScoreFile) or baseline is None else load_score_file(baseline)
     is_strict = cfg.provenance.strict if strict is None else strict
+    check_score_values(cand, _name(candidate, "candidate"))
+    if base is not None:
+        check_score_values(base, _name(baseline, "baseline"))
 
     checks = floor_checks(cand, cfg.floors)
     stats: PairedStats | None = None
@@ -848,6 +932,9 @@ def gate(
         drift_file = drift_result.scores
     prov, mismatches = provenance_check(cand, base, drift_file, is_strict)
     checks.append(prov)
+    nothing = _nothing_checked(checks, config is not None, base is not None)
+    if nothing is not None:
+        raise ConfigError(nothing)
     inputs: dict[str, Any] = {
         "candidate": _describe(candidate, cand),
         "baseline": _describe(baseline, base) if base is not None else None,
@@ -863,6 +950,11 @@ def gate(
         config=cfg.model_dump(mode="json"),
         drift=drift_info,
     )
+
+
+def _name(source: Any, role: str) -> str:
+    """How error messages name an input: its path, or its role when given as an object."""
+    return role if isinstance(source, ScoreFile) else str(source)
 
 
 def _describe(source: Any, sf: ScoreFile) -> dict[str, Any]:

@@ -9,12 +9,13 @@ computes agreement with the labels through :mod:`judgekit.validate`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judgekit.errors import ConfigError, InputError
-from judgekit.gate import Check, Drift, Status
+from judgekit.errors import ConfigError, CoverageTooLow, InputError, JudgeUnavailable
+from judgekit.gate import Check, Drift, Status, check_score_values
 from judgekit.results import ScoreFile, load_score_file
 
 
@@ -45,11 +46,29 @@ def judge_spec_from_meta(meta: dict[str, Any]) -> str | None:
         api_base = judge.get("api_base")
         if isinstance(api_base, str) and model.endswith("@" + api_base):
             model = model[: -len(api_base) - 1]
+        else:
+            model = _split_endpoint(model)[0]
         return model or None
     if identity.startswith("local:"):
         return "local"
     if identity.startswith("python:"):
         return identity[len("python:") :] or None
+    return None
+
+
+def _split_endpoint(model: str) -> tuple[str, str | None]:
+    """``MODEL@http://HOST/v1`` -> (MODEL, URL); a model name may itself hold '@' (``x/sonnet@20240620``)."""
+    found = re.fullmatch(r"(.+?)@(https?://\S+)", model)
+    return (found.group(1), found.group(2)) if found else (model, None)
+
+
+def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
+    """The judge's endpoint: ``meta.judge.api_base``, else the one in its identity (a panel-file judge)."""
+    if isinstance(judge.get("api_base"), str):
+        return str(judge["api_base"])
+    identity = judge.get("identity")
+    if isinstance(identity, str) and identity.startswith("litellm:"):
+        return _split_endpoint(identity.split("|", 1)[0][len("litellm:") :])[1]
     return None
 
 
@@ -91,7 +110,7 @@ def settings_from_meta(meta: dict[str, Any], api_base: str | None, api_key: str 
             max_tokens=judge.get("max_tokens"),
             seed=judge.get("seed"),
             judge=JudgeOptions(
-                api_base=api_base if api_base is not None else judge.get("api_base"),
+                api_base=api_base if api_base is not None else _endpoint_from_meta(judge),
                 api_key=api_key,
                 structured=judge.get("structured") or "auto",
             ),
@@ -124,7 +143,14 @@ def rescore(
     api_key = getattr(judge_options, "api_key", None)
     settings = settings_from_meta(candidate.meta, api_base, api_key)
     assert drift.dataset is not None and drift.responses is not None
-    return score(drift.dataset, drift.responses, judge=spec, settings=settings, cache=cache)
+    try:
+        return score(drift.dataset, drift.responses, judge=spec, settings=settings, cache=cache)
+    except CoverageTooLow as err:
+        # the drift checks judge the coverage themselves (nothing scored: the judge failed; some: noted)
+        partial = getattr(err, "score_file", None)
+        if not isinstance(partial, ScoreFile):
+            raise
+        return partial
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -154,10 +180,20 @@ def drift_checks(
         scores = source if isinstance(source, ScoreFile) else load_score_file(source)
         scores_path = None if isinstance(source, ScoreFile) else Path(source)
         origin = "given" if scores_path is None else str(scores_path)
+        name = "drift scores" if scores_path is None else str(scores_path)
+        check_score_values(scores, name)
+        if scores.coverage.scored == 0:
+            raise InputError(f"{name}: the drift score file has nothing scored{_first_reason(scores)}")
     else:
         scores = rescore(drift, candidate, judge, judge_options, False if fresh else cache)
         origin = "re-scored without the cache" if fresh else "re-scored"
         calls = scores.totals.calls
+        if scores.coverage.scored == 0:
+            # a judge that scored nothing failed; it is not an id-matching problem of the labels
+            raise JudgeUnavailable(
+                f"drift: the judge ({_judge_name(scores)}) scored none of the {scores.coverage.total} units "
+                f"of the drift set{_first_reason(scores)}"
+            )
     stats, notes = agreement_statistics(scores, scores_path, drift)
     conf = drift.options.confidence or 0.95
     checks = []
@@ -206,3 +242,16 @@ def drift_checks(
         "coverage": scores.coverage.ratio,
     }
     return DriftOutcome(checks=checks, scores=scores, info=info)
+
+
+def _judge_name(scores: ScoreFile) -> str:
+    judge = scores.meta.get("judge")
+    identity = judge.get("identity") if isinstance(judge, dict) else None
+    return identity.split("|", 1)[0] if isinstance(identity, str) else "unknown judge"
+
+
+def _first_reason(scores: ScoreFile) -> str:
+    if not scores.unscored:
+        return ""
+    reason = " ".join(scores.unscored[0].reason.split())
+    return f"; first failure: {reason[:300]}" if reason else ""

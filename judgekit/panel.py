@@ -1,29 +1,131 @@
 """Judge panels: several judges score the same units independently; the panel combines their scores.
 
 Plain functions over per-judge unit results (``{item_id: {target: AspectResult}}``): :func:`combine_judges`
-builds the panel's units (mean, median or majority of the judges that scored each unit) and
-:func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with Krippendorff's
-alpha at the nominal, ordinal and interval levels.
+builds the panel's units (mean, median or majority of the judges; a unit is scored only when every judge
+scored it) and :func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with
+Krippendorff's alpha at the nominal, ordinal and interval levels. :class:`PanelJudge` is one judge of a panel
+with its own endpoint and key; :func:`load_panel_file` reads a YAML list of them (``--panel``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
 from judgekit.aggregate import Combine, combine_values
+from judgekit.errors import ConfigError
+from judgekit.judges.factory import JudgeOptions, is_local_spec, is_python_object
+from judgekit.judges.litellm_judge import StructuredMode
 from judgekit.results import AspectResult
 
 ByItem = dict[str, dict[str, AspectResult]]
 ALPHA_LEVELS = ("nominal", "ordinal", "interval")
 
 
-def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") -> ByItem:
-    """One unit result per (item, target): ``method`` over the judges that scored it.
+class PanelJudge(BaseModel):
+    """One judge of a panel: a litellm model with its own endpoint and key.
 
-    The unit keeps each judge's score under ``judges`` (``None`` where that judge could not score it); it is
-    unscored only when no judge scored it, with every judge's reason.
+    Fields left out take the run's settings (``--api-base``, ``--api-key-env``, ``--structured``), except that
+    an entry with its own ``api_base`` never gets the run's key. The same model on two endpoints is two
+    judges. The key is read from the environment variable ``api_key_env`` (``api_key`` is for Python callers
+    only; it is never written to any file).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1, description="litellm model string, e.g. openai/judge")
+    name: str | None = Field(None, min_length=1, description="a short name for reports")
+    api_base: str | None = Field(None, min_length=1, description="base URL of the judge's server")
+    api_key_env: str | None = Field(None, min_length=1, description="environment variable holding the key")
+    api_key: SecretStr | None = Field(None, exclude=True, description="the key itself (Python only)")
+    structured: StructuredMode | None = None
+    timeout: float | None = Field(None, gt=0, description="seconds per call")
+
+    @field_validator("model")
+    @classmethod
+    def _litellm_model(cls, v: str) -> str:
+        v = v.strip()
+        if is_local_spec(v) or is_python_object(v):
+            raise ValueError(
+                f"{v!r} is not a litellm model; a panel entry names a model on a server "
+                "(give 'local' or a Python judge with --judge beside the panel)"
+            )
+        return v
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        """What makes two entries the same judge: the model at an endpoint."""
+        return (self.model, self.api_base)
+
+    @property
+    def label(self) -> str:
+        return self.name or (self.model + (f"@{self.api_base}" if self.api_base else ""))
+
+    def secret(self) -> str | None:
+        """The judge's API key: ``api_key``, else the variable ``api_key_env`` (which must be set)."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_env is None:
+            return None
+        value = os.environ.get(self.api_key_env)
+        if not value:
+            raise ConfigError(
+                f"panel judge {self.label!r}: environment variable {self.api_key_env} (api_key_env) is not set"
+            )
+        return value
+
+    def options(self, defaults: JudgeOptions) -> JudgeOptions:
+        """The run's judge options with this judge's own endpoint, key and settings in place."""
+        update: dict[str, Any] = {}
+        if self.api_base is not None:
+            # the run's key belongs to the run's endpoint: never send it to another server
+            update["api_base"], update["api_key"] = self.api_base, None
+        if self.api_key is not None or self.api_key_env is not None:
+            update["api_key"] = self.secret()
+        if self.structured is not None:
+            update["structured"] = self.structured
+        if self.timeout is not None:
+            update["timeout"] = self.timeout
+        return defaults.model_copy(update=update)
+
+
+class PanelFile(BaseModel):
+    """A ``--panel`` YAML file: ``judges: [{model, api_base, api_key_env, name, ...}, ...]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judges: list[PanelJudge] = Field(min_length=1)
+
+
+def load_panel_file(path: str | Path) -> list[PanelJudge]:
+    """The judges of a panel file; one-line :class:`ConfigError` on bad YAML, unknown keys or a key in it."""
+    from judgekit.yamlfile import read_mapping, validate
+
+    raw = read_mapping(path, "a panel YAML file (judges: [...])")
+    entries = raw.get("judges")
+    for k, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and "api_key" in entry:
+            raise ConfigError(
+                f"{path}: judges.{k}.api_key: API keys never go in files; put the key in an environment "
+                "variable and name it with api_key_env"
+            )
+    judges = validate(path, PanelFile, raw).judges
+    for judge in judges:
+        judge.secret()  # an unset key variable is an error now, before any judge is called
+    return judges
+
+
+def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") -> ByItem:
+    """One unit result per (item, target): ``method`` over the scores of every judge of the panel.
+
+    A unit counts as scored by the panel only when every judge scored it, so a judge that failed shows in
+    the panel's coverage instead of hiding behind the others; each judge's score stays under ``judges``
+    (``None`` where that judge could not score it), and the reason names the judges that failed.
     """
     identities = list(per_judge)
     first = per_judge[identities[0]]
@@ -35,7 +137,7 @@ def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") ->
             scores = {who: (u.score if u is not None else None) for who, u in units.items()}
             valid = [s for s in scores.values() if s is not None]
             methods = {u.method for u in units.values() if u is not None and u.method is not None}
-            if valid:
+            if len(valid) == len(identities):
                 fields = next(u.fields for u in units.values() if u is not None and u.score is not None)
                 unit = AspectResult(
                     aspect=target,
@@ -46,17 +148,34 @@ def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") ->
                     method=methods.pop() if len(methods) == 1 else ("mixed" if methods else None),
                 )
             else:
-                reasons = [f"{who}: {u.reason}" for who, u in units.items() if u is not None and u.reason]
                 unit = AspectResult(
                     aspect=target,
                     score=None,
                     status="unscored",
-                    reason="; ".join(reasons) or "no judge scored this unit",
+                    reason=_incomplete_reason(units, len(valid)),
                     samples=list(scores.values()),
                 )
             unit.judges = scores
             out[item_id][target] = unit
     return out
+
+
+def _incomplete_reason(units: Mapping[str, AspectResult | None], n_scored: int) -> str:
+    """``KIND: scored by 1 of 2 judges; JUDGE: REASON``, KIND being the first failing judge's (so that
+    summaries group panel failures by what went wrong)."""
+    failed = [
+        (who, u.reason if u is not None and u.reason else "no result")
+        for who, u in units.items()
+        if u is None or u.score is None
+    ]
+    kind = failed[0][1].split(":", 1)[0].strip() or "unscored"
+    detail = "; ".join(f"{judge_label(who)}: {why}" for who, why in failed)
+    return f"{kind}: scored by {n_scored} of {len(units)} judges of the panel; {detail}"
+
+
+def judge_label(identity: str) -> str:
+    """A judge's identity without its settings suffix (``litellm:openai/x@URL|structured=...``)."""
+    return identity.split("|", 1)[0]
 
 
 def _finite(value: float) -> float | None:
@@ -89,17 +208,33 @@ def unit_keys(by_item: ByItem) -> list[tuple[str, str]]:
     return [(item_id, target) for item_id, targets in by_item.items() for target in targets]
 
 
+def _judge_scores(per_judge: Mapping[str, ByItem], item_id: str, target: str) -> list[float | None]:
+    units = (by_item.get(item_id, {}).get(target) for by_item in per_judge.values())
+    return [unit.score if unit is not None else None for unit in units]
+
+
+def panel_coverage(per_judge: Mapping[str, ByItem]) -> dict[str, Any]:
+    """How much of the panel's work was done: units scored by every judge (the panel's coverage), by some
+    judges only, by none; and the (unit x judge) judgments scored."""
+    keys = unit_keys(next(iter(per_judge.values())))
+    counts = [sum(s is not None for s in _judge_scores(per_judge, *key)) for key in keys]
+    n_judges = len(per_judge)
+    return {
+        "definition": "a unit is scored by the panel only when every judge scored it",
+        "units": len(keys),
+        "every_judge": sum(c == n_judges for c in counts),
+        "some_judges": sum(0 < c < n_judges for c in counts),
+        "no_judge": sum(c == 0 for c in counts),
+        "judgments_scored": sum(counts),
+        "judgments_total": len(keys) * n_judges,
+    }
+
+
 def judges_alpha(per_judge: Mapping[str, ByItem]) -> dict[str, Any]:
     """Inter-judge agreement on the unit scores (aspects, criteria, orders of a pair)."""
     keys = unit_keys(next(iter(per_judge.values())))
-    rows = []
-    for by_item in per_judge.values():
-        row: list[float | None] = []
-        for item_id, target in keys:
-            unit = by_item.get(item_id, {}).get(target)
-            row.append(unit.score if unit is not None else None)
-        rows.append(row)
-    return alpha_table(rows)
+    columns = [_judge_scores(per_judge, *key) for key in keys]
+    return alpha_table([list(row) for row in zip(*columns, strict=True)] or [[] for _ in per_judge])
 
 
 def samples_alpha(by_item: ByItem, n_samples: int) -> dict[str, Any]:

@@ -12,12 +12,28 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _coverage_line(result: ScoreFile) -> str:
+    """Coverage; for a panel, of units every judge scored, naming each judge that missed some."""
+    cov = result.coverage
+    if not result.panel:
+        return f"coverage  {cov.scored}/{cov.total} aspects scored ({cov.ratio:.1%})"
+    missed = [
+        f"{j.get('name') or j['identity'].split('|')[0]} scored {j['coverage']['scored']}/{j['coverage']['total']}"
+        for j in result.panel["judges"]
+        if j["coverage"]["scored"] < j["coverage"]["total"]
+    ]
+    return (
+        f"coverage  {cov.scored}/{cov.total} units scored by every judge of the panel ({cov.ratio:.1%})"
+        + ("; " + ", ".join(missed) if missed else "")
+    )
+
+
 def print_score_summary(result: ScoreFile, out: str | Path | None = None) -> None:
     cov = result.coverage
     t = result.totals
     lines = [
         f"score     {_fmt(result.score)}   (mean over {cov.questions_scored} of {cov.questions_total} questions)",
-        f"coverage  {cov.scored}/{cov.total} aspects scored ({cov.ratio:.1%})",
+        _coverage_line(result),
         f"calls     {t.calls} judge calls, {t.cache_hits} cache hits, {t.retries} retries, {t.reasks} re-asks",
         f"tokens    {t.prompt_tokens} in / {t.completion_tokens} out"
         + (f", cost ${t.cost_usd:.4f}" if t.cost_usd else ""),

@@ -51,6 +51,7 @@ from judgekit.judges.factory import (
     local_model_path,
     resolve_judge,
 )
+from judgekit.panel import PanelJudge
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
 
@@ -87,7 +88,7 @@ def _default_log_path(out: Path) -> Path:
 
 @contextlib.contextmanager
 def open_judge(
-    spec: str | Judge, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
+    spec: JudgeSpec, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
 ) -> Iterator[Judge]:
     """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
     litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
@@ -108,9 +109,11 @@ def open_judge(
                 timeout=options.timeout,
                 identity=f"local:{path.name}:{path.stat().st_size}",
             )
-    elif isinstance(spec, str) and not is_python_object(spec):
+    elif isinstance(spec, PanelJudge) or (isinstance(spec, str) and not is_python_object(spec)):
         from judgekit.judges.litellm_judge import LiteLLMJudge
 
+        if isinstance(spec, PanelJudge):  # a judge of a panel with its own endpoint and key
+            options, spec = spec.options(options), spec.model
         judge = LiteLLMJudge(
             spec,
             api_base=options.api_base,
@@ -135,6 +138,7 @@ def open_judge(
         with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
             yield pool
     else:
+        assert not isinstance(spec, PanelJudge)
         yield resolve_judge(spec, options)
 
 
@@ -182,8 +186,9 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
     return _SECRET.sub("[redacted]", text)
 
 
-def _secrets(options: JudgeOptions) -> list[str]:
+def _secrets(options: JudgeOptions, specs: Sequence[JudgeSpec] = ()) -> list[str]:
     found = [options.api_key] if options.api_key else []
+    found += [key for s in specs if isinstance(s, PanelJudge) for key in [s.secret()] if key]
     found += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
     return [s for s in found if s]
 
@@ -287,7 +292,7 @@ async def ascore(
             for run, run_results in zip(runs, outcomes, strict=True):
                 run.results = run_results
     except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets
-        raise JudgeError(redact(str(err), _secrets(settings.judge))) from None
+        raise JudgeError(redact(str(err), _secrets(settings.judge, specs))) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         done = sum(r.engine.stats.finished for r in runs)
         where = (
@@ -311,8 +316,8 @@ async def ascore(
         by_item = combine_judges(per_judge, settings.combine)
     overall, questions, coverage, unscored = aggregate_details(rubric.spec, items, by_item)
     summaries = file_summaries(rubric.spec, items, questions, settings.bootstrap, settings.bootstrap_seed)
-    secrets = _secrets(settings.judge)
-    panel = _panel(rubric, items, questions, per_judge, settings, secrets) if len(runs) > 1 else None
+    secrets = _secrets(settings.judge, specs)
+    panel = _panel(rubric, items, questions, per_judge, settings, secrets, specs) if len(runs) > 1 else None
     consistency = _self_consistency(per_judge, settings, secrets) if settings.samples > 1 else None
     stats = [r.engine.stats for r in runs]
     totals = Totals(
@@ -411,7 +416,7 @@ def _score_definition(rubric: Rubric) -> str:
     return text
 
 
-JudgeSpec = str | Judge
+JudgeSpec = str | Judge | PanelJudge
 
 
 @dataclass
@@ -422,9 +427,11 @@ class _JudgeRun:
 
 
 def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:
-    """One judge or a panel: a list of distinct judges (the same judge twice would only replay its cache)."""
+    """One judge or a panel: a list of distinct judges (the same judge twice would only replay its cache).
+
+    The same model at two endpoints (:class:`~judgekit.panel.PanelJudge` entries) is two judges."""
     specs: list[JudgeSpec] = (
-        [judge] if isinstance(judge, str) or not isinstance(judge, Sequence) else list(judge)
+        [judge] if isinstance(judge, str | PanelJudge) or not isinstance(judge, Sequence) else list(judge)
     )
     if not specs:
         raise ConfigError("--judge: give at least one judge")
@@ -435,6 +442,17 @@ def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:
             f"--judge {twice[0]!r} is given twice; a panel needs distinct judges "
             "(for one judge's self-consistency use --samples with --temperature above 0)"
         )
+    entries = [s for s in specs if isinstance(s, PanelJudge)]
+    keys = [e.key for e in entries]
+    for e in entries:
+        if keys.count(e.key) > 1:
+            where = f" at {e.api_base}" if e.api_base else ""
+            raise ConfigError(
+                f"panel: judge {e.model!r}{where} is given twice; a panel needs distinct judges"
+            )
+        if e.name is not None and [x.name for x in entries].count(e.name) > 1:
+            raise ConfigError(f"panel: two judges are named {e.name!r}; give each judge its own name")
+        e.secret()  # an unset key variable is an error before any judge is called
     return specs
 
 
@@ -493,16 +511,19 @@ def _panel(
     per_judge: dict[str, dict[str, dict[str, AspectResult]]],
     settings: ScoreSettings,
     secrets: Sequence[str],
+    specs: Sequence[JudgeSpec] = (),
 ) -> dict[str, Any]:
     """Per-judge figures and inter-judge agreement; adds each judge's question score to ``questions``."""
-    from judgekit.panel import alpha_table, judges_alpha
+    from judgekit.panel import alpha_table, judges_alpha, panel_coverage
 
     judges: list[dict[str, Any]] = []
     question_rows: list[list[float | None]] = []
-    for who, by_item in per_judge.items():
+    names = [s.name if isinstance(s, PanelJudge) else None for s in specs] or [None] * len(per_judge)
+    for (who, by_item), name in zip(per_judge.items(), names, strict=True):
         score, judge_questions, coverage, _ = aggregate_details(rubric.spec, items, by_item)
         entry: dict[str, Any] = {
             "identity": redact(who, secrets),
+            **({"name": name} if name else {}),
             "score": score,
             "coverage": coverage.model_dump(),
         }
@@ -520,6 +541,7 @@ def _panel(
                 unit.judges = {redact(k, secrets): v for k, v in raw.items()}
     return {
         "method": settings.combine,
+        "coverage": panel_coverage(per_judge),
         "judges": judges,
         "alpha": {"units": judges_alpha(per_judge), "questions": alpha_table(question_rows)},
     }

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def test_tiny_consistent_drop_on_a_large_set_fails(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     n = 2000
     base = rng.uniform(0.2, 0.9, n)
-    cand = base - 0.03 + rng.normal(0, 0.1, n)
+    cand = np.clip(base - 0.03 + rng.normal(0, 0.1, n), 0, 1)  # a question score lies in 0..1
     b, c = pair(tmp_path, base, cand)
     proc, out = run_gate(
         tmp_path, "--candidate", str(c), "--baseline", str(b), config="regression: {tolerance: 0.01}\n"
@@ -416,7 +417,7 @@ def test_junit_markdown_and_json_outputs(tmp_path: Path) -> None:
     # the terminal lines
     assert proc.stdout.count("FAIL") >= 1 and "gate FAILED" in proc.stdout
     # a skipped check (no baseline) is a JUnit <skipped>
-    proc, out = run_gate(tmp_path, "--candidate", str(c))
+    proc, out = run_gate(tmp_path, "--candidate", str(c), config="floors: {score: 0.0}\n")
     assert proc.returncode == 0
     skipped = junit_cases(out["junit"])["regression vs baseline"].find("skipped")
     assert skipped is not None and "no baseline" in skipped.attrib["message"]
@@ -473,6 +474,91 @@ def test_exit_codes_and_usage_errors(tmp_path: Path) -> None:
         "gate", "--candidate", str(c), "--json", str(tmp_path / "x.json"), "--junit", str(tmp_path / "x.json")
     )
     assert_clean_error(proc, "different files")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the gate refuses what it cannot judge
+# ----------------------------------------------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _with(data: dict[str, Any], qid: str, *, question: Any = "keep", aspect: Any = "keep") -> dict[str, Any]:
+    """``data`` with question ``qid``'s score and / or its first aspect's score replaced."""
+    q = next(q for q in data["per_question_scores"] if q["id"] == qid)
+    if question != "keep":
+        q["score"] = question
+    if aspect != "keep":
+        q["details"][0]["score"] = aspect
+    return data
+
+
+def test_non_finite_or_out_of_scale_scores_are_input_errors(tmp_path: Path) -> None:
+    good = {f"q{i}": 0.5 for i in range(6)}
+    criteria_meta = {
+        **META,
+        "rubric": {"name": "mine", "scale": {"min": 1, "max": 5}, "question_score": "raw"},
+    }
+    folder = tmp_path / "my_rubric"
+    shutil.copytree(REPO / "rubrics" / "criteria", folder)
+    # (what is in the file, the text the one-line error must hold)
+    cases: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+        (score_file(dict.fromkeys(good, NAN)), ("question 'q0'", "NaN", "not a finite number")),
+        (_with(score_file(good), "q2", question=INF), ("question 'q2'", "Infinity")),
+        (_with(score_file(good), "q4", aspect=-INF), ("question 'q4'", "aspect 'shared'", "-Infinity")),
+        (_with(score_file(good), "q3", question=5.0), ("question 'q3'", "5.0", "outside the scale", "0..1")),
+        (_with(score_file(good), "q1", aspect=3.0), ("question 'q1'", "aspect 'shared'", "3.0", "0..2")),
+        (_with(score_file(good), "q5", question=-0.25), ("question 'q5'", "-0.25", "0..1")),
+        ({**score_file(good), "score": 5.0}, ("overall score", "5.0", "0..1")),
+        ({**score_file(good), "score": NAN}, ("overall score", "NaN")),
+        # the scale recorded in the file's meta: a raw 1..5 rubric
+        (
+            _with(score_file(dict.fromkeys(good, 2.5), meta=criteria_meta), "q0", aspect=6.0),
+            ("question 'q0'", "aspect 'shared'", "6.0", "outside the scale of rubric 'mine' (1..5)"),
+        ),
+        # the rubric folder the file names: a copy of the criteria rubric (raw question scores, 1..5)
+        (
+            score_file(
+                dict.fromkeys(good, 0.5), meta={**META, "rubric": {"name": "x", "folder": str(folder)}}
+            ),
+            ("question 'q0'", "0.5", "outside the scale of rubric 'criteria' (1..5)"),
+        ),
+    ]
+    base = write(tmp_path / "base.json", score_file(good))
+    for k, (data, needles) in enumerate(cases):
+        bad = write(tmp_path / f"bad{k}.json", data)
+        for role in ("--candidate", "--baseline") if k < 2 else ("--candidate",):
+            other = "--baseline" if role == "--candidate" else "--candidate"
+            proc, _ = run_gate(tmp_path, role, str(bad), other, str(base))
+            assert_clean_error(proc, str(bad), *needles)
+            assert "gate passed" not in proc.stdout
+            assert not (tmp_path / "out").exists(), "an input error must write no output"
+    # the same from Python, naming the role of an object given in memory
+    from judgekit.errors import InputError
+    from judgekit.results import ScoreFile
+
+    nan_file = ScoreFile.model_validate(score_file(dict.fromkeys(good, NAN)))
+    with pytest.raises(InputError, match="candidate: question 'q0': score NaN"):
+        gate(nan_file, base)
+    # scores at the ends of the scale are fine
+    edges = write(tmp_path / "edges.json", score_file({"q0": 0.0, "q1": 1.0, "q2": 0.5, "q3": 0.5}))
+    proc, _ = run_gate(tmp_path, "--candidate", str(edges), "--baseline", str(edges))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_gate_with_nothing_to_check_does_not_pass(tmp_path: Path) -> None:
+    c = write(tmp_path / "c.json", score_file({"q1": 0.5, "q2": 0.6}))
+    proc, _ = run_gate(tmp_path, "--candidate", str(c))
+    assert_clean_error(proc, "nothing to check", "--baseline", "--config")
+    assert "passed" not in proc.stdout and not (tmp_path / "out").exists()
+    # a config whose every check is skipped without a baseline says so, and does not pass either
+    proc, _ = run_gate(tmp_path, "--candidate", str(c), config="regression: {tolerance: 0.1}\n")
+    assert_clean_error(proc, "every check was skipped", "no baseline given")
+    assert "passed" not in proc.stdout and not (tmp_path / "out").exists()
+    from judgekit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nothing to check"):
+        gate(c)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -570,6 +656,66 @@ def test_drift_from_a_precomputed_score_file(scripted_server: ScriptedServer, tm
     other = write(tmp_path / "other.json", json.loads(drift_scores.read_text()))
     res = gate(drift_scores, None, tmp_path / "gate.yaml", drift_scores=other)
     assert res.drift is not None and res.drift["source"] == str(other)
+
+
+def _drift_setup(server: ScriptedServer, tmp_path: Path) -> tuple[Path, Path]:
+    """A candidate scored by the scripted judge, and a drift config whose labels agree with that judge."""
+    candidate = tmp_path / "candidate.json"
+    first = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=_settings(server), out=candidate
+    )
+    labels = [{"id": q.id, "label": q.score} for q in first.per_question_scores]
+    write(tmp_path / "labels.json", labels)
+    config = write(
+        tmp_path / "drift.yaml",
+        f"drift: {{dataset: {EXAMPLE_DATASET}, responses: {EXAMPLE_RESPONSES}, labels: labels.json, "
+        "floors: {spearman: 0.5}}\n",
+    )
+    return candidate, config
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again: nothing listens there
+
+
+def test_drift_rescore_against_a_dead_judge_is_a_judge_failure(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    candidate, config = _drift_setup(scripted_server, tmp_path)
+    port = _dead_port()
+    started = time.monotonic()
+    proc = run_cli(
+        "gate",
+        "--candidate",
+        str(candidate),
+        "--config",
+        str(config),
+        "--api-base",
+        f"http://127.0.0.1:{port}/v1",
+        "--drift-fresh",
+        "--json",
+        str(tmp_path / "gate.json"),
+        timeout=200,
+    )
+    elapsed = time.monotonic() - started
+    assert_clean_error(proc, code=3)
+    assert "only 0 item" not in proc.stderr and "gate passed" not in proc.stdout
+    assert not (tmp_path / "gate.json").exists()
+    assert elapsed < 120, elapsed
+
+
+def test_drift_rescore_by_a_judge_that_answers_only_prose_is_a_judge_failure(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    candidate, config = _drift_setup(scripted_server, tmp_path)
+    scripted_server.add_rule(None, Reply(content="The answer covers the question well, I would say."))
+    calls = scripted_server.count()
+    proc = run_cli("gate", "--candidate", str(candidate), "--config", str(config), "--drift-fresh")
+    assert_clean_error(proc, "drift", "scored none of the", "unparseable", code=3)
+    assert scripted_server.count() > calls  # the judge was asked, and answered
+    assert "only 0 item" not in proc.stderr
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -88,23 +88,37 @@ def test_panel_combines_judges(scripted_server: ScriptedServer, tmp_path: Path, 
     assert scripted_server.count() == 3 * len(ITEMS)  # each judge scored every item
     table = table_from_log(scripted_server)
     written = json.loads(out.read_text())
-    expected = {}
+    panel = written["panel"]
+    expected: dict[str, float | None] = {}
     for q in written["per_question_scores"]:
         values = [table[m][q["id"]] for m in JUDGES]
-        expected[q["id"]] = combine([v for v in values if v is not None], method)
-        assert q["score"] == pytest.approx(expected[q["id"]])
+        # a unit is the panel's only when every judge scored it (judge-c failed on r5)
+        expected[q["id"]] = None if None in values else combine(values, method)  # type: ignore[arg-type]
+        assert q["score"] == (None if expected[q["id"]] is None else pytest.approx(expected[q["id"]]))
         per_judge = {k.split("openai/")[1].split("@")[0]: v for k, v in q["judges"].items()}
         assert per_judge == {m: table[m][q["id"]] for m in JUDGES}
-    assert written["score"] == pytest.approx(statistics.fmean(expected.values()))
-    panel = written["panel"]
+    assert expected["r5"] is None
+    assert written["score"] == pytest.approx(statistics.fmean(v for v in expected.values() if v is not None))
     assert panel["method"] == method
     for entry, model in zip(panel["judges"], JUDGES, strict=True):
         assert f"openai/{model}@" in entry["identity"]
         scored = [v for v in table[model].values() if v is not None]
         assert entry["score"] == pytest.approx(statistics.fmean(scored))
         assert entry["coverage"]["scored"] == len(scored)
-    # the panel's unit is scored when any judge scored it
-    assert written["coverage"]["ratio"] == 1.0
+    # the panel's unit is scored when every judge scored it: r5 (judge-c failed) is unscored, and says why
+    assert written["coverage"]["scored"] == 4 and written["coverage"]["total"] == 5
+    assert [(u["id"], u["aspect"]) for u in written["unscored"]] == [("r5", "overall")]
+    reason = written["unscored"][0]["reason"]
+    assert "scored by 2 of 3 judges" in reason and "judge-c" in reason and "judge-a" not in reason
+    assert panel["coverage"] == {
+        "definition": "a unit is scored by the panel only when every judge scored it",
+        "units": 5,
+        "every_judge": 4,
+        "some_judges": 1,
+        "no_judge": 0,
+        "judgments_scored": 14,
+        "judgments_total": 15,
+    }
     # Krippendorff's alpha on the judges x items table from the server's log
     rel = np.array([[np.nan if table[m][i] is None else table[m][i] for i in IDS] for m in JUDGES])
     alpha = panel["alpha"]["units"]
@@ -172,51 +186,37 @@ def test_pairwise_panel_by_majority(scripted_server: ScriptedServer) -> None:
     assert result.panel["alpha"]["units"]["units"] == 8
 
 
+def score_args(out: Path, *extra: str) -> list[str]:
+    """``judgekit score`` of the reference example into ``out``, without retries."""
+    files = ["--dataset", str(DATASET), "--responses", str(RESPONSES), "--out", str(out)]
+    return ["score", "--rubric", "reference", "--max-retries", "0", *files, *extra]
+
+
 def test_cli_panel_and_duplicate_judge(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     script(scripted_server)
     out = tmp_path / "p.json"
-    proc = run_cli(
-        "score",
-        "--rubric",
-        "reference",
-        "--dataset",
-        str(DATASET),
-        "--responses",
-        str(RESPONSES),
+    judges = [
         "--judge",
         "openai/judge-a",
         "--judge",
         "openai/judge-b",
-        "--combine",
-        "median",
         "--api-base",
         scripted_server.base_url,
-        "--max-retries",
-        "0",
-        "--out",
-        str(out),
-    )
+    ]
+    proc = run_cli(*score_args(out, *judges, "--combine", "median"))
     assert proc.returncode == 0, proc.stderr
     assert "panel     2 judges combined by median" in proc.stdout and "Krippendorff" in proc.stdout
     assert len(json.loads(out.read_text())["panel"]["judges"]) == 2
     out2 = tmp_path / "dup.json"
-    proc = run_cli(
-        "score",
-        "--rubric",
-        "reference",
-        "--dataset",
-        str(DATASET),
-        "--responses",
-        str(RESPONSES),
+    judges = [
         "--judge",
         "openai/judge-a",
         "--judge",
         "openai/judge-a",
         "--api-base",
         scripted_server.base_url,
-        "--out",
-        str(out2),
-    )
+    ]
+    proc = run_cli(*score_args(out2, *judges))
     assert_clean_error(proc, "openai/judge-a", "twice")
     assert not out2.exists()
 
@@ -247,3 +247,49 @@ def test_self_consistency_of_samples(scripted_server: ScriptedServer) -> None:
     # sample k of every item is one "rater"; the order of an item's samples does not change alpha
     rel = np.array([[samples[i][k] for i in IDS] for k in range(3)])
     assert alpha["nominal"] == pytest.approx(krippendorff.alpha(rel, level_of_measurement="nominal"))
+
+
+def test_a_judge_that_fails_completely_shows_in_the_panel_coverage(
+    scripted_server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # judge-a answers every item; judge-b answers only prose (never parseable), so the run still completes
+    scripted_server.add_rule({"model": "judge-b"}, Reply(content="I find this answer quite convincing."))
+    scripted_server.add_rule(None, Reply(content=json.dumps({"reason": "r", "verdict": "correct"})))
+    out = tmp_path / "panel.json"
+    result = score(
+        DATASET,
+        RESPONSES,
+        judge=["openai/judge-a", "openai/judge-b"],
+        settings=settings(scripted_server),
+        out=out,
+    )
+    assert scripted_server.count(lambda c: c["model"] == "judge-b") >= len(
+        ITEMS
+    )  # it was asked, and answered
+    written = json.loads(out.read_text())
+    # not one unit was scored by the whole panel: coverage 0, no score, each unit saying which judge failed
+    assert written["coverage"]["scored"] == 0 and written["coverage"]["total"] == len(ITEMS)
+    assert written["score"] is None
+    assert written["panel"]["coverage"]["every_judge"] == 0
+    assert written["panel"]["coverage"]["judgments_scored"] == len(ITEMS)
+    assert written["panel"]["coverage"]["judgments_total"] == 2 * len(ITEMS)
+    for u in written["unscored"]:
+        assert u["reason"].startswith("unparseable") and "judge-b" in u["reason"]
+    for q in written["per_question_scores"]:
+        assert q["score"] is None
+        judges = {k.split("openai/")[1].split("@")[0]: v for k, v in q["details"][0]["judges"].items()}
+        assert judges == {"judge-a": 1.0, "judge-b": None}
+    by_model = {e["identity"].split("openai/")[1].split("@")[0]: e for e in written["panel"]["judges"]}
+    assert by_model["judge-a"]["coverage"]["scored"] == len(ITEMS) and by_model["judge-a"]["score"] == 1.0
+    assert by_model["judge-b"]["coverage"]["scored"] == 0 and by_model["judge-b"]["score"] is None
+    # the terminal summary's headline shows the failure too
+    from judgekit.report import print_score_summary
+
+    print_score_summary(result, out)
+    lines = capsys.readouterr().out.splitlines()
+    coverage = next(ln for ln in lines if ln.startswith("coverage"))
+    assert f"0/{len(ITEMS)} units scored by every judge of the panel (0.0%)" in coverage
+    assert f"judge-b@{scripted_server.base_url} scored 0/{len(ITEMS)}" in coverage
+    assert "judge-a" not in coverage
+    unscored = next(ln for ln in lines if ln.startswith("unscored"))
+    assert f"{len(ITEMS)} x unparseable" in unscored

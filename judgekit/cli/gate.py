@@ -31,7 +31,9 @@ checks (declared in the YAML --config; unknown keys are errors; see docs/gate.md
 exit codes:
   0  every check passed (warnings allowed)
   1  a check failed: quality dropped, a floor was missed, the judge drifted, or (--strict) inputs mismatch
-  2  usage or input error (bad flags, unreadable or invalid files, bad config); no output is written
+  2  usage or input error (bad flags, unreadable or invalid files, bad config, a NaN / infinite score or one
+     outside the rubric's scale, nothing to check); no output is written
+  3  the judge could not judge the drift set (it scored none of it); no output is written
 """
 
 
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="CI regression checks against a stored baseline",
         description="Check a candidate score file against floors, a stored baseline (a paired significance "
         "test that tells noise from a real drop) and a judge-drift set; exit 0 pass, 1 fail, 2 usage/input "
-        "error. Writes JUnit XML, a Markdown summary and a JSON result.",
+        "error, 3 the drift judge could not judge. Writes JUnit XML, a Markdown summary and a JSON result.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -132,6 +132,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "repeat for a panel: each judge scores every unit, combined by --combine",
     )
     j.add_argument(
+        "--panel",
+        default=None,
+        metavar="FILE",
+        help="YAML panel file, each judge with its own endpoint and key: judges: [{model: openai/x, "
+        "api_base: URL, api_key_env: VAR, name: a}, ...] (beside any --judge; see docs/panel.md)",
+    )
+    j.add_argument(
         "--combine",
         default="mean",
         choices=["mean", "median", "majority"],
@@ -211,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
+    from judgekit.panel import load_panel_file
     from judgekit.report import print_score_summary
     from judgekit.scoring import ScoreSettings, score
 
@@ -259,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         args.responses,
         responses_a=args.responses_a,
         responses_b=args.responses_b,
-        judge=args.judge or ["local"],
+        judge=[*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"],
         settings=settings,
         out=args.out,
         log_path=args.log,
