@@ -1,16 +1,18 @@
 """Speed of ``judgekit compare``: 10 systems x 10,000 questions, 2,000 bootstrap resamples.
 
-    python benchmarks/bench_compare.py [--systems 10] [--questions 10000] [--resamples 2000]
+    python benchmarks/bench_compare.py [--systems 10] [--questions 10000] [--resamples 2000] [--pairwise-verdicts 1000]
 
 Writes seeded score files shaped like ``judgekit score``'s (question scores on LaMP-QA's 0..1 scale in steps of
 0.25, four judged aspects per question; each system misses ~1% of the questions and leaves ~1% unscored, so
-the shared-question bookkeeping is exercised; ~5.7 MB per file), then times, in the same run:
+the shared-question bookkeeping is exercised; ~10.7 MB per file), then times, in the same run:
 
 * baseline: a plain numpy loop that reads the files with ``json`` and computes only the point differences of
   the 45 pairs over their shared questions (no CIs, no tests, no ranks);
 * ``judgekit.compare.compare`` with ``bootstrap=0`` (reading the files, point scores and differences, paired
   t-tests, Holm), and with 2,000 resamples (adding the bootstrap CIs and rank intervals);
-* ``python -m judgekit compare ... --out`` end to end (interpreter start-up and imports included).
+* ``python -m judgekit compare ... --out`` end to end (interpreter start-up and imports included);
+* Bradley-Terry: a round robin of pairwise-rubric files (45 for 10 systems, 1,000 verdicts each), 2,000
+  resamples each refitted.
 
 Target: under 5 s for the library call. Prints wall and CPU seconds and the ratio to the baseline.
 """
@@ -83,6 +85,36 @@ def question(q: int, score: float | None) -> dict[str, object]:
     }
 
 
+def write_pairwise_files(folder: Path, systems: int, verdicts: int) -> list[str]:
+    """A round robin of pairwise-rubric score files (one per pair of systems) with Bradley-Terry verdicts."""
+    rng = np.random.default_rng(1)
+    strength = rng.normal(0, 0.5, systems)
+    paths = []
+    for a, b in combinations(range(systems), 2):
+        p_a = 1 / (1 + np.exp(strength[b] - strength[a]))
+        u = rng.uniform(size=verdicts)
+        won = np.where(u < 0.9 * p_a, 1.0, np.where(u < 0.9 * p_a + 0.1, 0.5, 0.0))  # ~10% ties
+        rows = [{"id": f"p{i:05d}", "score": float(v), "details": []} for i, v in enumerate(won)]
+        meta = {
+            "rubric": {"name": "pairwise"},
+            "inputs": {
+                "responses_a": {"path": f"system{a:02d}.json"},
+                "responses_b": {"path": f"system{b:02d}.json"},
+            },
+        }
+        path = folder / f"pairwise_{a:02d}_{b:02d}.json"
+        coverage = {"scored": verdicts, "total": verdicts, "ratio": 1.0}
+        payload = {
+            "score": float(won.mean()),
+            "per_question_scores": rows,
+            "coverage": coverage,
+            "meta": meta,
+        }
+        path.write_text(json.dumps({**payload, "pairwise": {"pairs": verdicts}}))
+        paths.append(str(path))
+    return paths
+
+
 def baseline(paths: list[str]) -> list[float]:
     """Point differences only: read the files, align the questions, mean difference per pair."""
     tables = []
@@ -112,6 +144,7 @@ def main() -> None:
     ap.add_argument("--systems", type=int, default=10)
     ap.add_argument("--questions", type=int, default=10_000)
     ap.add_argument("--resamples", type=int, default=2_000)
+    ap.add_argument("--pairwise-verdicts", type=int, default=1_000, help="verdicts per pairwise file")
     args = ap.parse_args()
 
     from judgekit.compare import compare
@@ -128,6 +161,8 @@ def main() -> None:
         c_wall, c_cpu, result = timed(lambda: compare(paths, bootstrap=args.resamples))
         got = [p.difference for p in result.pairs]  # type: ignore[attr-defined]
         assert np.allclose(got, diffs, rtol=0, atol=1e-12), "compare's differences differ from the baseline's"
+        pw_paths = write_pairwise_files(Path(tmp), args.systems, args.pairwise_verdicts)
+        bt_wall, bt_cpu, _ = timed(lambda: compare(pw_paths, bootstrap=args.resamples))
         out = Path(tmp) / "compare.json"
         cmd = [sys.executable, "-m", "judgekit", "compare", *paths, "--out", str(out)]
         cli_start = time.perf_counter()
@@ -137,6 +172,10 @@ def main() -> None:
     print(f"  judgekit compare, --bootstrap 0 (read + tests)  {n_wall:6.2f} s wall  {n_cpu:6.2f} s CPU")
     print(f"  judgekit.compare.compare (CIs, ranks, tests)   {c_wall:6.2f} s wall  {c_cpu:6.2f} s CPU")
     print(f"  python -m judgekit compare --out (end to end)  {cli_wall:6.2f} s wall")
+    print(
+        f"  Bradley-Terry: {len(pw_paths)} pairwise files x {args.pairwise_verdicts} verdicts "
+        f"{bt_wall:6.2f} s wall  {bt_cpu:6.2f} s CPU"
+    )
     print(
         f"  ratio compare / baseline = {c_wall / b_wall:.2f} wall, {c_cpu / b_cpu:.2f} CPU  (target: compare under 5 s)"
     )

@@ -103,7 +103,7 @@ class _Question(BaseModel):
 
 class _Scores(BaseModel):
     """The part of a score file (judgekit's or plain LaMP-QA's) that compare reads. The rest, aspect details
-    above all, is not validated: that made reading ten 10,000-question files take 10 s instead of 1 s."""
+    above all, is not validated: reading ten 10,000-question files took 12 s of CPU that way instead of 0.8 s."""
 
     model_config = ConfigDict(extra="ignore")
 

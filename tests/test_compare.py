@@ -16,10 +16,16 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from judgekit import ScoreSettings, score
 from judgekit.compare import compare
+from judgekit.engine import EngineSettings
 from judgekit.errors import InputError
+from judgekit.judges import JudgeOptions
 from judgekit.stats import bradley_terry, fit_batch, win_matrix
-from tests.conftest import assert_clean_error, run_cli
+from tests.conftest import REPO, assert_clean_error, run_cli
+from tests.server import Reply, ScriptedServer, user_message
+
+PAIR_DATASET = REPO / "examples" / "pairwise" / "dataset.json"
 
 # ----------------------------------------------------------------------------------------------------------
 # Bradley-Terry
@@ -279,6 +285,53 @@ def test_pairwise_files_rank_by_bradley_terry(tmp_path: Path) -> None:
     }
     assert result["missing"][files[0]]["unscored"] == ["p050", "p051"]
     assert "Bradley-Terry" in stdout
+
+
+def test_score_files_written_by_judgekit_score(tmp_path: Path, scripted_server: ScriptedServer) -> None:
+    """Three systems, each pair scored by ``judgekit score --rubric pairwise`` against the scripted judge."""
+    items = [row["id"] for row in json.loads(PAIR_DATASET.read_text())]
+    quality = {"A": [3, 3, 3, 0], "B": [2, 2, 2, 2], "C": [1, 1, 1, 1]}  # the judge prefers higher quality
+    responses = {}
+    for name in quality:
+        responses[name] = tmp_path / f"{name}.json"
+        responses[name].write_text(json.dumps({i: f"<<{name}:{i}>> an answer" for i in items}))
+
+    def judge(request: Any) -> Reply:
+        shown = re.findall(r"<<([ABC]):([^>]+)>>", user_message(request))
+        (first, item), (second, _) = shown
+        k = items.index(item)
+        return Reply(
+            content=json.dumps({"winner": "first" if quality[first][k] > quality[second][k] else "second"})
+        )
+
+    scripted_server.add_rule(None, judge)
+    settings = ScoreSettings(
+        rubric="pairwise",
+        judge=JudgeOptions(api_base=scripted_server.base_url, api_key="sk-test"),
+        engine=EngineSettings(backoff_base=0.01),
+    )
+    files = []
+    for a, b in (("A", "B"), ("B", "C"), ("C", "A")):
+        out = tmp_path / f"{a}{b}.scores.json"
+        score(
+            PAIR_DATASET,
+            responses_a=responses[a],
+            responses_b=responses[b],
+            judge="openai/judge",
+            settings=settings,
+            out=out,
+            cache=False,
+        )
+        files.append(str(out))
+    result, _ = _run(tmp_path, *files)
+    # A beat B on 3 of 4 items, B swept C, C beat A on item 4 only; plus one virtual tie per pair
+    wins = np.array([[0, 3, 3], [1, 0, 4], [1, 0, 0]], dtype=float) + 0.5 * (1 - np.eye(3))
+    theta = _bt_reference(wins)
+    by_name = {s["name"]: s for s in result["systems"]}
+    for k, name in enumerate("ABC"):
+        assert by_name[str(responses[name])]["score"] == pytest.approx(theta[k], abs=1e-6)
+        assert by_name[str(responses[name])]["rank"] == k + 1
+    assert result["missing"] == {}
 
 
 # ----------------------------------------------------------------------------------------------------------
