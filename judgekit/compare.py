@@ -362,6 +362,12 @@ def _compare_bradley_terry(
     paths: Sequence[str], files: Sequence[_Scores], table: FloatArray, n_boot: int, seed: int, level: float
 ) -> tuple[list[SystemRow], list[PairRow]]:
     matchups = [_pair_systems(p, sf) for p, sf in zip(paths, files, strict=True)]
+    for k, path in enumerate(paths):
+        outside = table[:, k][np.isfinite(table[:, k]) & ((table[:, k] < 0) | (table[:, k] > 1))]
+        if outside.size:
+            raise InputError(
+                f"{path}: a pairwise verdict must score 0 (B won), 0.5 (tie) or 1 (A won), got {outside[0]:g}"
+            )
     names: list[str] = []
     for a, b in matchups:
         names.extend(n for n in (a, b) if n not in names)

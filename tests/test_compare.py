@@ -370,6 +370,7 @@ def test_more_bad_input(tmp_path: Path) -> None:
     pair = _write_pairwise(tmp_path / "pw.json", "A", "B", [1.0, 0.0])
     unnamed = _write_scores(tmp_path / "unnamed.json", {"q1": 1.0}, meta={"rubric": {"name": "pairwise"}})
     apart = _write_pairwise(tmp_path / "cd.json", "C", "D", [1.0, 0.0])
+    scale = _write_pairwise(tmp_path / "scale.json", "B", "C", [1.0, 2.0])
     twice = _write_scores(tmp_path / "twice.json", {"q1": 1.0})
     data = json.loads(Path(twice).read_text())
     data["per_question_scores"] *= 2
@@ -382,6 +383,7 @@ def test_more_bad_input(tmp_path: Path) -> None:
         ((good, pair), "pairwise score file"),
         ((pair, unnamed), "name its two systems"),
         ((pair, apart), "Bradley-Terry"),
+        ((pair, scale), "got 2"),
     ]
     for files, needle in cases:
         with pytest.raises(InputError, match=re.escape(needle)):
