@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.errors import InputError, where
+from judgekit.io import DuplicateKeyError, loads_strict, read_text
 
 
 class Aspect(BaseModel):
@@ -46,48 +47,12 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class DuplicateKeyError(ValueError):
-    """A JSON object names the same key twice: ``json`` would keep the last value and drop the others."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"duplicate key {key!r} in one JSON object (only the last value would be kept)")
-        self.key = key
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DuplicateKeyError(key)
-        out[key] = value
-    return out
-
-
-def loads_strict(text: str) -> Any:
-    """``json.loads`` that refuses an object with a duplicated key (ids, fields) instead of silently
-    keeping the last one; raises :class:`DuplicateKeyError`."""
-    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
-
-
 def read_json_or_jsonl(path: str | Path) -> Any:
     """Parse a JSON file, or JSON Lines (one value a line; always for ``.jsonl``); one-line errors.
 
     An object with a duplicated key (``{id: text}`` responses, a row's fields) is an error, not last-wins."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a folder, not a file") from None
-    except OSError as err:
-        raise InputError(f"{p}: cannot read ({err.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{p}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})") from None
-    if not text.strip():
-        raise InputError(f"{p}: file is empty")
+    text = read_text(p)
     if p.suffix.lower() != ".jsonl":
         try:
             return loads_strict(text)

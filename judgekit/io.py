@@ -8,9 +8,12 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from judgekit.errors import ConfigError
+from judgekit.errors import ConfigError, InputError, JudgekitError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -48,3 +51,69 @@ def check_writable(path: str | Path) -> None:
     parent = p.parent if str(p.parent) else Path(".")
     if parent.exists() and not os.access(parent, os.W_OK):
         raise ConfigError(f"{p}: cannot write to {parent}")
+
+
+# ---- reading input files: one ladder of one-line errors for every loader ----------------------------
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice: ``json`` would keep the last value and drop the others."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r} in one JSON object (only the last value would be kept)")
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """``json.loads`` that refuses an object with a duplicated key instead of silently keeping the last."""
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+
+
+def read_text(path: str | Path, *, error: type[JudgekitError] = InputError, empty_ok: bool = False) -> str:
+    """A UTF-8 text file (a BOM is dropped), or ``error`` with one line: missing, a folder, unreadable,
+    not UTF-8, empty."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{p}: is a folder, not a file") from None
+    except OSError as err:
+        raise error(f"{p}: cannot read ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise error(f"{p}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})") from None
+    if not empty_ok and not text.strip():
+        raise error(f"{p}: file is empty")
+    return text
+
+
+def read_json(path: str | Path, *, error: type[JudgekitError] = InputError) -> Any:
+    """One JSON document (duplicate keys refused), or ``error`` with one line naming file and position."""
+    p = Path(path)
+    text = read_text(p, error=error)
+    try:
+        return loads_strict(text)
+    except DuplicateKeyError as err:
+        raise error(f"{p}: {err}") from None
+    except json.JSONDecodeError as err:
+        raise error(f"{p}: invalid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+
+
+def validation_line(err: ValidationError, *, top: str = "row") -> str:
+    """A pydantic ValidationError as one line: ``field 'a.b': what is wrong`` (its first error)."""
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"]) or top
+    msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    return f"field {loc!r}: {msg}"

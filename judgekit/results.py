@@ -6,14 +6,13 @@ everything else is extra keys. ``score`` is ``None`` where nothing could be scor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from judgekit.data import DuplicateKeyError, loads_strict
 from judgekit.errors import InputError
+from judgekit.io import read_json, validation_line
 
 Status = Literal["scored", "unscored"]
 
@@ -97,22 +96,13 @@ class ScoreFile(_Model):
 def load_score_file(path: str | Path) -> ScoreFile:
     """Read a judgekit (or plain LaMP-QA) score file with a one-line error on failure."""
     p = Path(path)
-    try:
-        raw = loads_strict(p.read_text(encoding="utf-8"))
-    except DuplicateKeyError as err:
-        raise InputError(f"{p}: {err}") from None
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{p}: not a valid JSON score file ({err})") from None
+    raw = read_json(p)
     if isinstance(raw, dict) and "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
         raw = _from_plain_lamp_qa(raw)
     try:
         return ScoreFile.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise InputError(f"{p}: field {loc!r}: {first['msg']}") from None
+        raise InputError(f"{p}: {validation_line(err)}") from None
 
 
 def _from_plain_lamp_qa(raw: dict[str, Any]) -> dict[str, Any]:
