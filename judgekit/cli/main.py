@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "rubrics")
+COMMANDS = ("score", "lexical", "validate", "gate", "rubrics", "doctor")
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -20,6 +20,7 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit validate   agreement of judge scores with human labels, with 95% CIs
   judgekit gate       CI regression checks against a stored baseline
   judgekit rubrics    list, show and render rubric templates
+  judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
 Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 130 interrupted.
