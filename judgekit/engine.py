@@ -20,8 +20,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.cache import Cache, request_key
-from judgekit.errors import JudgeError
-from judgekit.judges.base import CallFailed, Completion, Judge, JudgeParams, Message, TransientError
+from judgekit.errors import JudgeError, JudgeUnavailable
+from judgekit.judges.base import (
+    CallFailed,
+    Completion,
+    Judge,
+    JudgeDown,
+    JudgeParams,
+    Message,
+    TransientError,
+)
 from judgekit.parse import ParseResult, parse_completion
 from judgekit.rubric import CallPlan, Rubric
 
@@ -286,7 +294,13 @@ class Engine:
 
             self._abort_after = min(ABORT_AFTER, len(pending))
             n_workers = min(self.settings.concurrency, len(pending))
-            await asyncio.gather(*(worker() for _ in range(n_workers)))
+            tasks = [asyncio.ensure_future(worker()) for _ in range(n_workers)]
+            try:
+                await asyncio.gather(*tasks)
+            finally:  # one worker stopped the run (or it was cancelled): end the others before returning
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         return [r for r in results if r is not None]
 
     async def _run_job(self, job: Job, first_key: str, first_hit: Completion | None) -> JobResult:
@@ -370,6 +384,9 @@ class Engine:
                 error = err
             except TimeoutError:
                 error = TransientError("timeout", f"no answer within {self.settings.timeout:g} s")
+            except JudgeDown as err:  # e.g. the local server died: no retry can help
+                self.stats.calls += 1
+                raise JudgeUnavailable(str(err)) from None
             except CallFailed as err:
                 self.stats.calls += 1
                 tries.append(f"call_failed: {err}")

@@ -95,13 +95,13 @@ def open_judge(
     if is_local_spec(spec):
         assert isinstance(spec, str)
         from judgekit.judges.litellm_judge import LiteLLMJudge
-        from judgekit.judges.local import LocalServer
+        from judgekit.judges.local import LocalServer, WatchedJudge
 
         # llama.cpp only returns log-probabilities when started for them (and is slower then).
         with LocalServer(local_model_path(spec), logprobs=logprobs) as server:
             path = Path(str(server.model_path))
             structured = "json_object" if options.structured == "auto" else options.structured
-            yield LiteLLMJudge(
+            judge = LiteLLMJudge(
                 server.model,
                 api_base=server.api_base,
                 api_key="no-key",
@@ -109,6 +109,7 @@ def open_judge(
                 timeout=options.timeout,
                 identity=f"local:{path.name}:{path.stat().st_size}",
             )
+            yield WatchedJudge(judge, server)  # a dead server stops the run at once (JudgeDown)
     elif isinstance(spec, PanelJudge) or (isinstance(spec, str) and not is_python_object(spec)):
         from judgekit.judges.litellm_judge import LiteLLMJudge
 
@@ -292,7 +293,7 @@ async def ascore(
             for run, run_results in zip(runs, outcomes, strict=True):
                 run.results = run_results
     except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets
-        raise JudgeError(redact(str(err), _secrets(settings.judge, specs))) from None
+        raise type(err)(redact(str(err), _secrets(settings.judge, specs))) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         done = sum(r.engine.stats.finished for r in runs)
         where = (

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "compare", "rubrics")
+COMMANDS = ("score", "lexical", "validate", "gate", "compare", "rubrics", "doctor")
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -21,6 +21,7 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit gate       CI regression checks against a stored baseline
   judgekit compare    rank systems: score CIs, rank intervals, Holm-adjusted paired differences
   judgekit rubrics    list, show and render rubric templates
+  judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
 Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 130 interrupted.

