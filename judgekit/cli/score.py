@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.report import print_score_summary
+    from judgekit.summary import print_score_summary
     from judgekit.scoring import ScoreSettings, score
 
     api_key = None
