@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "rubrics")
+COMMANDS = ("score", "lexical", "validate", "gate", "report", "rubrics")
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -19,6 +19,7 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit lexical    ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets
   judgekit validate   agreement of judge scores with human labels, with 95% CIs
   judgekit gate       CI regression checks against a stored baseline
+  judgekit report     one self-contained HTML report of score, validate, gate and compare results
   judgekit rubrics    list, show and render rubric templates
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
