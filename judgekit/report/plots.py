@@ -61,6 +61,8 @@ class Chart:
         # matplotlib's ids (glyphs such as DejaVuSans-30, groups such as axes_1) repeat from chart to chart;
         # prefixing every id and reference with the chart's salt keeps them unique in the page, so one
         # chart's <use href="#..."> never resolves to another chart's definition.
+        # matplotlib repeats each text as a comment (escaped; it cannot hold "--"): not needed here.
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
         return re.sub(r'(id="|href="#|url\(#)', rf"\g<1>{salt}-", text)
 
 
