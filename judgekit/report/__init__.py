@@ -14,15 +14,18 @@ import hashlib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgekit.errors import InputError
-from judgekit.report.inputs import Loaded, ReportInput, load_input
+from judgekit.report.inputs import ReportInput, load_input
 from judgekit.report.page import esc, json_script, section
 
-__all__ = ["build_report", "write_report"]
+if TYPE_CHECKING:
+    from judgekit.report.inputs import Loaded
 
-Source = str | Path | Loaded | dict[str, Any]
+    Source = str | Path | Loaded | dict[str, Any]
+
+__all__ = ["build_report", "write_report"]
 
 _KIND_TITLE = {
     "score": "Score file",
@@ -37,56 +40,50 @@ def _asset(name: str) -> str:
 
 
 def _verdict(item: ReportInput) -> str:
-    from judgekit.gate import GateResult
-    from judgekit.report.inputs import CompareResult
-    from judgekit.report.other_sections import compare_verdict, gate_verdict, validate_verdict
+    from judgekit.report import other_sections as o
     from judgekit.report.score_section import verdict_line
-    from judgekit.results import ScoreFile
-    from judgekit.validate import AgreementReport
 
-    d = item.data
-    if isinstance(d, ScoreFile):
+    d: Any = item.data
+    if item.kind == "score":
         return verdict_line(item, d)
-    if isinstance(d, AgreementReport):
-        return validate_verdict(d)
-    if isinstance(d, GateResult):
-        return gate_verdict(d)
-    assert isinstance(d, CompareResult)
-    return compare_verdict(d)
+    if item.kind == "validate":
+        return o.validate_verdict(d)
+    if item.kind == "gate":
+        return o.gate_verdict(d)
+    return o.compare_verdict(d)
+
+
+def _browser(d: Any, salt: str, data_id: str) -> str:
+    return (
+        f'<section id="{salt}-items" class="browser" data-source="{data_id}">'
+        f"<h3>Item browser ({len(d.per_question_scores):,} questions)</h3>"
+        '<div class="controls"><input type="search" class="search" placeholder="search id or text" '
+        'aria-label="search questions">'
+        '<select class="filter" aria-label="filter"><option value="all">all questions</option>'
+        '<option value="unscored">with unscored units</option>'
+        '<option value="parse">with a parse error</option></select>'
+        '<button type="button" class="prev">previous</button><span class="pageinfo"></span>'
+        '<button type="button" class="next">next</button></div>'
+        '<p class="note lognote"></p><div class="rows"></div></section>'
+    )
 
 
 def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
     """The input's sections, and (for a score file) its item browser's data block."""
-    from judgekit.gate import GateResult
-    from judgekit.report.inputs import CompareResult
-    from judgekit.report.other_sections import compare_sections, gate_sections, validate_sections
+    from judgekit.report import other_sections as o
     from judgekit.report.score_section import browser_data, score_sections
-    from judgekit.results import ScoreFile
-    from judgekit.validate import AgreementReport
 
     salt = f"in{k}"
-    d = item.data
-    if isinstance(d, ScoreFile):
+    d: Any = item.data
+    if item.kind == "score":
         data_id = f"jk-items-{k}"
-        browser = (
-            f'<section id="{salt}-items" class="browser" data-source="{data_id}">'
-            f"<h3>Item browser ({len(d.per_question_scores):,} questions)</h3>"
-            '<div class="controls"><input type="search" class="search" placeholder="search id or text" '
-            'aria-label="search questions">'
-            '<select class="filter" aria-label="filter"><option value="all">all questions</option>'
-            '<option value="unscored">with unscored units</option>'
-            '<option value="parse">with a parse error</option></select>'
-            '<button type="button" class="prev">previous</button><span class="pageinfo"></span>'
-            '<button type="button" class="next">next</button></div>'
-            '<p class="note lognote"></p><div class="rows"></div></section>'
-        )
-        return score_sections(item, d, salt) + browser, json_script(data_id, browser_data(item, d))
-    if isinstance(d, AgreementReport):
-        return validate_sections(item, d, salt), None
-    if isinstance(d, GateResult):
-        return gate_sections(item, d, salt), None
-    assert isinstance(d, CompareResult)
-    return compare_sections(item, d, salt), None
+        html = score_sections(item, d, salt) + _browser(d, salt, data_id)
+        return html, json_script(data_id, browser_data(item, d))
+    if item.kind == "validate":
+        return o.validate_sections(item, d, salt), None
+    if item.kind == "gate":
+        return o.gate_sections(item, d, salt), None
+    return o.compare_sections(item, d, salt), None
 
 
 def build_report(inputs: Sequence[Source]) -> str:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judgekit.errors import InputError
 from judgekit.gate import GateResult
 from judgekit.results import ScoreFile, load_score_file
-from judgekit.validate import AgreementReport
+from judgekit.results import _from_plain_lamp_qa as from_plain_lamp_qa
+
+if TYPE_CHECKING:
+    # judgekit.validate pulls in scipy.stats (about a second): imported only for a validate report.
+    from judgekit.validate import AgreementReport
 
 Kind = Literal["score", "validate", "gate", "compare"]
 
@@ -51,7 +55,8 @@ class CompareResult(_Loose):
     pairs: list[ComparePair] = []
 
 
-Loaded = ScoreFile | AgreementReport | GateResult | CompareResult
+if TYPE_CHECKING:
+    Loaded = ScoreFile | AgreementReport | GateResult | CompareResult
 
 
 @dataclass
@@ -86,11 +91,15 @@ def detect_kind(raw: Any) -> Kind | None:
 def _from_raw(kind: Kind, raw: dict[str, Any], where: str) -> Loaded:
     try:
         if kind == "validate":
+            from judgekit.validate import AgreementReport
+
             return AgreementReport.model_validate(raw)
         if kind == "gate":
             return GateResult.model_validate({k: v for k, v in raw.items() if k != "judgekit_gate"})
         if kind == "compare":
             return CompareResult.model_validate(raw)
+        if "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
+            raw = from_plain_lamp_qa(raw)
         return ScoreFile.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
@@ -102,12 +111,16 @@ def load_input(source: str | Path | Loaded | dict[str, Any], index: int) -> Repo
     """Load one input given as a path, a loaded object or a parsed JSON mapping."""
     if isinstance(source, ScoreFile):
         return ReportInput("score", f"score file {index + 1}", source)
-    if isinstance(source, AgreementReport):
-        return ReportInput("validate", f"validate report {index + 1}", source)
     if isinstance(source, GateResult):
         return ReportInput("gate", f"gate result {index + 1}", source)
     if isinstance(source, CompareResult):
         return ReportInput("compare", f"compare result {index + 1}", source)
+    if isinstance(source, BaseModel):
+        from judgekit.validate import AgreementReport
+
+        if isinstance(source, AgreementReport):
+            return ReportInput("validate", f"validate report {index + 1}", source)
+        raise InputError(f"input {index + 1}: a {type(source).__name__} cannot go in a report")
     if isinstance(source, dict):
         kind = detect_kind(source)
         if kind is None:
@@ -128,7 +141,7 @@ def load_input(source: str | Path | Loaded | dict[str, Any], index: int) -> Repo
             f"{path}: not a judgekit score file, validate report (validate --out), gate result (gate --json) "
             "or compare result"
         )
-    data = load_score_file(path) if kind == "score" else _from_raw(kind, raw, str(path))
+    data = _from_raw(kind, raw, str(path))
     item = ReportInput(kind, path.name, data, path=path)
     if isinstance(data, ScoreFile):
         _attach_log(item, data)

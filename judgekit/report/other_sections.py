@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from judgekit.gate import GateResult
 from judgekit.report import plots
 from judgekit.report.inputs import CompareResult, ReportInput
 from judgekit.report.page import ci, esc, figure, kv, note, num, section, table
 from judgekit.report.score_section import fin
-from judgekit.validate import AgreementReport, Correlations, DimensionReport, Interval
+
+if TYPE_CHECKING:
+    from judgekit.gate import GateResult
+    from judgekit.validate import AgreementReport, Correlations, DimensionReport, Interval
 
 _METHODS = ("pearson", "spearman", "kendall")
 

@@ -11,7 +11,7 @@ from typing import Any
 from judgekit.report import plots
 from judgekit.report.inputs import ReportInput
 from judgekit.report.page import ci, esc, figure, kv, note, num, section, table
-from judgekit.results import ScoreFile
+from judgekit.results import AspectResult, ScoreFile
 
 #: Per-aspect bars only when aspects are shared across questions (criteria rubrics); LaMP-QA's aspects are
 #: written per question, so a bar per aspect name would be one bar per unit.
@@ -20,11 +20,12 @@ MAX_UNSCORED_ROWS = 200
 
 
 def fin(value: Any) -> float | None:
-    """A finite float, or None (JSON has no NaN)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    v = float(value)
-    return v if math.isfinite(v) else None
+    """A finite float, or None (JSON has no NaN). Called per unit: the common cases go first."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is int:
+        return float(value)
+    return None
 
 
 def score_ci(sf: ScoreFile) -> tuple[float, float, str] | None:
@@ -408,17 +409,7 @@ def browser_data(item: ReportInput, sf: ScoreFile) -> dict[str, Any]:
             "id": q.id,
             "s": fin(q.score),
             "cov": fin(q.coverage),
-            "a": [
-                {
-                    "n": a.aspect,
-                    "s": fin(a.score),
-                    "st": a.status,
-                    "r": a.reason,
-                    **({"j": {k: fin(v) for k, v in a.judges.items()}} if a.judges else {}),
-                    **({"smp": [fin(x) for x in a.samples]} if len(a.samples) > 1 else {}),
-                }
-                for a in q.details
-            ],
+            "a": [_unit(a) for a in q.details],
         }
         if q.category is not None:
             entry["cat"] = q.category
@@ -435,6 +426,17 @@ def browser_data(item: ReportInput, sf: ScoreFile) -> dict[str, Any]:
             entry["log"] = calls[q.id]
         rows.append(entry)
     return {"items": rows, "note": item.log_note}
+
+
+def _unit(a: AspectResult) -> dict[str, Any]:
+    unit: dict[str, Any] = {"n": a.aspect, "s": fin(a.score), "st": a.status}
+    if a.reason:
+        unit["r"] = a.reason
+    if a.judges:
+        unit["j"] = {k: fin(v) for k, v in a.judges.items()}
+    if len(a.samples) > 1:
+        unit["smp"] = [fin(x) for x in a.samples]
+    return unit
 
 
 def score_sections(item: ReportInput, sf: ScoreFile, salt: str) -> str:
