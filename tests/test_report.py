@@ -72,7 +72,49 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(d / "candidate.json"),
             env=env,
         )
-    assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        server.reset()
+        # A panel of two judges, with lexical metrics against the references.
+        panel = run_cli(
+            "score",
+            "--dataset",
+            str(EXAMPLE_DATASET),
+            "--responses",
+            str(EXAMPLE_RESPONSES),
+            "--references",
+            str(REPO / "examples" / "lamp_qa" / "references.json"),
+            "--judge",
+            "openai/judge",
+            "--judge",
+            "openai/judge2",
+            "--api-base",
+            server.base_url,
+            "--no-progress",
+            "--out",
+            str(d / "panel.json"),
+            env=env,
+        )
+        assert panel.returncode == 0, panel.stderr
+        pairwise = run_cli(
+            "score",
+            "--rubric",
+            "pairwise",
+            "--dataset",
+            str(REPO / "examples" / "pairwise" / "dataset.json"),
+            "--responses-a",
+            str(REPO / "examples" / "pairwise" / "responses_a.json"),
+            "--responses-b",
+            str(REPO / "examples" / "pairwise" / "responses_b.json"),
+            "--judge",
+            "openai/judge",
+            "--api-base",
+            server.base_url,
+            "--no-progress",
+            "--out",
+            str(d / "pairwise.json"),
+            env=env,
+        )
+        assert pairwise.returncode == 0, pairwise.stderr
     labels = json.loads((REPO / "examples" / "ci" / "drift" / "labels.json").read_text())
     three = []
     for k, row in enumerate(labels):
@@ -155,7 +197,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     (d / "compare.json").write_text(json.dumps(compare))
     (d / "many.json").write_text(json.dumps(_many_questions(120)))
-    return {k: d / f"{k}.json" for k in ("candidate", "agreement", "gate", "compare", "many")} | {"dir": d}
+    names = ("candidate", "agreement", "gate", "compare", "many", "panel", "pairwise")
+    return {k: d / f"{k}.json" for k in names} | {"dir": d}
 
 
 def _many_questions(n: int) -> dict[str, Any]:
@@ -428,3 +471,50 @@ def test_example_command_from_the_readme(runs: dict[str, Path], tmp_path: Path) 
     """The README's command: the report of the stored example baseline (a score file from the example set)."""
     out = _report(REPO / "examples" / "ci" / "baseline.json", out=tmp_path / "example.html")
     assert out.stat().st_size > 10_000
+
+
+def test_panel_pairwise_and_lexical_sections(runs: dict[str, Path], open_page: Any, tmp_path: Path) -> None:
+    out = _report(runs["panel"], runs["pairwise"], out=tmp_path / "pp.html")
+    p = open_page(out)
+    assert p.errors == []
+    sizes = _plot_sizes(p.page)
+    names = {k.split("#")[0] for k in sizes}
+    assert {"panel-scores", "panel-alpha", "lexical-vs-judge", "pairwise-rates"} <= names, names
+    assert all(w > 50 and h > 50 for w, h in sizes.values()), sizes
+    panel = json.loads(runs["panel"].read_text())
+    judges = (
+        p.page.locator("#in0-panel-sec table").first.locator("tbody tr td:first-child").all_text_contents()
+    )
+    assert judges == [j["identity"] for j in panel["panel"]["judges"]]
+    lexical = p.page.locator("#in0-lexical-sec").inner_text()
+    assert "rougeL_f" in lexical and "Spearman with judge" in lexical
+    pairwise = p.page.locator("#in1-pairwise-sec").inner_text()
+    assert "position consistency" in pairwise
+    counts = json.loads(runs["pairwise"].read_text())["pairwise"]["counts"]
+    assert f"tie {counts['tie']}" in pairwise
+    assert p.requests == [p.url]
+
+
+def test_ten_thousand_questions_stay_responsive(open_page: Any, tmp_path: Path) -> None:
+    """Paging keeps the page light: 50 rows in the DOM, a search over 10,000 questions answers at once."""
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(_many_questions(10_000)))
+    out = _report(big, out=tmp_path / "big.html")
+    assert out.stat().st_size < 15_000_000
+    p = open_page(out)
+    section = p.page.locator("section.browser")
+    assert section.locator("details").count() == 50
+    assert "page 1 of 200" in section.locator(".pageinfo").inner_text()
+    elapsed = p.page.evaluate(
+        """() => {
+            const box = document.querySelector('section.browser input.search');
+            const t = performance.now();
+            box.value = 'item-9999';
+            box.dispatchEvent(new Event('input'));
+            return performance.now() - t;
+        }"""
+    )
+    assert section.locator("details summary .qid").all_text_contents() == ["item-9999"]
+    assert elapsed < 2000, elapsed  # typically ~50 ms
+    assert section.locator("button.next").is_disabled()
+    assert p.errors == [] and p.requests == [p.url]

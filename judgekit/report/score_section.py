@@ -265,7 +265,9 @@ def lexical(sf: ScoreFile, salt: str) -> str:
         rows.append((esc(name), num(fin(value), 4), num(fin(c.get("spearman"))), num(fin(c.get("kendall")))))
     body = note(str(lex.get("aggregation", "mean of item-level scores")))
     body += table(["metric", "mean", "Spearman with judge", "Kendall with judge"], rows)
-    headline = next(iter(lex.get("overall") or {}), None)
+    overall = lex.get("overall") or {}
+    # The first metric the file correlated with the judge (F-measures, METEOR, BLEU; not P or R).
+    headline = next((m for m in corr if m in overall), next(iter(overall), None))
     pairs = [
         (float(q.score or 0.0), float((q.lexical or {})[headline]))
         for q in sf.per_question_scores
@@ -323,7 +325,13 @@ def panel(sf: ScoreFile, salt: str) -> str:
     matrix = _pairwise_alpha(sf, names)
     if matrix is not None:
         svg = plots.heatmap(
-            matrix, names, names, salt=f"{salt}-panel-alpha", label="Krippendorff's α (interval)", vmax=1.0
+            matrix,
+            names,
+            names,
+            salt=f"{salt}-panel-alpha",
+            label="Krippendorff's α (interval)",
+            vmin=0.0,
+            vmax=1.0,
         )
         body += figure(
             svg, "Inter-judge α for each pair of judges, over the units both scored", "panel-alpha"
