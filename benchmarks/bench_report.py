@@ -104,6 +104,16 @@ def synthetic(questions: int, aspects: int, seed: int = 0) -> tuple[dict[str, An
     return score_file, log
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=10_000)
@@ -157,7 +167,7 @@ def main() -> None:
     print(f"size      {size / 1e6:.2f} MB (target < 15 MB; {size / len(text):.2f}x the score file)")
     print(f"same      byte-identical over 3 builds: {same}")
     print(
-        f"machine   {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+        f"machine   {os.cpu_count()} CPUs, {_cpu_model()}, "
         f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
