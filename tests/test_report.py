@@ -87,6 +87,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "openai/judge",
             "--judge",
             "openai/judge2",
+            "--samples",
+            "2",
             "--api-base",
             server.base_url,
             "--no-progress",
@@ -197,7 +199,26 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     (d / "compare.json").write_text(json.dumps(compare))
     (d / "many.json").write_text(json.dumps(_many_questions(120)))
-    names = ("candidate", "agreement", "gate", "compare", "many", "panel", "pairwise")
+    # A pairwise validate report: hand-made verdicts in both orders against gold preferences.
+    verdicts = [
+        {"id": f"p{k}", "winner_original": "12"[k % 2], "winner_swapped": "12"[(k // 3) % 2]}
+        for k in range(40)
+    ]
+    (d / "verdicts.jsonl").write_text("".join(json.dumps(v) + "\n" for v in verdicts))
+    (d / "gold.csv").write_text("id,label\n" + "".join(f"p{k},{1 + k % 3 // 2}\n" for k in range(40)))
+    proc = run_cli(
+        "validate",
+        "--pairwise",
+        "--judge",
+        str(d / "verdicts.jsonl"),
+        "--human",
+        str(d / "gold.csv"),
+        "--out",
+        str(d / "pwvalidate.json"),
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    names = ("candidate", "agreement", "gate", "compare", "many", "panel", "pairwise", "pwvalidate")
     return {k: d / f"{k}.json" for k in names} | {"dir": d}
 
 
@@ -474,12 +495,18 @@ def test_example_command_from_the_readme(runs: dict[str, Path], tmp_path: Path) 
 
 
 def test_panel_pairwise_and_lexical_sections(runs: dict[str, Path], open_page: Any, tmp_path: Path) -> None:
-    out = _report(runs["panel"], runs["pairwise"], out=tmp_path / "pp.html")
+    out = _report(runs["panel"], runs["pairwise"], runs["pwvalidate"], out=tmp_path / "pp.html")
     p = open_page(out)
     assert p.errors == []
     sizes = _plot_sizes(p.page)
     names = {k.split("#")[0] for k in sizes}
-    assert {"panel-scores", "panel-alpha", "lexical-vs-judge", "pairwise-rates"} <= names, names
+    assert {
+        "panel-scores",
+        "panel-alpha",
+        "lexical-vs-judge",
+        "pairwise-rates",
+        "pairwise-agreement",
+    } <= names, names
     assert all(w > 50 and h > 50 for w, h in sizes.values()), sizes
     panel = json.loads(runs["panel"].read_text())
     judges = (
@@ -492,6 +519,11 @@ def test_panel_pairwise_and_lexical_sections(runs: dict[str, Path], open_page: A
     assert "position consistency" in pairwise
     counts = json.loads(runs["pairwise"].read_text())["pairwise"]["counts"]
     assert f"tie {counts['tie']}" in pairwise
+    consistency = p.page.locator("#in0-consistency-sec").inner_text()
+    assert "2 samples per judgment" in consistency
+    figures = json.loads(runs["pwvalidate"].read_text())["pairwise"]["figures"]
+    table = p.page.locator("#in2-pw").inner_text()
+    assert all(name in table for name in figures)
     assert p.requests == [p.url]
 
 

@@ -58,11 +58,27 @@ def validate_sections(item: ReportInput, r: AgreementReport, salt: str) -> str:
     if r.pairwise is not None:
         pw = r.pairwise
         rows = [(esc(k), num(v.value), esc(ci(v.ci_low, v.ci_high)), num(v.n)) for k, v in pw.figures.items()]
-        body = table(["figure", "value", "CI", "n"], rows)
+        names = list(pw.figures)
+        svg = plots.interval_chart(
+            names,
+            [fin(pw.figures[k].value) for k in names],
+            [fin(pw.figures[k].ci_low) for k in names],
+            [fin(pw.figures[k].ci_high) for k in names],
+            salt=f"{salt}-pw",
+            xlabel="value",
+            bars=False,
+        )
+        body = figure(
+            svg,
+            "Accuracy against the human preference and position agreement, with CIs",
+            "pairwise-agreement",
+        )
+        body += table(["figure", "value", "CI", "n"], rows)
         body += table(
             ["id", "details"],
             [(esc(x.get("id")), esc(_flat(x))) for x in pw.disagreements[:50]],
         )
+        body += "".join(note(n) for n in pw.notes)
         parts.append(section(f"{salt}-pw", "Pairwise agreement with human preferences", body, 3))
     return "".join(parts)
 

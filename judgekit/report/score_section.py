@@ -17,6 +17,7 @@ from judgekit.results import AspectResult, ScoreFile
 #: written per question, so a bar per aspect name would be one bar per unit.
 MAX_ASPECT_BARS = 30
 MAX_UNSCORED_ROWS = 200
+_ALPHA_LEVELS = ("nominal", "ordinal", "interval")
 
 
 def fin(value: Any) -> float | None:
@@ -318,10 +319,10 @@ def panel(sf: ScoreFile, salt: str) -> str:
                 (
                     esc(level_name),
                     num(a.get("units")),
-                    *(num(fin(a.get(k))) for k in ("nominal", "ordinal", "interval")),
+                    *(num(fin(a.get(k))) for k in _ALPHA_LEVELS),
                 )
             )
-    body += table(["over", "units", "α nominal", "α ordinal", "α interval"], arows)
+    body += table(["over", "units", *(f"α {k}" for k in _ALPHA_LEVELS)], arows)
     matrix = _pairwise_alpha(sf, names)
     if matrix is not None:
         svg = plots.heatmap(
@@ -390,6 +391,22 @@ def pairwise(sf: ScoreFile, salt: str) -> str:
     return section(f"{salt}-pairwise-sec", "Pairwise: win / tie / loss", body, 3)
 
 
+def consistency(sf: ScoreFile, salt: str) -> str:
+    """Several samples per judgment: how far each judge's samples agree (Krippendorff's alpha)."""
+    c = sf.consistency
+    if not c:
+        return ""
+    rows = []
+    for j in c.get("judges") or []:
+        a = j.get("alpha") or {}
+        rows.append(
+            (esc(j.get("identity")), num(a.get("units")), *(num(fin(a.get(k))) for k in _ALPHA_LEVELS))
+        )
+    body = note(f"{c.get('samples')} samples per judgment; each sample index is one rater")
+    body += table(["judge", "units", *(f"α {k}" for k in _ALPHA_LEVELS)], rows)
+    return section(f"{salt}-consistency-sec", "Self-consistency of the judge's samples", body, 3)
+
+
 def _estimate(e: Any) -> str:
     if isinstance(e, dict):
         return esc(f"{num(fin(e.get('value')))} {ci(fin(e.get('ci_low')), fin(e.get('ci_high')))}".strip())
@@ -456,5 +473,5 @@ def score_sections(item: ReportInput, sf: ScoreFile, salt: str) -> str:
     if bd:
         parts.append(section(f"{salt}-bd", "Per aspect and per category", bd, 3))
     parts.append(section(f"{salt}-unscored", f"Unscored units ({len(sf.unscored):,})", unscored(sf), 3))
-    parts += [lexical(sf, salt), panel(sf, salt), pairwise(sf, salt)]
+    parts += [lexical(sf, salt), panel(sf, salt), pairwise(sf, salt), consistency(sf, salt)]
     return "".join(p for p in parts if p)
