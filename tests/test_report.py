@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -550,3 +552,21 @@ def test_ten_thousand_questions_stay_responsive(open_page: Any, tmp_path: Path) 
     assert elapsed < 2000, elapsed  # typically ~50 ms
     assert section.locator("button.next").is_disabled()
     assert p.errors == [] and p.requests == [p.url]
+
+
+def test_without_matplotlib_the_error_says_what_to_install(runs: dict[str, Path], tmp_path: Path) -> None:
+    """matplotlib is the 'report' extra: without it, one line naming the extra, exit 2, no file."""
+    out = tmp_path / "r.html"
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from judgekit.cli.main import main; "
+        f"sys.exit(main(['report', {str(runs['many'])!r}, '--out', {str(out)!r}]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert_clean_error(proc, "judgekit[report]")
+    assert not out.exists()

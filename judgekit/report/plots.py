@@ -39,12 +39,8 @@ class Chart:
     """One figure being drawn; ``svg()`` renders it and frees it."""
 
     def __init__(self, width: float = 6.0, height: float = 2.6) -> None:
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise ConfigError(
-                "the HTML report draws its charts with matplotlib: pip install 'judgekit[report]'"
-            ) from None
+        from matplotlib.figure import Figure
+
         self.fig = Figure(figsize=(width, height), dpi=72, layout="constrained")
         self.ax = self.fig.add_subplot()
 
@@ -71,8 +67,12 @@ def with_rc(draw: Any) -> Any:
     matplotlibrc."""
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        import matplotlib
-
+        try:
+            import matplotlib
+        except ImportError:
+            raise ConfigError(
+                "the HTML report draws its charts with matplotlib: pip install 'judgekit[report]'"
+            ) from None
         with matplotlib.rc_context(cast(Any, _RC)):
             return draw(*args, **kwargs)
 
