@@ -2,6 +2,7 @@
 # Install judgekit for development on a fresh Debian machine (Python >= 3.11), idempotently:
 #   1. pip install -e '.[local,dev]'   (llama-cpp-python builds from source: ~7 min on 2 cores, once)
 #   2. apt-get install wordnet-base wordnet-sense-index   (only if missing; only as root)
+#      apt-get install chromium chromium-driver           (the HTML report's browser tests; same guard)
 #   3. python -m judgekit.wordnet install   (if that module exists)
 #   4. assemble the local judge's model (Gemma 3 270M GGUF) into the judgekit cache
 #
@@ -98,24 +99,34 @@ fi
 "$PYTHON" -m pip install $PIP_ARGS -e ".[$EXTRAS]" || die "pip install -e '.[$EXTRAS]' failed (see pip's output above)"
 done_step
 
+# Debian packages, only those missing, only as root (elsewhere: say what to run and go on).
+apt_install_missing() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "    already installed"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    echo "    skipped: no apt-get on this system (missing: ${missing[*]})"
+  elif [ "$(id -u)" -ne 0 ]; then
+    echo "    skipped: not root (run: sudo apt-get install -y ${missing[*]})"
+  else
+    apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+  fi
+}
+
 # --- 2. WordNet data from Debian (METEOR synonyms) -----------------------------------------------
 step "WordNet (apt: wordnet-base wordnet-sense-index)"
-missing=()
-for pkg in wordnet-base wordnet-sense-index; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "    already installed"
-elif ! command -v apt-get >/dev/null 2>&1; then
-  echo "    skipped: no apt-get on this system (missing: ${missing[*]})"
-elif [ "$(id -u)" -ne 0 ]; then
-  echo "    skipped: not root (run: sudo apt-get install -y ${missing[*]})"
-else
-  apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" || die "apt-get install ${missing[*]} failed"
-fi
+apt_install_missing wordnet-base wordnet-sense-index
+done_step
+
+# --- 2b. headless Chromium from Debian (the HTML report's browser tests) ---------------------------------
+step "Chromium (apt: chromium chromium-driver)"
+apt_install_missing chromium chromium-driver
 done_step
 
 step "judgekit.wordnet install"

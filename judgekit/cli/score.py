@@ -219,8 +219,8 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
     from judgekit.panel import load_panel_file
-    from judgekit.report import print_score_summary
     from judgekit.scoring import ScoreSettings, score
+    from judgekit.summary import print_score_summary
 
     api_key = None
     if args.api_key_env:
