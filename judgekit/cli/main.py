@@ -49,6 +49,20 @@ def _command_module(name: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from judgekit import interrupts
+
+    try:
+        with interrupts.sigterm_as_interrupt():
+            return _run(argv)
+    except KeyboardInterrupt:  # outside a run; a run itself ends in Interrupted / Terminated
+        if interrupts.terminated():
+            print("judgekit: terminated (SIGTERM)", file=sys.stderr)
+            return 143
+        print("judgekit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from judgekit.errors import JudgekitError
 
     parser = build_parser()
@@ -62,9 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JudgekitError as err:
         print(f"judgekit: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("judgekit: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 1
 
