@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 import weakref
@@ -33,6 +34,17 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _default_in_child() -> None:
+    # A forked child (a worker of a pool) must die on SIGTERM as usual: multiprocessing.Pool.terminate()
+    # stops its workers with it, and a KeyboardInterrupt there would print a worker's traceback.
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_default_in_child)
 
 
 def terminated() -> bool:
