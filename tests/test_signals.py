@@ -119,7 +119,8 @@ def test_sigterm_is_handled_like_ctrl_c(start: Callable[..., Run], sigint_ignore
     saved = _assert_one_line(stderr, "terminated")
     assert 1 <= saved <= answered < TOTAL
     assert not run.out.exists(), "a terminated run must not leave a score file"
-    _assert_workers_gone(run, within=5)
+    gone = _assert_workers_gone(run, within=5)
+    print(f"SIGTERM -> exit 143 in {took:.2f} s; workers gone {gone:.2f} s later")
     # the rerun resumes: it asks the judge exactly the judgments that were not saved
     run.server.latency = 0.0
     before = run.server.count()
@@ -137,7 +138,8 @@ def test_ctrl_c_exits_130_and_stops_the_workers(start: Callable[..., Run]) -> No
     assert took < 20
     _assert_one_line(stderr, "interrupted")
     assert not run.out.exists()
-    _assert_workers_gone(run, within=5)
+    gone = _assert_workers_gone(run, within=5)
+    print(f"SIGINT -> exit 130 in {took:.2f} s; workers gone {gone:.2f} s later")
 
 
 def test_sigterm_while_the_workers_start(start: Callable[..., Run]) -> None:
