@@ -25,6 +25,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise ConfigError(f"{p}: cannot write ({err.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -43,14 +44,40 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[Any]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def check_writable(path: str | Path) -> None:
-    """Fail before doing any work if the output cannot be written."""
+def check_writable(path: str | Path, flag: str | None = None) -> None:
+    """Fail before doing any work if the output cannot be written, rather than after every judge call.
+
+    A real file is created (and removed) in the folder that will hold the output, or in its nearest
+    existing ancestor when folders are still to be made: permission bits alone say nothing for root or
+    on a read-only file system."""
     p = Path(path)
+    name = f"{flag} {p}" if flag else str(p)
     if p.is_dir():
-        raise ConfigError(f"{p}: is a directory, expected an output file path")
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise ConfigError(f"{p}: cannot write to {parent}")
+        raise ConfigError(f"{name}: is a directory; give a file path")
+    folder = p.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        what = "a file, not a directory" if folder.is_file() else "not a directory"
+        raise ConfigError(f"{name}: {folder} is {what}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".judgekit-probe.", dir=str(folder))
+    except OSError as err:
+        raise ConfigError(f"{name}: cannot write in {folder} ({err.strerror})") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``os.umask`` can only set it)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # ---- reading input files: one ladder of one-line errors for every loader ----------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit import interrupts
 from judgekit._version import __version__
 from judgekit.aggregate import (
     COMBINE_METHODS,
@@ -41,7 +42,7 @@ from judgekit.data import (
     match_ids,
 )
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
-from judgekit.errors import ConfigError, Interrupted, JudgeError
+from judgekit.errors import ConfigError, Interrupted, JudgeError, Terminated
 from judgekit.io import atomic_write_jsonl, atomic_write_text, check_writable
 from judgekit.judges.base import Judge, JudgeParams
 from judgekit.judges.factory import (
@@ -256,6 +257,7 @@ async def ascore(
     progress: bool = False,
 ) -> ScoreFile:
     """Async form of :func:`score`, for callers that already run an event loop."""
+    interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
     settings = settings or ScoreSettings()
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -299,8 +301,11 @@ async def ascore(
         where = (
             f"saved in the cache ({cache_obj.path})" if cache_obj is not None else "lost (the cache is off)"
         )
-        raise Interrupted(
-            f"interrupted after {done} of {len(jobs) * len(specs)} judgments; finished ones are {where}; "
+        stop, how = (
+            (Terminated, "terminated (SIGTERM)") if interrupts.terminated() else (Interrupted, "interrupted")
+        )
+        raise stop(
+            f"{how} after {done} of {len(jobs) * len(specs)} judgments; finished ones are {where}; "
             "rerun the same command to resume"
         ) from None
     finally:

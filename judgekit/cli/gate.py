@@ -111,9 +111,11 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.gate_report import junit_xml, markdown_summary, terminal_lines
     from judgekit.io import atomic_write_json, atomic_write_text, check_writable
 
-    outputs = [x for x in (args.junit, args.summary, args.json) if x]
-    for path in outputs:
-        check_writable(path)
+    flags = {"--junit": args.junit, "--summary": args.summary, "--json": args.json}
+    for flag, path in flags.items():
+        if path:
+            check_writable(path, flag)
+    outputs = [x for x in flags.values() if x]
     if len(set(outputs)) != len(outputs):
         raise ConfigError("--junit, --summary and --json must name different files")
     if args.append_summary and not args.summary:

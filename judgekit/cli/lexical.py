@@ -107,13 +107,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import os
     import sys
-    import tempfile
     import warnings
     from pathlib import Path
 
     from judgekit.errors import ConfigError
+    from judgekit.io import atomic_write_text, check_writable
     from judgekit.lexical import (
         DEFAULT_METRICS,
         WordNetMissingWarning,
@@ -127,11 +126,9 @@ def run(args: argparse.Namespace) -> int:
 
     out_path = Path(args.out) if args.out else None
     if out_path is not None:
-        parent = out_path.parent if str(out_path.parent) else Path(".")
-        if not parent.is_dir():
-            raise ConfigError(f"--out: folder {parent} does not exist")
-        if out_path.is_dir():
-            raise ConfigError(f"--out: {out_path} is a folder")
+        check_writable(out_path, "--out")
+        if not out_path.parent.is_dir():
+            raise ConfigError(f"--out: folder {out_path.parent} does not exist")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     inputs = {"predictions": str(args.predictions), "references": str(args.references)}
 
@@ -187,16 +184,7 @@ def run(args: argparse.Namespace) -> int:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
     if out_path is not None:
-        fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, ensure_ascii=False, indent=1)
-                fh.write("\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(out_path, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
     print(table)
     if out_path is not None:
         print(f"wrote {out_path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -52,6 +53,24 @@ def _command_module(name: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from asyncio import CancelledError
+
+    from judgekit import interrupts
+
+    try:
+        with interrupts.sigterm_as_interrupt():
+            return _run(argv)
+    # Outside the judging a run ends in Interrupted / Terminated; a signal that lands after it (while the
+    # results are written) cancels the finished run's task instead.
+    except (KeyboardInterrupt, CancelledError):
+        if interrupts.terminated():
+            print("judgekit: terminated (SIGTERM)", file=sys.stderr)
+            return 143
+        print("judgekit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from judgekit.errors import JudgekitError
 
     parser = build_parser()
@@ -65,15 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JudgekitError as err:
         print(f"judgekit: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("judgekit: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 1
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    # The interpreter's last full garbage collection takes seconds once litellm is loaded (3 s on a busy
+    # 2-core VM, also after Ctrl-C or SIGTERM) and frees nothing that exiting does not: skip it.
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -212,14 +212,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     import os
+    from pathlib import Path
 
     from pydantic import ValidationError
 
     from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError
+    from judgekit.io import check_writable
     from judgekit.judges.factory import JudgeOptions
     from judgekit.panel import load_panel_file
-    from judgekit.scoring import ScoreSettings, score
+    from judgekit.scoring import ScoreSettings, _default_log_path, score
     from judgekit.summary import print_score_summary
 
     api_key = None
@@ -261,6 +263,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--cache and --no-cache contradict each other")
     cache: str | bool = False if args.no_cache else (args.cache or True)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    check_writable(args.out, "--out")  # before any judge call, not after all of them
+    if args.log:
+        check_writable(args.log, "--log")
+    else:
+        check_writable(_default_log_path(Path(args.out)), "run log")
     _configure_logging(args.quiet)
     result = score(
         args.dataset,

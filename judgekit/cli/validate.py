@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.validate import format_report, validate
 
     if args.out:
-        check_writable(args.out)
+        check_writable(args.out, "--out")
     report = validate(
         args.judge,
         args.human,

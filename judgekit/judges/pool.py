@@ -10,25 +10,68 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import itertools
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
-    # A forked child inherits the parent's "running loop" marker; clear it before starting our own loop.
-    asyncio.events._set_running_loop(None)
+
+def _worker_main(conn: Connection, spec: dict[str, Any], parent: int, inherited: list[Connection]) -> None:
     try:
+        _die_with_parent(parent)
+        _detach(inherited)
+        # A forked child inherits the parent's "running loop" marker; clear it before starting our own loop.
+        asyncio.events._set_running_loop(None)
         asyncio.run(_serve(conn, spec))
     finally:
         os._exit(0)  # never run the parent's inherited finalisers (SQLite handles, progress bars)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must never outlive the run (kill -9 or SIGTERM of the parent included): it would hold the
+    cache and the terminal's pipes forever. Linux kills it with the parent; elsewhere a thread watches."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="judgekit-parent-watch").start()
+
+
+def _detach(inherited: list[Connection]) -> None:
+    """Drop what a forked worker inherited but must not hold: the parent's signal handlers (Ctrl-C and
+    SIGTERM are the parent's to handle; it stops its workers), other workers' pipe ends (held open here,
+    a dead parent's pipes would never reach EOF) and the terminal (``judgekit ... | cat`` must end when
+    judgekit does). Failures travel back through the pipe, never through stderr."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for c in inherited:
+        with contextlib.suppress(OSError):
+            c.close()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
@@ -90,9 +133,13 @@ async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, spec: dict[str, Any]) -> None:
+    def __init__(self, ctx: Any, spec: dict[str, Any], siblings: list[_Worker]) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, spec), daemon=True)
+        # A forked child closes the parent's ends (its own and earlier workers'); a spawned one has none.
+        inherited = [self.conn, *(w.conn for w in siblings)] if ctx.get_start_method() == "fork" else []
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, spec, os.getpid(), inherited), daemon=True
+        )
         self.process.start()
         child.close()
         self.in_flight = 0
@@ -123,7 +170,11 @@ class ProcessPoolJudge:
         # Frozen objects are skipped by the collector, so children don't copy-on-write the inherited heap.
         gc.freeze()
         try:
-            self._pool = [_Worker(ctx, self._spec) for _ in range(self.workers)]
+            for _ in range(self.workers):
+                self._pool.append(_Worker(ctx, self._spec, self._pool))
+        except BaseException:  # e.g. Ctrl-C between two forks: stop the workers already started
+            self.__exit__()
+            raise
         finally:
             gc.unfreeze()
         return self

@@ -1,0 +1,71 @@
+"""SIGTERM handled like Ctrl-C: the running judge task is cancelled, finished work stays cached, exit 143.
+
+Ctrl-C reaches a run through asyncio's own SIGINT handling (the main task is cancelled, the engine stops,
+``ascore`` turns that into :class:`~judgekit.errors.Interrupted`). SIGTERM must take the same path, even
+when SIGINT is ignored (a background job of a script), so the handler cancels the task that
+:func:`watch` registered instead of relying on asyncio's SIGINT handler; outside a run it raises
+``KeyboardInterrupt`` like Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+import weakref
+from collections.abc import Iterator
+from types import FrameType
+
+_state: dict[str, object] = {"terminated": False, "task": None}
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Handle SIGTERM like Ctrl-C while the block runs (the CLI's whole command); a no-op off the main
+    thread, where Python cannot install signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _state.update(terminated=False, task=None)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _default_in_child() -> None:
+    # A forked child (a worker of a pool) must die on SIGTERM as usual: multiprocessing.Pool.terminate()
+    # stops its workers with it, and a KeyboardInterrupt there would print a worker's traceback.
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_default_in_child)
+
+
+def terminated() -> bool:
+    """Whether SIGTERM was received: the interrupted run then exits 143 instead of 130."""
+    return bool(_state["terminated"])
+
+
+def watch(task: asyncio.Task[object] | None) -> None:
+    """Make ``task`` (a run's main task) the one SIGTERM cancels."""
+    _state["task"] = weakref.ref(task) if task is not None else None
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _state["terminated"]:
+        return  # the first SIGTERM is being handled; more of them change nothing
+    _state["terminated"] = True
+    ref = _state["task"]
+    task = ref() if isinstance(ref, weakref.ref) else None
+    if isinstance(task, asyncio.Task) and not task.done() and not task.get_loop().is_closed():
+        # As asyncio's own SIGINT handler does: cancel, then wake the loop from its selector.
+        task.cancel()
+        task.get_loop().call_soon_threadsafe(lambda: None)
+        return
+    raise KeyboardInterrupt
