@@ -283,7 +283,7 @@ def test_a_judge_that_fails_completely_shows_in_the_panel_coverage(
     assert by_model["judge-a"]["coverage"]["scored"] == len(ITEMS) and by_model["judge-a"]["score"] == 1.0
     assert by_model["judge-b"]["coverage"]["scored"] == 0 and by_model["judge-b"]["score"] is None
     # the terminal summary's headline shows the failure too
-    from judgekit.report import print_score_summary
+    from judgekit.summary import print_score_summary
 
     print_score_summary(result, out)
     lines = capsys.readouterr().out.splitlines()
