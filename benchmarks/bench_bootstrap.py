@@ -2,7 +2,7 @@
 
     python benchmarks/bench_bootstrap.py [--items 10000] [--resamples 2000] [--loop-resamples 20]
 
-Times ``judgekit.agreement.correlation_summary`` (pooled correlations; then with 100 groups and 10 systems,
+Times ``judgekit.stats.correlation_summary`` (pooled correlations; then with 100 groups and 10 systems,
 which adds the per-group average and the system level) on continuous data (no ties: the worst case for
 Kendall), and a baseline in the same run: a plain Python loop over explicit resamples with scipy, timed on a
 few resamples and extrapolated. Prints wall and CPU seconds; the target is under 2 s for the vectorised run.
@@ -16,7 +16,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 
 
 def timed(fn: object) -> tuple[float, float]:

@@ -30,9 +30,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
-from judgekit.agreement import Resample, bootstrap, percentile_ci
 from judgekit.errors import InputError
 from judgekit.gate import _ids
+from judgekit.stats.bootstrap import Resample, bootstrap, percentile_ci
 from judgekit.stats.bradley_terry import comparisons_connected, fit_batch
 from judgekit.stats.multiple import holm
 

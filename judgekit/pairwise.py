@@ -32,7 +32,7 @@ _OUTCOME_OF = {"1": "win", "tie": "tie", "2": "loss", "inconsistent": "inconsist
 
 def normalize_verdict(value: Any) -> Verdict | None:
     """``"1"``/``"2"``/``"tie"`` for the accepted spellings (1, 2, "1", "a", "A", "tie"), else ``None``."""
-    from judgekit.agreement import normalize_preference
+    from judgekit.stats.preference import normalize_preference
 
     if isinstance(value, str) and value.strip().lower() in _LETTERS:
         value = _LETTERS[value.strip().lower()]
@@ -110,7 +110,7 @@ def _rates_with_ci(
     level: float,
 ) -> dict[str, dict[str, Any]]:
     """Share of rows with each indicator column set, with percentile bootstrap CIs (rows resampled)."""
-    from judgekit.agreement import Resample, bootstrap, make_estimate
+    from judgekit.stats.bootstrap import Resample, bootstrap, make_estimate
 
     n = indicators.shape[0]
     point = indicators.mean(axis=0) if n else np.full(len(names), math.nan)
@@ -198,7 +198,7 @@ def _ratio_estimate(
     level: float,
 ) -> dict[str, Any]:
     """sum(num) / sum(den) with a bootstrap CI over rows (e.g. wins + ties/2 over decided pairs)."""
-    from judgekit.agreement import Resample, bootstrap, make_estimate
+    from judgekit.stats.bootstrap import Resample, bootstrap, make_estimate
 
     total = float(den.sum())
     value = float(num.sum()) / total if total > 0 else math.nan
@@ -225,7 +225,7 @@ def label_agreement(
     Delegates to :func:`judgekit.agreement.pairwise_agreement`; verdicts and labels may use any spelling
     :func:`normalize_verdict` accepts.
     """
-    from judgekit.agreement import pairwise_agreement
+    from judgekit.stats.preference import pairwise_agreement
 
     keep = [i for i, label in enumerate(labels) if normalize_verdict(label) is not None]
     if not keep:

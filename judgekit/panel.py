@@ -190,7 +190,7 @@ def alpha_table(
     ``None`` for a level where alpha is undefined (no unit rated twice, or no variation at all). Units rated
     by fewer than two raters do not count (``units`` is the number that do).
     """
-    from judgekit.agreement import krippendorff_alpha
+    from judgekit.stats.alpha import krippendorff_alpha
 
     width = len(rows[0]) if rows else 0
     pairable = sum(1 for u in range(width) if sum(1 for r in rows if r[u] is not None) >= 2)

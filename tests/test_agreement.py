@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 
 DATA = Path(__file__).parent / "data" / "agreement"
 

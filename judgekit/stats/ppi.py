@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from judgekit.agreement import _as_vector
+from judgekit.stats.arrays import as_vector
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -95,9 +95,9 @@ def _normal_ci(estimate: float, se: float, n: int, level: float) -> MeanCI:
 
 def ppi_lambda(human: npt.ArrayLike, judge_labelled: npt.ArrayLike, judge_unlabelled: npt.ArrayLike) -> float:
     """PPI++'s variance-minimising weight on the judge, clipped to [0, 1] (0 when the judge is constant)."""
-    y = _as_vector(human, "human")
-    f = _as_vector(judge_labelled, "judge_labelled")
-    fu = _as_vector(judge_unlabelled, "judge_unlabelled")
+    y = as_vector(human, "human")
+    f = as_vector(judge_labelled, "judge_labelled")
+    fu = as_vector(judge_unlabelled, "judge_unlabelled")
     n, big_n = y.size, fu.size
     cov = float(np.mean((y - y.mean()) * (f - f.mean())))
     var_all = float(np.var(np.concatenate([f, fu]), ddof=1))
@@ -121,9 +121,9 @@ def ppi_mean(
     (PPI++); ``lam=1`` is plain PPI, ``lam=0`` the classical mean. Raises ``ValueError`` on mismatched
     lengths, non-finite values, fewer than two labelled items or no unlabelled item.
     """
-    y = _as_vector(human, "human")
-    f = _as_vector(judge_labelled, "judge_labelled")
-    fu = _as_vector(judge_unlabelled, "judge_unlabelled")
+    y = as_vector(human, "human")
+    f = as_vector(judge_labelled, "judge_labelled")
+    fu = as_vector(judge_unlabelled, "judge_unlabelled")
     if y.size != f.size:
         raise ValueError(f"{y.size} human labels but {f.size} judge scores for the labelled items")
     if y.size < 2:
