@@ -126,8 +126,9 @@ def read_text(path: str | Path, *, error: type[JudgekitError] = InputError, empt
     return text
 
 
-def read_json(path: str | Path, *, error: type[JudgekitError] = InputError) -> Any:
-    """One JSON document (duplicate keys refused), or ``error`` with one line naming file and position."""
+def read_json(path: str | Path, *, error: type[JudgekitError] = InputError, what: str | None = None) -> Any:
+    """One JSON document (duplicate keys refused), or ``error`` with one line naming file and position;
+    ``what`` names the expected document ("score file") in that line."""
     p = Path(path)
     text = read_text(p, error=error)
     try:
@@ -135,7 +136,10 @@ def read_json(path: str | Path, *, error: type[JudgekitError] = InputError) -> A
     except DuplicateKeyError as err:
         raise error(f"{p}: {err}") from None
     except json.JSONDecodeError as err:
-        raise error(f"{p}: invalid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+        where = f"{err.msg} at line {err.lineno} column {err.colno}"
+        raise error(
+            f"{p}: not a valid JSON {what} ({where})" if what else f"{p}: invalid JSON ({where})"
+        ) from None
 
 
 def validation_line(err: ValidationError, *, top: str = "row") -> str:

@@ -96,7 +96,7 @@ class ScoreFile(_Model):
 def load_score_file(path: str | Path) -> ScoreFile:
     """Read a judgekit (or plain LaMP-QA) score file with a one-line error on failure."""
     p = Path(path)
-    raw = read_json(p)
+    raw = read_json(p, what="score file")
     if isinstance(raw, dict) and "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
         raw = _from_plain_lamp_qa(raw)
     try:
