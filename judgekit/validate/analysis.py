@@ -30,6 +30,7 @@ _LENGTH_FIELDS = ("length", "response_length", "response", "output")
 def analyse_dimension(
     dim: str, judge: JudgeScores, key: str | None, humans: HumanLabels, opts: Options
 ) -> report.DimensionReport:
+    """One dimension's report: the steps in the order their notes and errors appear."""
     s = build_sample(dim, judge, key, humans, opts)
     corr = correlations(s, opts)
     ceiling_model = ceiling(s, opts)
@@ -74,6 +75,10 @@ class Joint:
     def run(self) -> None:
         if self.n_boot and self.fns:
             self.boot = ag.bootstrap(self.fns, self.n, groups=self.groups, n_boot=self.n_boot, seed=self.seed)
+
+    def interval_if(self, name: str, count: int) -> report.Interval | None:
+        """The interval of ``name``, or ``None`` when no step registered it."""
+        return self.interval(name, count) if name in self.points else None
 
     def interval(self, name: str, count: int) -> report.Interval:
         samples = self.boot.get(name) if self.n_boot else None
@@ -287,12 +292,11 @@ def bias(s: Sample, opts: Options, joint: Joint) -> Callable[[], report.Bias]:
     points = s.scales.human
 
     def finish() -> report.Bias:
-        has = joint.points.__contains__
         return report.Bias(
-            mean_offset=joint.interval("offset", s.n) if has("offset") else None,
-            length_field=length_name if has("len_j") else None,
-            length_judge=joint.interval("len_j", n_len) if has("len_j") else None,
-            length_human=joint.interval("len_h", n_len) if has("len_h") else None,
+            mean_offset=joint.interval_if("offset", s.n),
+            length_field=length_name if "len_j" in joint.points else None,
+            length_judge=joint.interval_if("len_j", n_len),
+            length_human=joint.interval_if("len_h", n_len),
             judge_shares={num(k): v for k, v in ag.score_shares(j, points).items()}
             if s.j_round is not None and points
             else None,
