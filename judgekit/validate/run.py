@@ -82,11 +82,8 @@ def validate(
         human, dimensions=dimensions, human_format=human_format, annotators=annotators, id_field=id_field,
         annotator_field=annotator_field, label_field=label_field, meta_fields=meta_fields,
     )  # fmt: skip
-    lengths: dict[str, float] | None = None
+    lengths = _response_words(responses) if responses is not None else None
     if responses is not None:
-        from judgekit.data import load_responses
-
-        lengths = {k: float(len(v.split())) for k, v in load_responses(responses).items()}
         inputs["responses"] = str(responses)
         settings["length"] = "words in --responses"
     opts = Options(
@@ -98,6 +95,13 @@ def validate(
         for dim, key in _dimension_keys(dimensions, judge_data, humans, opts)
     ]
     return AgreementReport(inputs=inputs, settings=settings, dimensions=reports)
+
+
+def _response_words(responses: str | Path) -> dict[str, float]:
+    """Each response's length in words, for the length bias."""
+    from judgekit.data import load_responses
+
+    return {k: float(len(v.split())) for k, v in load_responses(responses).items()}
 
 
 def _check_settings(n_boot: int, confidence: float, dimensions: Sequence[str] | None) -> None:
