@@ -7,7 +7,6 @@ The gate names each figure of a ``judgekit validate`` report with one flat key (
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,14 +82,10 @@ def agreement_statistics(
     kwargs: dict[str, Any] = opts.model_dump(exclude_none=True, exclude={"dimension"})
     if opts.dimension is not None:
         kwargs["dimensions"] = [opts.dimension]
-    with tempfile.TemporaryDirectory(prefix="judgekit-drift-") as tmp:
-        path = scores_path
-        if path is None:
-            path = Path(tmp) / "drift-scores.json"
-            path.write_text(scores.model_dump_json(), encoding="utf-8")
-        report = validate(
-            path, drift.labels, level=drift.level, n_boot=drift.resamples, seed=drift.seed, **kwargs
-        )
+    judge = scores if scores_path is None else scores_path
+    report = validate(
+        judge, drift.labels, level=drift.level, n_boot=drift.resamples, seed=drift.seed, **kwargs
+    )
     if len(report.dimensions) != 1:
         found = ", ".join(repr(d.dimension) for d in report.dimensions)
         raise InputError(

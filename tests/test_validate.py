@@ -736,6 +736,35 @@ def test_score_file_question_fields_serve_as_group(tmp_path: Path) -> None:
     assert d["n_used"] == 6 and d["correlations"]["n_groups"] == 2
 
 
+def test_score_file_object_is_read_like_its_file(tmp_path: Path) -> None:
+    """A ScoreFile in memory (the gate's fresh drift scores) is validated without writing a file."""
+    from judgekit.results import load_score_file
+
+    sf = json.loads((ROOT / "examples" / "ci" / "baseline.json").read_text())
+    for k, q in enumerate(sf["per_question_scores"]):
+        q["doc"] = f"d{k // 3}"
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps(sf))
+    ids = [q["id"] for q in sf["per_question_scores"]]
+    labels = write_csv(
+        tmp_path / "l.csv", ["id", "h1", "h2"], [[i, k % 3, (k + 1) % 3] for k, i in enumerate(ids)]
+    )
+    kw: dict[str, Any] = {"group": "doc", "judge_scale": "0-1", "n_boot": 50}
+    scores = load_score_file(path)
+    path.unlink()
+    before = set(tmp_path.iterdir())
+    from_object = validate(scores, labels, **kw)
+    assert set(tmp_path.iterdir()) == before
+    path.write_text(json.dumps(sf))
+    from_file = validate(path, labels, **kw)
+    assert from_object.inputs["judge"] == "<score file>" and from_file.inputs["judge"] == str(path)
+    assert from_object.dimensions == from_file.dimensions
+    d = from_object.dimensions[0]
+    assert d.n_used == 6 and d.correlations.n_groups == 2 and d.correlations.pooled.spearman.n_boot > 0
+    with pytest.raises(ConfigError, match="reads the judge verdicts from a file"):
+        validate(scores, labels, pairwise=True)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Wide / averaged labels with a text column (a document id): not an annotator
 # ---------------------------------------------------------------------------------------------------------

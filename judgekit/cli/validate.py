@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from judgekit.cli._args import int_at_least
+from judgekit.cli._args import add_command, int_at_least
 
 DESCRIPTION = """\
 Measure a judge against human labels before trusting it. Prints a table and (with --out) writes every
@@ -45,83 +46,21 @@ exit codes: 0 done, 2 bad usage or input (one-line message; no output file is wr
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "validate",
-        help="agreement of judge scores with human labels, with 95%% CIs",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "agreement of judge scores with human labels, with 95%% CIs",
+        DESCRIPTION,
+        EPILOG,
     )
-    io = p.add_argument_group("inputs")
-    io.add_argument("--judge", required=True, metavar="FILE", help="judge scores, score file or completions")
-    io.add_argument("--human", required=True, metavar="FILE", help="human labels (CSV, TSV, JSON or JSONL)")
-    io.add_argument(
-        "--dimension",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help="a label dimension to validate; repeat for several (default: every dimension in the labels)",
-    )
-    io.add_argument("--level", choices=("question", "aspect"), default="question", help="score-file level")
-    io.add_argument(
-        "--rubric", metavar="NAME", default=None, help="rubric whose parser reads raw completions"
-    )
-    io.add_argument(
-        "--human-format",
-        choices=("auto", "long", "wide", "mean"),
-        default="auto",
-        help="layout of the labels (default: long if there is an annotator column, else wide, or mean for one "
-        "value column)",
-    )
-    io.add_argument(
-        "--annotators", metavar="COLS", default=None, help="wide form: comma-separated annotator columns"
-    )
-    io.add_argument("--id-column", default="id", metavar="NAME", help="id field in both files (default: id)")
-    io.add_argument(
-        "--annotator-column", default="annotator", metavar="NAME", help="long form (default: annotator)"
-    )
-    io.add_argument("--label-column", default="label", metavar="NAME", help="label field (default: label)")
-    io.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="drop labelled ids that have no judge score instead of stopping with an error",
-    )
-    grp = p.add_argument_group("structure")
-    grp.add_argument(
-        "--group", metavar="FIELD", default=None, help="group field (source document, prompt, ...)"
-    )
-    grp.add_argument("--system", metavar="FIELD", default=None, help="system field (the model that wrote it)")
-    grp.add_argument(
-        "--length-field",
-        metavar="FIELD",
-        default=None,
-        help="response length or text field for the length bias (default: length, response_length, response, "
-        "output if present)",
-    )
-    grp.add_argument(
-        "--responses", metavar="FILE", default=None, help="responses file to measure length (words)"
-    )
+    _inputs(p.add_argument_group("inputs"))
+    _structure(p.add_argument_group("structure"))
     sc = p.add_argument_group("scales")
+    sc.add_argument("--scale", metavar="SCALE", help="human label scale: 1-5, 0..1:0.25 or 1,2,3")
     sc.add_argument(
-        "--scale", metavar="SCALE", default=None, help="human label scale: 1-5, 0..1:0.25 or 1,2,3"
+        "--judge-scale", metavar="SCALE", help="the judge's scale when it differs (default: --scale)"
     )
-    sc.add_argument(
-        "--judge-scale",
-        metavar="SCALE",
-        default=None,
-        help="the judge's scale when it differs (default: --scale)",
-    )
-    st = p.add_argument_group("statistics")
-    st.add_argument("--n-boot", type=int_at_least(0), default=2000, metavar="N", help="bootstrap resamples")
-    st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    st.add_argument("--confidence", type=float, default=0.95, help="confidence level (default: 0.95)")
-    st.add_argument(
-        "--ceiling",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="leave-one-annotator-out human ceiling (default: when there are two or more annotators)",
-    )
-    st.add_argument("--top", type=int_at_least(0), default=10, metavar="K", help="disagreements to list")
+    _statistics(p.add_argument_group("statistics"))
     pw = p.add_argument_group("pairwise preferences")
     pw.add_argument("--pairwise", action="store_true", help="judge rows hold preference verdicts")
     pw.add_argument(
@@ -134,6 +73,85 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(run=run)
 
 
+def _inputs(io: argparse._ArgumentGroup) -> None:
+    io.add_argument("--judge", required=True, metavar="FILE", help="judge scores, score file or completions")
+    io.add_argument("--human", required=True, metavar="FILE", help="human labels (CSV, TSV, JSON or JSONL)")
+    io.add_argument(
+        "--dimension",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a label dimension to validate; repeat for several (default: every dimension in the labels)",
+    )
+    io.add_argument("--level", choices=("question", "aspect"), default="question", help="score-file level")
+    io.add_argument("--rubric", metavar="NAME", help="rubric whose parser reads raw completions")
+    io.add_argument(
+        "--human-format",
+        choices=("auto", "long", "wide", "mean"),
+        default="auto",
+        help="layout of the labels (default: long if there is an annotator column, else wide, or mean for one "
+        "value column)",
+    )
+    io.add_argument("--annotators", metavar="COLS", help="wide form: comma-separated annotator columns")
+    io.add_argument("--id-column", default="id", metavar="NAME", help="id field in both files (default: id)")
+    io.add_argument(
+        "--annotator-column", default="annotator", metavar="NAME", help="long form (default: annotator)"
+    )
+    io.add_argument("--label-column", default="label", metavar="NAME", help="label field (default: label)")
+    io.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="drop labelled ids that have no judge score instead of stopping with an error",
+    )
+
+
+def _structure(grp: argparse._ArgumentGroup) -> None:
+    grp.add_argument("--group", metavar="FIELD", help="group field (source document, prompt, ...)")
+    grp.add_argument("--system", metavar="FIELD", help="system field (the model that wrote it)")
+    grp.add_argument(
+        "--length-field",
+        metavar="FIELD",
+        help="response length or text field for the length bias (default: length, response_length, response, "
+        "output if present)",
+    )
+    grp.add_argument("--responses", metavar="FILE", help="responses file to measure length (words)")
+
+
+def _statistics(st: argparse._ArgumentGroup) -> None:
+    st.add_argument("--n-boot", type=int_at_least(0), default=2000, metavar="N", help="bootstrap resamples")
+    st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    st.add_argument("--confidence", type=float, default=0.95, help="confidence level (default: 0.95)")
+    st.add_argument(
+        "--ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leave-one-annotator-out human ceiling (default: when there are two or more annotators)",
+    )
+    st.add_argument("--top", type=int_at_least(0), default=10, metavar="K", help="disagreements to list")
+
+
+#: validate() keywords taken from the option of the same name.
+_SAME_NAME = (
+    "group", "system", "scale", "judge_scale", "rubric", "level", "human_format", "length_field", "responses",
+    "allow_missing", "ceiling", "pairwise", "invalid_agree", "n_boot", "seed", "confidence", "top",
+)  # fmt: skip
+#: validate() keyword -> the option that sets it, where the names differ.
+_RENAMED = {
+    "dimensions": "dimension",
+    "id_field": "id_column",
+    "annotator_field": "annotator_column",
+    "label_field": "label_column",
+}
+
+
+def validate_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``judgekit.validate.validate`` that the command line sets."""
+    options = {name: getattr(args, name) for name in _SAME_NAME}
+    options.update({name: getattr(args, option) for name, option in _RENAMED.items()})
+    options["annotators"] = [a.strip() for a in args.annotators.split(",")] if args.annotators else None
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
@@ -143,32 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_writable(args.out, "--out")
-    report = validate(
-        args.judge,
-        args.human,
-        dimensions=args.dimension,
-        group=args.group,
-        system=args.system,
-        scale=args.scale,
-        judge_scale=args.judge_scale,
-        rubric=args.rubric,
-        level=args.level,
-        human_format=args.human_format,
-        annotators=[a.strip() for a in args.annotators.split(",")] if args.annotators else None,
-        id_field=args.id_column,
-        annotator_field=args.annotator_column,
-        label_field=args.label_column,
-        length_field=args.length_field,
-        responses=args.responses,
-        allow_missing=args.allow_missing,
-        ceiling=args.ceiling,
-        pairwise=args.pairwise,
-        invalid_agree=args.invalid_agree,
-        n_boot=args.n_boot,
-        seed=args.seed,
-        confidence=args.confidence,
-        top=args.top,
-    )
+    report = validate(args.judge, args.human, **validate_options(args))
     if args.out:
         atomic_write_text(
             args.out, json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
