@@ -88,6 +88,8 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"criterion    {s.criterion.name}: {s.criterion.description}")
         for n, step in enumerate(s.criterion.steps, 1):
             print(f"             {n}. {step}")
+    if s.output.pattern is not None:
+        print(f"output       free text read with the pattern {s.output.pattern} (no JSON schema is sent)")
     print("output schema (one unit):")
     print(json.dumps(r.unit_schema, indent=2))
     return 0
