@@ -442,7 +442,14 @@ class Rubric:
             "role": "user",
             "content": self.render(
                 self.spec.reask,
-                {"error": error, "schema": self.unit_schema, "pattern": self.spec.output.pattern},
+                {
+                    "error": error,
+                    "schema": self.unit_schema,
+                    "pattern": self.spec.output.pattern,
+                    "output_fields": {k: v.model_dump() for k, v in self.spec.output.fields.items()},
+                    "output_score": self.spec.output.score,
+                    "scale": self.spec.scale.model_dump(),
+                },
             ),
         }
 

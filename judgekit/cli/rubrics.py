@@ -52,9 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_list(args: argparse.Namespace) -> int:
     from judgekit.rubric import list_rubrics, load_rubric
 
-    for name in list_rubrics():
+    names = list_rubrics()
+    width = max([12, *map(len, names)])
+    for name in names:
         r = load_rubric(name)
-        print(f"{name:<12} {r.spec.description.splitlines()[0][:100]}")
+        print(f"{name:<{width}} {r.spec.description.splitlines()[0][:100]}")
     return 0
 
 
