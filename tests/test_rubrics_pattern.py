@@ -296,3 +296,30 @@ def test_mtbench_rubric_agrees_with_the_published_rule(judgment: str) -> None:
         # the deliberate difference: conflicting verdicts are refused (then re-asked), not resolved by priority
         assert theirs != "error" and ours == "error"
         assert "conflicting verdicts" in (result.reason or "")
+
+
+def test_editing_only_the_pattern_rereads_the_cache(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    """The pattern is not part of the request: cached raw answers are parsed again with the new one."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(REPO / "rubrics" / "geval", folder)
+    spec = folder / "rubric.yaml"
+    spec.write_text(
+        re.sub(r"(?m)^  pattern: .*$", "  pattern: 'First: (?P<score>\\\\d+)'", spec.read_text()),
+        encoding="utf-8",
+    )
+    scripted_server.add_rule(None, Reply(content="First: 4\nSecond: 2"))
+    args = ("score", "--rubric", str(folder), "--dataset", str(CRITERIA / "dataset.json"))
+    args += ("--responses", str(CRITERIA / "responses.json"), "--judge", "openai/judge")
+    args += ("--api-base", scripted_server.base_url, "--out")
+    first = run_cli(*args, str(tmp_path / "first.json"))
+    assert first.returncode == 0, first.stderr
+    assert len(scripted_server.calls) == len(ITEMS)
+    spec.write_text(spec.read_text().replace("First: ", "Second: "), encoding="utf-8")
+    second = run_cli(*args, str(tmp_path / "second.json"))
+    assert second.returncode == 0, second.stderr
+    assert len(scripted_server.calls) == len(ITEMS)  # no new call
+    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("first", "second"))
+    assert one["score"] == 4 and two["score"] == 2
+    assert one["meta"]["rubric"]["content_sha256"] != two["meta"]["rubric"]["content_sha256"]
