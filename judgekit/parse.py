@@ -3,6 +3,11 @@
 The judge's JSON may be bare, fenced in a code block, or embedded in prose. A JSON object that appears word
 for word in the graded response is treated as echoed text, not as the judge's verdict; if the remaining
 candidates disagree, the answer is ambiguous and the parse fails (the engine then re-asks).
+
+A rubric with ``output.pattern`` is read from free text by the same rules: every match of the pattern is a
+candidate, a match quoted from the graded response (with at least :data:`ECHO_CONTEXT` characters of its
+surroundings) is an echo, invalid matches count only when no match is valid, and valid matches that
+disagree on the score make the answer ambiguous. Agreeing matches give the last one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 
 from judgekit.rubric import FieldSpec, Rubric
+
+#: Characters of the answer around a pattern match that must also be copied from the graded response for
+#: the match to count as quoted: a short verdict such as ``[[A]]`` alone may coincide with the response.
+ECHO_CONTEXT = 20
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 # strict=False: grammar-constrained backends (llama.cpp) may put raw newlines inside JSON strings.
@@ -164,6 +173,8 @@ def parse_completion(
     """
     if text is None or not text.strip():
         return ParseResult(False, reason="empty completion")
+    if rubric.output_pattern is not None:
+        return _parse_pattern(text, rubric, rubric.output_pattern, slots, untrusted)
     candidates = extract_json_candidates(text)
     if not candidates:
         return ParseResult(False, reason="no JSON object in the answer")
@@ -172,16 +183,64 @@ def parse_completion(
         candidates = [(raw, value) for raw, value in candidates if not any(raw in u for u in untrusted)]
     if not candidates:
         return ParseResult(False, reason="the only JSON in the answer was copied from the graded response")
-    valid: list[list[dict[str, Any]]] = []
+    return _decide(rubric, candidates, slots)
+
+
+def _decide(
+    rubric: Rubric, candidates: list[tuple[str, Any]], slots: tuple[str, ...] | None, quote: bool = False
+) -> ParseResult:
+    """One verdict from the candidates: invalid ones count only when none is valid; valid ones must agree.
+
+    ``quote`` names conflicting candidates by their text (short pattern matches) rather than their scores.
+    """
+    valid: list[tuple[str, list[dict[str, Any]]]] = []
     errors: list[str] = []
-    for _raw, value in candidates:
+    for raw, value in candidates:
         try:
-            valid.append(_validate(rubric, value, slots))
+            valid.append((raw, _validate(rubric, value, slots)))
         except ValueError as err:
             errors.append(str(err))
     if not valid:
         return ParseResult(False, reason=f"invalid verdict: {errors[-1]}")
-    scores_per = [[rubric.score_of(v) for v in verdicts] for verdicts in valid]
+    scores_per = [[rubric.score_of(v) for v in verdicts] for _raw, verdicts in valid]
     if any(s != scores_per[0] for s in scores_per[1:]):
-        return ParseResult(False, reason=f"conflicting verdicts in one answer: {scores_per}")
-    return ParseResult(True, verdicts=valid[-1], scores=scores_per[-1])
+        shown = ", ".join(repr(raw) for raw, _v in valid) if quote else str(scores_per)
+        return ParseResult(False, reason=f"conflicting verdicts in one answer: {shown}")
+    return ParseResult(True, verdicts=valid[-1][1], scores=scores_per[-1])
+
+
+def _quoted(text: str, start: int, end: int, untrusted: tuple[str, ...]) -> bool:
+    """Whether ``text[start:end]`` sits in a stretch of ``text`` copied from a graded text, the stretch
+    holding :data:`ECHO_CONTEXT` more characters than the match (split in any way between its two sides)."""
+    if len(text) - (end - start) < ECHO_CONTEXT:
+        return False
+    for left in range(ECHO_CONTEXT + 1):
+        right = ECHO_CONTEXT - left
+        if start - left < 0 or end + right > len(text):
+            continue
+        window = text[start - left : end + right]
+        if any(window in u for u in untrusted):
+            return True
+    return False
+
+
+def _parse_pattern(
+    text: str,
+    rubric: Rubric,
+    pattern: re.Pattern[str],
+    slots: tuple[str, ...] | None,
+    untrusted: tuple[str, ...],
+) -> ParseResult:
+    """Read a free-text answer with ``output.pattern``: each match is a candidate verdict (see the module doc)."""
+    if slots is not None:
+        return ParseResult(False, reason="output.pattern reads one verdict per answer, not several slots")
+    matches = [m for m in pattern.finditer(text) if m.end() > m.start()]
+    if not matches:
+        return ParseResult(False, reason="no verdict in the format the rubric asks for (output.pattern)")
+    own = [m for m in matches if not _quoted(text, m.start(), m.end(), untrusted)]
+    if not own:
+        return ParseResult(
+            False, reason="the only verdicts in the answer were copied from the graded response"
+        )
+    candidates = [(m.group(0), {k: v for k, v in m.groupdict().items() if v is not None}) for m in own]
+    return _decide(rubric, candidates, None, quote=True)

@@ -69,6 +69,11 @@ class OutputSpec(_Strict):
     score_map: dict[str, float] | None = Field(
         default=None, description="maps categorical answers (e.g. 'correct') to numbers"
     )
+    pattern: str | None = Field(
+        default=None,
+        description="a regular expression with one named group per output field, read from free text "
+        "instead of JSON (e.g. 'Rating: (?P<score>\\d+)'); no JSON schema is sent to the backend",
+    )
 
     @model_validator(mode="after")
     def _score_field_exists(self) -> OutputSpec:
@@ -77,7 +82,26 @@ class OutputSpec(_Strict):
         spec = self.fields[self.score]
         if spec.type in ("string", "boolean") and self.score_map is None:
             raise ValueError(f"output.score field {self.score!r} is a {spec.type}: give output.score_map")
+        if self.pattern is not None:
+            check_pattern(self.pattern, list(self.fields))
         return self
+
+
+def check_pattern(pattern: str, fields: list[str]) -> re.Pattern[str]:
+    """Compile ``output.pattern``; its named groups must be exactly the output fields, so every field is read."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"output.pattern does not compile: {err}") from None
+    groups = sorted(compiled.groupindex)
+    if groups != sorted(fields):
+        raise ValueError(
+            f"output.pattern must have one named group per output field {sorted(fields)}, "
+            f"it has {groups} (write (?P<name>...))"
+        )
+    if compiled.search("") is not None:
+        raise ValueError("output.pattern matches empty text: make each group need at least one character")
+    return compiled
 
 
 class Scale(_Strict):
@@ -175,6 +199,11 @@ class RubricSpec(_Strict):
             raise ValueError("'pairwise' settings apply only with question_score 'pairwise'")
         if self.question_score == "pairwise" and self.pairwise is None:
             self.pairwise = PairwiseSpec()
+        if self.output.pattern is not None:
+            if "all_aspects" in self.modes:
+                raise ValueError("output.pattern reads one verdict per answer: mode all_aspects needs JSON")
+            if self.score_method == "logprob_weighted":
+                raise ValueError("score_method logprob_weighted needs JSON answers, not output.pattern")
         if self.score_method == "logprob_weighted":
             weighted_candidates(self)  # raises ValueError when the score field has no finite value set
         return self
@@ -225,7 +254,7 @@ class CallPlan:
     item_id: str
     targets: tuple[str, ...]
     messages: tuple[dict[str, str], ...]
-    schema: dict[str, Any]
+    schema: dict[str, Any] | None  # None: free-text answers (output.pattern), no structured output asked
     # For multi-target calls, the JSON key under which each target's answer sits.
     slots: tuple[str, ...] | None = None
     # The graded texts: JSON quoted from them in a judge's prose is an echo, not a verdict.
@@ -324,7 +353,16 @@ class Rubric:
             "additionalProperties": False,
         }
 
-    def call_schema(self, slots: tuple[str, ...] | None) -> dict[str, Any]:
+    @cached_property
+    def output_pattern(self) -> re.Pattern[str] | None:
+        """The compiled ``output.pattern``, or ``None`` when answers are JSON."""
+        pattern = self.spec.output.pattern
+        return None if pattern is None else check_pattern(pattern, list(self.spec.output.fields))
+
+    def call_schema(self, slots: tuple[str, ...] | None) -> dict[str, Any] | None:
+        """The JSON schema to request for one call; ``None`` for a pattern rubric (free-text answers)."""
+        if self.spec.output.pattern is not None:
+            return None
         if slots is None:
             return self.unit_schema
         return {
@@ -402,7 +440,17 @@ class Rubric:
     def reask_message(self, error: str) -> dict[str, str]:
         return {
             "role": "user",
-            "content": self.render(self.spec.reask, {"error": error, "schema": self.unit_schema}),
+            "content": self.render(
+                self.spec.reask,
+                {
+                    "error": error,
+                    "schema": self.unit_schema,
+                    "pattern": self.spec.output.pattern,
+                    "output_fields": {k: v.model_dump() for k, v in self.spec.output.fields.items()},
+                    "output_score": self.spec.output.score,
+                    "scale": self.spec.scale.model_dump(),
+                },
+            ),
         }
 
 
@@ -502,7 +550,13 @@ def _plan_per_aspect(r: Rubric, item: Item, response: Any, t: Templates) -> Iter
     for ctx_aspect in base["aspects"]:
         ctx = {**base, "aspect": ctx_aspect}
         yield CallPlan(
-            item.id, (ctx_aspect["aspect"],), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx
+            item.id,
+            (ctx_aspect["aspect"],),
+            r.messages(t, ctx),
+            r.call_schema(None),
+            None,
+            _untrusted(ctx),
+            ctx,
         )
 
 
@@ -517,7 +571,7 @@ def _plan_all_aspects(r: Rubric, item: Item, response: Any, t: Templates) -> Ite
 def _plan_per_item(r: Rubric, item: Item, response: Any, t: Templates) -> Iterator[CallPlan]:
     ctx = r.base_context(item, response)
     target = r.spec.criterion.name if r.spec.criterion is not None else "overall"
-    yield CallPlan(item.id, (target,), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx)
+    yield CallPlan(item.id, (target,), r.messages(t, ctx), r.call_schema(None), None, _untrusted(ctx), ctx)
 
 
 def _plan_per_order(r: Rubric, item: Item, response: Any, t: Templates) -> Iterator[CallPlan]:
@@ -534,7 +588,7 @@ def _plan_per_order(r: Rubric, item: Item, response: Any, t: Templates) -> Itera
             "first_side": first,
             "second_side": second,
         }
-        yield CallPlan(item.id, (order,), r.messages(t, ctx), r.unit_schema, None, _untrusted(ctx), ctx)
+        yield CallPlan(item.id, (order,), r.messages(t, ctx), r.call_schema(None), None, _untrusted(ctx), ctx)
 
 
 _PLANNERS: dict[str, Planner] = {

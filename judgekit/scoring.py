@@ -148,7 +148,9 @@ def plan_jobs(
     rubric: Rubric, items: Sequence[Item], responses: dict[str, Any], settings: ScoreSettings
 ) -> list[Job]:
     jobs: list[Job] = []
-    by_schema: dict[int, tuple[dict[str, Any], JudgeParams]] = {}  # one params object per schema object
+    by_schema: dict[
+        int, tuple[dict[str, Any] | None, JudgeParams]
+    ] = {}  # one params object per schema object
     for item in items:
         for plan in rubric.plan(item, responses[item.id], settings.mode):
             known = by_schema.get(id(plan.schema))

@@ -52,9 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_list(args: argparse.Namespace) -> int:
     from judgekit.rubric import list_rubrics, load_rubric
 
-    for name in list_rubrics():
+    names = list_rubrics()
+    width = max([12, *map(len, names)])
+    for name in names:
         r = load_rubric(name)
-        print(f"{name:<12} {r.spec.description.splitlines()[0][:100]}")
+        print(f"{name:<{width}} {r.spec.description.splitlines()[0][:100]}")
     return 0
 
 
@@ -88,6 +90,8 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"criterion    {s.criterion.name}: {s.criterion.description}")
         for n, step in enumerate(s.criterion.steps, 1):
             print(f"             {n}. {step}")
+    if s.output.pattern is not None:
+        print(f"output       free text read with the pattern {s.output.pattern} (no JSON schema is sent)")
     print("output schema (one unit):")
     print(json.dumps(r.unit_schema, indent=2))
     return 0
