@@ -32,7 +32,7 @@ from scipy import stats
 
 from judgekit.agreement import Resample, bootstrap, percentile_ci
 from judgekit.errors import InputError
-from judgekit.gate import _ids
+from judgekit.gate.text import ids_text as _ids
 from judgekit.stats.bradley_terry import comparisons_connected, fit_batch
 from judgekit.stats.multiple import holm
 

@@ -16,7 +16,7 @@ from judgekit.errors import ConfigError, InputError
 from judgekit.results import ScoreFile
 
 if TYPE_CHECKING:
-    from judgekit.gate import Drift
+    from judgekit.gate.config import Drift
     from judgekit.validate import DimensionReport, Interval
 
 _Getter = Callable[["DimensionReport"], "Interval | None"]
@@ -83,6 +83,7 @@ def agreement_statistics(
     kwargs: dict[str, Any] = opts.model_dump(exclude_none=True, exclude={"dimension"})
     if opts.dimension is not None:
         kwargs["dimensions"] = [opts.dimension]
+    # validate() reads a score file from disk: an in-memory one is written to a temporary file first
     with tempfile.TemporaryDirectory(prefix="judgekit-drift-") as tmp:
         path = scores_path
         if path is None:
