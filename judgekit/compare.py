@@ -9,7 +9,7 @@ Two kinds of input, never mixed:
   count, which Holm over many pairs needs).
 * pairwise-rubric score files (each file compares its ``--responses-a`` with its ``--responses-b`` system):
   systems are ranked by a Bradley-Terry fit over all files, ties as half a win and one virtual tie per
-  compared pair (``judgekit.stats.bradley_terry``); a pair's difference is its log-odds of winning, with a
+  compared pair (``judgekit.stats.ranking``); a pair's difference is its log-odds of winning, with a
   two-sided bootstrap p-value.
 
 Uncertainty comes from one seeded bootstrap over the question ids of all files together (a question drawn
@@ -31,10 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
 from judgekit.errors import InputError
-from judgekit.gate import _ids
-from judgekit.stats.bootstrap import Resample, bootstrap, percentile_ci
-from judgekit.stats.bradley_terry import comparisons_connected, fit_batch
+from judgekit.gate.text import ids_text as _ids
 from judgekit.stats.multiple import holm
+from judgekit.stats.ranking import comparisons_connected, fit_batch
+from judgekit.stats.resampling import Resample, bootstrap, percentile_ci
 
 FloatArray = npt.NDArray[np.float64]
 Kind = Literal["mean", "bradley_terry"]

@@ -110,7 +110,7 @@ def _rates_with_ci(
     level: float,
 ) -> dict[str, dict[str, Any]]:
     """Share of rows with each indicator column set, with percentile bootstrap CIs (rows resampled)."""
-    from judgekit.stats.bootstrap import Resample, bootstrap, make_estimate
+    from judgekit.stats.resampling import Resample, bootstrap, make_estimate
 
     n = indicators.shape[0]
     point = indicators.mean(axis=0) if n else np.full(len(names), math.nan)
@@ -143,7 +143,7 @@ def summarize_pairs(
     ``original`` and ``swapped`` hold one verdict per pair in the original numbering (``None`` = no usable
     verdict). Rates are over the pairs with both verdicts, with percentile bootstrap CIs. ``labels`` (one
     per pair; ``None`` = unlabelled) adds ``labels``: accuracy per order, their average, accuracy of both,
-    positional agreement and kappas, from :func:`judgekit.agreement.pairwise_agreement` over the labelled
+    positional agreement and kappas, from :func:`judgekit.stats.pairwise_agreement` over the labelled
     pairs, where a missing verdict counts as wrong. ``invalid_agree`` counts two missing verdicts as
     positional agreement (LLMBar's published "equal" does).
     """
@@ -198,7 +198,7 @@ def _ratio_estimate(
     level: float,
 ) -> dict[str, Any]:
     """sum(num) / sum(den) with a bootstrap CI over rows (e.g. wins + ties/2 over decided pairs)."""
-    from judgekit.stats.bootstrap import Resample, bootstrap, make_estimate
+    from judgekit.stats.resampling import Resample, bootstrap, make_estimate
 
     total = float(den.sum())
     value = float(num.sum()) / total if total > 0 else math.nan
@@ -222,7 +222,7 @@ def label_agreement(
 ) -> dict[str, Any] | None:
     """Accuracy and positional agreement against gold labels over the labelled pairs (``None`` if none).
 
-    Delegates to :func:`judgekit.agreement.pairwise_agreement`; verdicts and labels may use any spelling
+    Delegates to :func:`judgekit.stats.pairwise_agreement`; verdicts and labels may use any spelling
     :func:`normalize_verdict` accepts.
     """
     from judgekit.stats.preference import pairwise_agreement

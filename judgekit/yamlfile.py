@@ -8,22 +8,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from judgekit.errors import ConfigError
+from judgekit.io import read_text
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def read_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """The top-level mapping of a YAML file (empty for an empty file); :class:`ConfigError` otherwise."""
+    """The top-level mapping of ``what`` (a YAML file; empty for an empty file); :class:`ConfigError` otherwise."""
     import yaml
 
     p = Path(path)
+    text = read_text(p, error=ConfigError, empty_ok=True)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected {what}") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
         raise ConfigError(f"{p}: not valid YAML ({' '.join(str(err).split())})") from None
     if raw is None:
         return {}

@@ -1,4 +1,4 @@
-"""judgekit.agreement: published figures reproduced from external data, and the vectorised bootstrap.
+"""judgekit.stats (agreement statistics): published figures reproduced from external data, and the vectorised bootstrap.
 
 Expected values are always read from the external files in tests/data/agreement/ (see its README), never
 computed by our code: the Krippendorff / Cohen textbook cases, UniEval's pooled correlations, all 2,592

@@ -57,8 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     io.add_argument(
         "--strict",
-        action="store_true",
         default=None,
+        action="store_true",
         help="fail when baseline, candidate (or drift set) were scored with different rubrics or judge settings",
     )
     out = p.add_argument_group("outputs (written atomically, and only when the gate ran)")
@@ -107,8 +107,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from judgekit.errors import ConfigError
-    from judgekit.gate import gate
-    from judgekit.gate_report import junit_xml, markdown_summary, terminal_lines
+    from judgekit.gate import gate, junit_xml, markdown_summary, terminal_lines
     from judgekit.io import atomic_write_json, atomic_write_text, check_writable
 
     flags = {"--junit": args.junit, "--summary": args.summary, "--json": args.json}
@@ -134,15 +133,14 @@ def run(args: argparse.Namespace) -> int:
         options = JudgeOptions(api_base=args.api_base, api_key=api_key)
     cache: str | bool = False if args.no_cache else (args.cache or True)
 
+    inputs = (args.candidate, args.baseline, args.config)
     result = gate(
-        args.candidate,
-        args.baseline,
-        args.config,
+        *inputs,
         strict=args.strict,
+        cache=cache,
         drift_scores=args.drift_scores,
         drift_judge=args.judge,
         drift_judge_options=options,
-        cache=cache,
         drift_fresh=args.drift_fresh,
     )
 

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from judgekit.stats.arrays import FloatArray, IntArray, as_vector
-from judgekit.stats.bootstrap import Estimate, Resample, bootstrap, make_estimate
-from judgekit.stats.correlation import METHODS, Method, correlations
+from judgekit.stats.correlate import METHODS, Method, correlations
+from judgekit.stats.resampling import Estimate, Resample, bootstrap, make_estimate
 from judgekit.stats.weighted import WeightedCorrelations
 
 

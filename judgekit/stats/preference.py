@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from judgekit.stats.arrays import FloatArray, finite_or_none
-from judgekit.stats.bootstrap import Estimate, Resample, bootstrap, make_estimate
 from judgekit.stats.kappa import WeightedKappa, cohen_kappa
+from judgekit.stats.resampling import Estimate, Resample, bootstrap, make_estimate
 
 PAIRWISE_CATEGORIES = ("1", "2", "tie")
 

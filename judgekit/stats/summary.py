@@ -14,8 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from judgekit.stats.arrays import F32Array, FloatArray, IntArray, as_vector
-from judgekit.stats.bootstrap import Estimate, Resample, StatFn, bootstrap, make_estimate
-from judgekit.stats.correlation import (
+from judgekit.stats.correlate import (
     METHODS,
     Method,
     correlations,
@@ -24,6 +23,7 @@ from judgekit.stats.correlation import (
     rowwise_correlations,
     system_correlations,
 )
+from judgekit.stats.resampling import Estimate, Resample, StatFn, bootstrap, make_estimate
 from judgekit.stats.weighted import WeightedCorrelations
 
 

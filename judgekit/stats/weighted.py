@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from judgekit.stats.arrays import FloatArray, IntArray, as_vector
-from judgekit.stats.bootstrap import single_blas_thread
-from judgekit.stats.correlation import METHODS, Method
+from judgekit.stats.correlate import METHODS, Method
+from judgekit.stats.resampling import single_blas_thread
 
 #: Items per diagonal block in the vectorised Kendall tau-b (see ``WeightedCorrelations``).
 KENDALL_BLOCK = 128

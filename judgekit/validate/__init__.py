@@ -10,7 +10,7 @@ Inputs (see ``docs/validate.md``):
           columns for several dimensions) or an already-averaged column.
 
 The output is an ``AgreementReport`` (pydantic; ``model_dump_json`` gives agreement.json) and
-``format_report`` renders the terminal table. Statistics live in ``judgekit.agreement``.
+``format_report`` renders the terminal table. Statistics live in ``judgekit.stats``.
 
 Modules: ``run`` (``validate``), ``judge_inputs`` and ``labels`` (loaders), ``rows`` (shared row checks),
 ``scales``, ``matching`` and ``sample`` (the matched items), ``analysis`` (one step per statistic),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit.errors import InputError
 from judgekit.validate import report
 from judgekit.validate.judge_inputs import JudgeScores

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit.validate.report import (
     AgreementReport,
     Correlations,

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit.errors import ConfigError, InputError
 from judgekit.io import read_text
 from judgekit.validate.rows import id_text, is_missing, listing, read_rows

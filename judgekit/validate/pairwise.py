@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit.errors import ConfigError, InputError
 from judgekit.io import validation_line
 from judgekit.results import ScoreFile

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit._version import __version__
 
 

@@ -53,7 +53,7 @@ def validate(
     and system (system-level correlations). ``scale`` declares the human label scale (``"1-5"``); labels off
     it are errors. ``ceiling``: ``None`` computes the leave-one-annotator-out ceiling when there are two or
     more annotators, ``True`` requires it. ``pairwise=True`` switches to preference verdicts (see
-    ``judgekit.agreement.pairwise_agreement``). Raises ``InputError`` / ``ConfigError`` with one-line
+    ``judgekit.stats.pairwise_agreement``). Raises ``InputError`` / ``ConfigError`` with one-line
     messages for bad inputs.
     """
     _check_settings(n_boot, confidence, dimensions)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from judgekit import agreement as ag
+from judgekit import stats as ag
 from judgekit.errors import InputError
 from judgekit.validate.judge_inputs import JudgeScores
 from judgekit.validate.labels import HumanLabels

@@ -1,11 +1,14 @@
-"""Writers for a gate result: JUnit XML (one test case per check), a Markdown summary, terminal lines."""
+"""Writers for a gate result: JUnit XML (one test case per check), a Markdown summary, terminal lines.
+
+The JSON result is :meth:`GateResult.to_json`.
+"""
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 
-from judgekit.gate import Check, GateResult, QuestionChange
+from judgekit.gate.result import Check, GateResult, QuestionChange
+from judgekit.gate.text import fixed, p_text, signed
 
 _ICON = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "skip": "⏭️ skip"}
 _TITLES = {
@@ -34,11 +37,7 @@ def title(check: Check) -> str:
 
 
 def _num(value: float | None, digits: int = 3) -> str:
-    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _signed(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}".replace("-", "−")
+    return fixed(value, digits, missing="")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ def _case_text(check: Check, result: GateResult) -> str:
 
 
 def _question_line(q: QuestionChange) -> str:
-    head = f"{q.id}: {_num(q.baseline)} -> {_num(q.candidate) or 'unscored'} ({_signed(q.diff)})"
+    head = f"{q.id}: {_num(q.baseline)} -> {_num(q.candidate) or 'unscored'} ({signed(q.diff)})"
     if q.aspects:
         head += "; " + _aspects(q, ascii_only=True)
     return head
@@ -151,7 +150,7 @@ def markdown_summary(result: GateResult) -> str:
         for q in result.regressed:
             cand = _num(q.candidate) or "unscored"
             lines.append(
-                f"| {_md(q.id)} | {_num(q.baseline)} | {cand} | {_signed(q.diff)} | {_md(_aspects(q)) or '–'} |"
+                f"| {_md(q.id)} | {_num(q.baseline)} | {cand} | {signed(q.diff)} | {_md(_aspects(q)) or '–'} |"
             )
         lines += ["", "</details>"]
     lines += ["", _footer(result)]
@@ -171,7 +170,7 @@ def _why(result: GateResult) -> list[str]:
 def _value_cell(c: Check, result: GateResult) -> str:
     if c.name == "regression" and result.regression is not None:
         s = result.regression
-        return f"Δ {_signed(s.mean_diff)} [{_signed(s.ci_low)}, {_signed(s.ci_high)}], {_p(s.p_value)}"
+        return f"Δ {signed(s.mean_diff)} [{signed(s.ci_low)}, {signed(s.ci_high)}], {p_text(s.p_value)}"
     if c.kind == "per_question" and c.value is not None:
         return f"{int(c.value)} fell"
     if c.name == "regression.missing" and c.value is not None:
@@ -189,11 +188,6 @@ def _threshold_cell(c: Check) -> str:
     if c.kind == "per_question":
         return f"≤ {c.threshold:g}"
     return f"≥ {c.threshold:g}"
-
-
-def _p(p: float) -> str:
-    """``p=0.03`` or ``p<0.001``."""
-    return f"p={p:.2g}" if p >= 0.001 else "p<0.001"
 
 
 def _footer(result: GateResult) -> str:

@@ -15,7 +15,7 @@ from judgekit.errors import ConfigError, InputError
 from judgekit.results import ScoreFile
 
 if TYPE_CHECKING:
-    from judgekit.gate import Drift
+    from judgekit.gate.config import Drift
     from judgekit.validate import DimensionReport, Interval
 
 _Getter = Callable[["DimensionReport"], "Interval | None"]
