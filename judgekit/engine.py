@@ -583,7 +583,8 @@ class Engine:
                 return _Failure("call_failed", str(err), tries)
             except JudgeDown as err:
                 self.stats.calls += 1
-                self._down = str(err).splitlines()[0] if str(err) else "the judge went down"
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                self._down = " / ".join(lines) or f"{describe_judge(self._identity)} went down"
                 self._halt("down")
                 raise _Halted from None
             except _Halted:

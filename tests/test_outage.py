@@ -238,6 +238,19 @@ def test_judge_down_stops_at_once(tmp_path: Path) -> None:
     assert cache_rows(tmp_path) == 5
 
 
+def test_a_dead_judge_stops_its_whole_panel(make_server: Any, tmp_path: Path) -> None:
+    """One judge of a panel goes down while the other is still judging: the run stops (exit 3), and the
+    working judge's calls are cancelled cleanly (no task left running or with an unretrieved error)."""
+    server = make_server(latency=0.3)
+    (tmp_path / "dying_judge.py").write_text(textwrap.dedent(DYING_JUDGE))
+    args = score_args(tmp_path, "--no-progress", "--judge", "dying_judge:Judge", api_base=server.base_url)
+    t0 = time.monotonic()
+    proc = run_cli(*args, env={"PYTHONPATH": f"{tmp_path}:{REPO}"})
+    assert_stopped(proc, tmp_path, "illegal instruction")
+    assert time.monotonic() - t0 < 30
+    assert server.count() < N_ASPECTS  # the working judge was stopped too, not left to finish
+
+
 def test_killed_run_leaves_a_readable_log(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     """The log is appended as judgments finish: after SIGKILL it holds the header and what was judged."""
     answered = 5

@@ -163,6 +163,7 @@ class LiteLLMJudge:
         identity: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        import_litellm()  # now, not in the first call: its seconds of import must not eat that call's timeout
         self.model = model
         self.api_base = check_api_base(api_base) if api_base else None
         self._api_key = api_key
