@@ -3,6 +3,11 @@
 A job is one judgment: a rendered conversation plus a sample index. The engine knows nothing about which
 rubric it runs: it renders nothing itself, parses with the rubric's schema, and re-asks with the rubric's
 own re-ask template.
+
+A judge that cannot judge stops the run (JudgeUnavailable) instead of failing every unit slowly: a circuit
+breaker counts transient failures across all units (connection refused or reset, timeouts, 5xx) and trips
+when enough of them follow each other with no answer for ``breaker_window`` seconds; a judge that raises
+JudgeDown, or whose first calls all fail permanently (bad key, unknown model), stops the run at once.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.cache import Cache, request_key
-from judgekit.errors import JudgeError, JudgeUnavailable
+from judgekit.errors import JudgeUnavailable
 from judgekit.judges.base import (
     CallFailed,
     Completion,
@@ -37,6 +43,9 @@ log = logging.getLogger("judgekit")
 
 ABORT_AFTER = 8  # permanent failures (bad key, unknown model) with no answer at all before a run stops
 SLOW_START = 8  # calls in flight at the start of a run; doubles per window of successes until a 429
+BREAKER_FAILURES = 8  # consecutive transient failures (fewer when fewer calls fit in flight) to trip
+STOP_GRACE_S = 2.0  # on a stop, calls in flight this long may still land (and be counted) before cancelling
+_TICK_S = 0.25  # how often the run checks the breaker while every worker waits
 
 
 class EngineSettings(BaseModel):
@@ -52,6 +61,12 @@ class EngineSettings(BaseModel):
     backoff_max: float = Field(60.0, ge=0)
     max_retry_after: float = Field(300.0, ge=0, description="longest Retry-After honoured")
     adaptive: bool = True
+    breaker_window: float = Field(
+        15.0,
+        gt=0,
+        description="seconds with consecutive transient failures (connection, timeout, 5xx) and no answer "
+        "after which the judge counts as unavailable and the run stops",
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,49 @@ class _Failure:
     tries: list[str]
 
 
+class _Halted(Exception):
+    """Unwinds a worker once the run is stopping (never leaves the engine)."""
+
+
+@dataclass
+class _Outage:
+    """The current streak of transient failures with no answer in between, across all units."""
+
+    started: float  # when the first failure of the streak arrived
+    since: float  # from when the failures prove the judge silent (a timeout counts from its call's start)
+    failures: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # by TransientError kind
+    details: Counter[str] = field(default_factory=Counter)  # by description, for the message
+    state: str = ""
+
+
+_OUTAGE_STATE = {"server_error": "server errors, retrying"}  # else: "judge unreachable, retrying"
+_OUTAGE_VERB = {
+    "connection": "is unreachable",
+    "timeout": "does not answer",
+    "server_error": "returns server errors",
+}
+_ENDPOINT = re.compile(r"^(?:litellm:)?(?P<model>.*?)@(?P<url>https?://\S+)$")
+
+
+def describe_judge(identity: str) -> str:
+    """'the judge at URL (model)' or 'the judge NAME', from a judge identity (which never holds a key)."""
+    base = identity.split("|", 1)[0]
+    m = _ENDPOINT.match(base)
+    if m:
+        return f"the judge at {m['url']} ({m['model']})"
+    return f"the judge {base.removeprefix('litellm:')}"
+
+
+def _describe_failure(err: TransientError) -> str:
+    """A short, secret-free description of a transient failure (type names only, never a server's text)."""
+    if err.kind == "timeout":
+        return "timeout"
+    if err.kind == "connection":
+        return str(err).split(" (", 1)[0] if " (" in str(err) else "connection error"
+    return "server error (" + str(err).split(":", 1)[0] + ")"
+
+
 class Engine:
     """Runs jobs for one judge and one rubric."""
 
@@ -204,6 +262,7 @@ class Engine:
         settings: EngineSettings,
         cache: Cache | None = None,
         on_done: Callable[[JobResult], None] | None = None,
+        on_state: Callable[[str | None], None] | None = None,
     ) -> None:
         self.judge = judge
         self.rubric = rubric
@@ -211,20 +270,113 @@ class Engine:
         self.cache = cache
         self.stats = RunStats()
         self._on_done = on_done
+        self._on_state = on_state
         self._identity = judge.identity
         self._limiter: AdaptiveLimiter | None = None
         self._answered = 0
         self._permanent = 0
         self._abort_after = ABORT_AFTER
+        self._last_error = ""
+        self._sent = 0  # calls handed to the judge, including ones cut off by a stop
+        self._kept = 0  # judgments finished with a score (each is in the cache, if there is one)
+        self._last_answer = time.monotonic()
+        self._outage: _Outage | None = None
+        self._stop: str | None = None  # why the run is stopping: "permanent" | "breaker" | "down"
+        self._down = ""
+        self._trip: _Outage | None = None
+
+    @property
+    def _breaker_failures(self) -> int:
+        """With few calls in flight a hung judge yields few failures per window: need at most that many."""
+        return max(2, min(BREAKER_FAILURES, self.settings.concurrency))
 
     def _permanent_failure(self, reason: str) -> None:
         """Stop a run whose judge cannot work at all (no key, unknown model) instead of failing every unit."""
         self._permanent += 1
+        self._last_error = reason.splitlines()[0] if reason else "?"
         if self._answered == 0 and self._permanent >= self._abort_after:
-            raise JudgeError(
-                f"the judge ({self._identity.split('|')[0]}) failed on its first {self._permanent} calls without "
-                f"one answer, so the run stopped; last error: {reason.splitlines()[0] if reason else '?'}"
+            self._halt("permanent")
+
+    def _halt(self, why: str) -> None:
+        if self._stop is None:
+            self._stop = why
+            self._trip = self._outage
+
+    def _answer_arrived(self) -> None:
+        self._answered += 1
+        self._last_answer = time.monotonic()
+        outage, self._outage = self._outage, None
+        if outage is not None:
+            log.warning(
+                "judgekit: %s answers again (after %d failed call(s) in %.1f s)",
+                describe_judge(self._identity),
+                outage.failures,
+                self._last_answer - outage.started,
             )
+            if self._on_state is not None:
+                self._on_state(None)
+
+    def _transient_failure(self, err: TransientError, started: float) -> None:
+        """Count a failure toward the breaker; announce the first of a streak (not every retry)."""
+        if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it
+            return
+        now = time.monotonic()
+        evidence = max(self._last_answer, started if err.kind == "timeout" else now)
+        outage = self._outage
+        if outage is None:
+            outage = self._outage = _Outage(started=now, since=evidence)
+            log.warning(
+                "judgekit: %s %s (%s); retrying, the run stops after %g s without an answer",
+                describe_judge(self._identity),
+                _OUTAGE_VERB.get(err.kind, "fails"),
+                _describe_failure(err),
+                self.settings.breaker_window,
+            )
+        outage.failures += 1
+        outage.kinds[err.kind] += 1
+        outage.details[_describe_failure(err)] += 1
+        outage.since = min(outage.since, evidence)
+        state = _OUTAGE_STATE.get(err.kind, "judge unreachable, retrying")
+        if state != outage.state:
+            outage.state = state
+            if self._on_state is not None:
+                self._on_state(state)
+        self._check_breaker(now)
+
+    def _check_breaker(self, now: float) -> None:
+        outage = self._outage
+        if (
+            outage is not None
+            and outage.failures >= self._breaker_failures
+            and now - outage.since >= self.settings.breaker_window
+        ):
+            self._halt("breaker")
+
+    def unavailable(self) -> JudgeUnavailable:
+        """The one line that says why the run stopped, what was made and what is kept."""
+        who = describe_judge(self._identity)
+        if self._stop == "permanent":
+            return JudgeUnavailable(
+                f"{who} failed on all {self._sent} call(s) made without one answer, so the run stopped; "
+                f"last error: {self._last_error}"
+            )
+        kept = (
+            f"{self._kept} judgment(s) made are cached; rerun to resume"
+            if self.cache is not None
+            else f"{self._kept} judgment(s) made are lost (the cache is off)"
+        )
+        if self._stop == "down":
+            return JudgeUnavailable(f"{self._down}; {kept}")
+        outage = self._trip or self._outage
+        assert outage is not None
+        what = ", ".join(
+            d if len(outage.details) == 1 else f"{n} {d}" for d, n in outage.details.most_common()
+        )
+        verb = _OUTAGE_VERB.get(outage.kinds.most_common(1)[0][0], "fails")
+        return JudgeUnavailable(
+            f"{who} {verb}: {outage.failures} call(s) in {time.monotonic() - outage.since:.0f} s failed "
+            f"with {what} and none succeeded; {kept}"
+        )
 
     def key(self, messages: Sequence[Message], job: Job) -> str:
         return request_key(self._identity, messages, job.params, job.sample)
@@ -240,12 +392,17 @@ class Engine:
 
     def _finish(self, result: JobResult) -> JobResult:
         self.stats.finished += 1
+        if result.ok:
+            self._kept += 1
         if self._on_done is not None:
             self._on_done(result)
         return result
 
     async def run(self, jobs: Sequence[Job]) -> list[JobResult]:
-        """Judge every job; returns results in job order. Cached, parseable answers cost no task at all."""
+        """Judge every job; returns results in job order. Cached, parseable answers cost no task at all.
+
+        Raises JudgeUnavailable when the judge cannot judge; the workers are cancelled and awaited first, so
+        nothing keeps calling and no task is left with an unretrieved exception."""
         results: list[JobResult | None] = [None] * len(jobs)
         first_keys = [self.key(job.plan.messages, job) for job in jobs]
         cached = self.cache.get_many(first_keys) if self.cache is not None else {}
@@ -286,22 +443,51 @@ class Engine:
             )
 
             async def worker() -> None:
-                while pending:
-                    i = pending.popleft()
-                    results[i] = self._finish(
-                        await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
-                    )
+                with contextlib.suppress(_Halted):
+                    while pending and self._stop is None:
+                        i = pending.popleft()
+                        result = await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
+                        results[i] = self._finish(result)
 
             self._abort_after = min(ABORT_AFTER, len(pending))
+            self._last_answer = time.monotonic()
             n_workers = min(self.settings.concurrency, len(pending))
-            tasks = [asyncio.ensure_future(worker()) for _ in range(n_workers)]
+            tasks = [asyncio.create_task(worker()) for _ in range(n_workers)]
             try:
-                await asyncio.gather(*tasks)
-            finally:  # one worker stopped the run (or it was cancelled): end the others before returning
+                await self._supervise(tasks)
+            finally:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            for task in tasks:  # a bug in a worker surfaces as itself, after the others stopped
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
+            outage = self._outage
+            if self._answered == 0 and outage is not None and outage.failures >= self._breaker_failures:
+                self._halt("breaker")  # every call failed, with retries quicker than the window: same verdict
+            if self._stop is not None:
+                raise self.unavailable()
         return [r for r in results if r is not None]
+
+    async def _supervise(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for the workers; check the breaker while they all wait; on a stop, let the calls in flight
+        land for a moment (so they are counted and cached), then return so the caller cancels the rest."""
+        limiter = self._limiter
+        assert limiter is not None
+        while True:
+            _done, running = await asyncio.wait(tasks, timeout=_TICK_S)
+            if any(not t.cancelled() and t.exception() is not None for t in _done):
+                return
+            if not running:
+                return
+            if self._stop is None:
+                self._check_breaker(time.monotonic())
+            if self._stop is not None:
+                deadline = time.monotonic() + STOP_GRACE_S
+                while limiter.in_flight > 0 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                return
 
     async def _run_job(self, job: Job, first_key: str, first_hit: Completion | None) -> JobResult:
         messages: list[Message] = list(job.plan.messages)
@@ -375,8 +561,14 @@ class Engine:
         tries: list[str] = []
         error = TransientError("server_error", "no attempt made")
         for attempt in range(self.settings.max_retries + 1):
+            if self._stop is not None:
+                raise _Halted
             generation = await limiter.acquire()
+            started = time.monotonic()
             try:
+                if self._stop is not None:
+                    raise _Halted
+                self._sent += 1
                 completion = await asyncio.wait_for(
                     self.judge.complete(messages, params), self.settings.timeout
                 )
@@ -384,14 +576,19 @@ class Engine:
                 error = err
             except TimeoutError:
                 error = TransientError("timeout", f"no answer within {self.settings.timeout:g} s")
-            except JudgeDown as err:  # e.g. the local server died: no retry can help
-                self.stats.calls += 1
-                raise JudgeUnavailable(str(err)) from None
             except CallFailed as err:
                 self.stats.calls += 1
                 tries.append(f"call_failed: {err}")
                 self._permanent_failure(str(err))
                 return _Failure("call_failed", str(err), tries)
+            except JudgeDown as err:
+                self.stats.calls += 1
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                self._down = " / ".join(lines) or f"{describe_judge(self._identity)} went down"
+                self._halt("down")
+                raise _Halted from None
+            except _Halted:
+                raise
             except Exception as err:  # a user's judge raising anything else: not retried, not hidden
                 self.stats.calls += 1
                 tries.append(f"judge_error: {type(err).__name__}: {err}")
@@ -399,7 +596,7 @@ class Engine:
                 return _Failure("judge_error", f"{type(err).__name__}: {err}", tries)
             else:
                 self.stats.calls += 1
-                self._answered += 1
+                self._answer_arrived()
                 limiter.on_success()
                 self._account(completion)
                 return completion, tries
@@ -407,14 +604,19 @@ class Engine:
                 limiter.release()
             self.stats.calls += 1
             tries.append(f"{error.kind}: {error}")
+            self._transient_failure(error, started)
             if error.kind == "rate_limit":
                 limiter.on_rate_limit(generation)
             if attempt == self.settings.max_retries:
                 break
+            if self._stop is not None:
+                raise _Halted
             if error.retry_after is not None:
                 delay = min(error.retry_after, self.settings.max_retry_after)
             else:
                 delay = self._backoff(attempt)
+                if error.kind == "connection":  # nothing there to overload: probe often enough that a
+                    delay = min(delay, self.settings.breaker_window / 4)  # judge back in time is seen
             self.stats.retries += 1
             log.info(
                 "judgekit: %s; retry %d/%d in %.2f s",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from judgekit.results import ScoreFile
+
 
 class JudgekitError(Exception):
     """Base class; the CLI prints ``str(err)`` on one line and exits with ``exit_code``."""
@@ -37,6 +42,10 @@ class CoverageTooLow(JudgekitError):
     """The run finished but scored fewer units than ``--min-coverage`` asks; the score file says so."""
 
     exit_code = 4
+
+    def __init__(self, message: str, score_file: ScoreFile | None = None) -> None:
+        super().__init__(message)
+        self.score_file = score_file  # the result, written with status "failed" (for callers of score())
 
 
 class Interrupted(JudgekitError):

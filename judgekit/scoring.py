@@ -42,8 +42,8 @@ from judgekit.data import (
     match_ids,
 )
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
-from judgekit.errors import ConfigError, Interrupted, JudgeError, Terminated
-from judgekit.io import atomic_write_jsonl, atomic_write_text, check_writable
+from judgekit.errors import ConfigError, CoverageTooLow, Interrupted, JudgeError, Terminated
+from judgekit.io import atomic_write_text, check_writable
 from judgekit.judges.base import Judge, JudgeParams
 from judgekit.judges.factory import (
     JudgeOptions,
@@ -55,6 +55,7 @@ from judgekit.judges.factory import (
 from judgekit.panel import PanelJudge
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
+from judgekit.runlog import RunLog
 
 LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
 POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
@@ -81,6 +82,13 @@ class ScoreSettings(BaseModel):
     )
     bootstrap: int = Field(2000, ge=0, le=100_000, description="bootstrap resamples for CIs (0 = none)")
     bootstrap_seed: int = 0
+    min_coverage: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="a finished run that scores a smaller fraction of its units fails (CoverageTooLow, exit 4); "
+        "its score file is still written, with status 'failed'",
+    )
 
 
 def _default_log_path(out: Path) -> Path:
@@ -197,51 +205,6 @@ def _secrets(options: JudgeOptions, specs: Sequence[JudgeSpec] = ()) -> list[str
     return [s for s in found if s]
 
 
-def _log_rows(
-    header: dict[str, Any], runs: Sequence[tuple[str, Sequence[JobResult]]], secrets: Sequence[str]
-) -> Iterator[dict[str, Any]]:
-    yield {"type": "header", **header}
-    for judge, results in runs:
-        yield from _result_rows(redact(judge, secrets), results, secrets)
-
-
-def _result_rows(
-    judge: str, results: Sequence[JobResult], secrets: Sequence[str]
-) -> Iterator[dict[str, Any]]:
-    for r in results:
-        plan = r.job.plan
-        for c in r.calls:
-            yield {
-                "type": "call",
-                "judge": judge,
-                "id": plan.item_id,
-                "targets": list(plan.targets),
-                "sample": r.job.sample,
-                "turn": c.turn,
-                "key": c.key,
-                "status": c.status,
-                "completion": redact(c.text, secrets) if c.text is not None else None,
-                "parse_error": c.parse_error,
-                "tries": [redact(t, secrets) for t in c.tries],
-                "latency_s": round(c.latency_s, 4),
-                "prompt_tokens": c.prompt_tokens,
-                "completion_tokens": c.completion_tokens,
-                "cost_usd": c.cost_usd,
-            }
-        yield {
-            "type": "verdict",
-            "judge": judge,
-            "id": plan.item_id,
-            "targets": list(plan.targets),
-            "sample": r.job.sample,
-            "status": "scored" if r.ok else "unscored",
-            "verdicts": r.verdicts,
-            "scores": r.scores,
-            "method": r.method if r.ok else None,
-            "reason": redact(r.reason, secrets) if r.reason else None,
-        }
-
-
 async def ascore(
     dataset: str | Path,
     responses: str | Path | None = None,
@@ -273,12 +236,18 @@ async def ascore(
     if references and rubric.pairwise:
         raise ConfigError("--references (lexical metrics) needs a rubric that judges one response per item")
     lexical_inputs = _lexical_inputs(references, reference_field, answers, metrics) if references else None
+    secrets = _secrets(settings.judge, specs)
+
+    def clean(text: str) -> str:
+        return redact(text, secrets)
 
     cache_obj: Cache | None = None
     if cache is not False:
         cache_obj = Cache(default_cache_path() if cache is True else Path(cache))
     bar = _progress_bar(len(jobs) * len(specs), progress)
     runs: list[_JudgeRun] = []
+    run_log: RunLog | None = None
+    meta: dict[str, Any] = {}
     try:
         with contextlib.ExitStack() as stack:
             for spec in specs:
@@ -288,16 +257,35 @@ async def ascore(
                 if is_local_spec(spec) and engine_settings.concurrency > LOCAL_CONCURRENCY:
                     # the local server answers one request at a time: more in flight only queue into timeouts
                     engine_settings = engine_settings.model_copy(update={"concurrency": LOCAL_CONCURRENCY})
+
+                def on_done(result: JobResult, who: str = judge_obj.identity) -> None:
+                    bar.update(1)
+                    if run_log is not None:
+                        run_log.judgment(who, result)
+
                 engine = Engine(
-                    judge_obj, rubric, engine_settings, cache_obj, on_done=lambda _r: bar.update(1)
+                    judge_obj,
+                    rubric,
+                    engine_settings,
+                    cache_obj,
+                    on_done=on_done,
+                    on_state=lambda state: bar.set_postfix_str(state or "", refresh=True),
                 )
                 runs.append(_JudgeRun(judge_obj.identity, engine))
             _check_distinct([r.identity for r in runs])
-            outcomes = await asyncio.gather(*(r.engine.run(jobs) for r in runs))
+            meta = _start_meta(rubric, settings, runs, input_files, len(jobs), cache_obj, started_at, secrets)
+            if out_path is not None:
+                log_file = Path(log_path) if log_path is not None else _default_log_path(out_path)
+                run_log = RunLog(log_file, clean)
+                meta["log"] = str(log_file)
+                run_log.header(meta)
+            outcomes = await _run_engines([r.engine for r in runs], jobs)
             for run, run_results in zip(runs, outcomes, strict=True):
                 run.results = run_results
     except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets
-        raise type(err)(redact(str(err), _secrets(settings.judge, specs))) from None
+        stopped = type(err)(clean(str(err)))
+        _end_log(run_log, "stopped", runs, started, error=str(stopped))
+        raise stopped from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         done = sum(r.engine.stats.finished for r in runs)
         where = (
@@ -306,10 +294,15 @@ async def ascore(
         stop, how = (
             (Terminated, "terminated (SIGTERM)") if interrupts.terminated() else (Interrupted, "interrupted")
         )
-        raise stop(
+        interrupted = stop(
             f"{how} after {done} of {len(jobs) * len(specs)} judgments; finished ones are {where}; "
             "rerun the same command to resume"
-        ) from None
+        )
+        _end_log(run_log, "interrupted", runs, started, error=str(interrupted))
+        raise interrupted from None
+    except BaseException as err:
+        _end_log(run_log, "interrupted" if isinstance(err, Interrupted) else "error", runs, started, str(err))
+        raise
     finally:
         bar.close()
         if cache_obj is not None:
@@ -324,11 +317,76 @@ async def ascore(
         by_item = combine_judges(per_judge, settings.combine)
     overall, questions, coverage, unscored = aggregate_details(rubric.spec, items, by_item)
     summaries = file_summaries(rubric.spec, items, questions, settings.bootstrap, settings.bootstrap_seed)
-    secrets = _secrets(settings.judge, specs)
     panel = _panel(rubric, items, questions, per_judge, settings, secrets, specs) if len(runs) > 1 else None
     consistency = _self_consistency(per_judge, settings, secrets) if settings.samples > 1 else None
+    totals = _totals(runs, started)
+    identities = [clean(r.identity) for r in runs]
+    meta["concurrency_changes"] = [
+        {**change, "judge": who} if len(runs) > 1 else change
+        for who, run in zip(identities, runs, strict=True)
+        for change in run.engine.stats.concurrency_changes
+    ]
+    meta["score_method"]["used"] = dict(Counter(r.method for run in runs for r in run.results if r.ok))
+    for u in unscored:
+        u.reason = clean(u.reason)
+    for q in questions:
+        for a in q.details:
+            if a.reason:
+                a.reason = clean(a.reason)
+    failure = None
+    if coverage.ratio < settings.min_coverage:
+        failure = (
+            f"coverage {coverage.scored}/{coverage.total} below --min-coverage {settings.min_coverage:g}"
+        )
+    result = ScoreFile(
+        score=overall,
+        per_question_scores=questions,
+        coverage=coverage,
+        unscored=unscored,
+        totals=totals,
+        meta=meta,
+        panel=panel,
+        consistency=consistency,
+        status="failed" if failure else "ok",
+        **({"failure": failure} if failure else {}),
+        **summaries,
+    )
+    if lexical_inputs is not None:
+        _add_lexical(result, *lexical_inputs)
+    if out_path is not None:
+        atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
+    _end_log(run_log, "failed" if failure else "ok", runs, started, failure, result)
+    if failure:
+        why = Counter(u.reason.split(":")[0] for u in unscored).most_common(3)
+        raise CoverageTooLow(
+            failure
+            + (" (unscored: " + ", ".join(f"{n} x {r}" for r, n in why) + ")" if why else "")
+            + (f"; the score file says so: {out_path}" if out_path is not None else ""),
+            score_file=result,
+        )
+    return result
+
+
+async def _run_engines(engines: Sequence[Engine], jobs: Sequence[Job]) -> list[list[JobResult]]:
+    """Run every judge at once; when one judge cannot judge, stop the others and wait for them, so no task
+    keeps calling or dies later with an exception nobody retrieves."""
+    tasks = [asyncio.create_task(engine.run(jobs)) for engine in engines]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+    return [task.result() for task in tasks]
+
+
+def _totals(runs: Sequence[_JudgeRun], started: float) -> Totals:
     stats = [r.engine.stats for r in runs]
-    totals = Totals(
+    return Totals(
         calls=sum(s.calls for s in stats),
         cache_hits=sum(s.cache_hits for s in stats),
         retries=sum(s.retries for s in stats),
@@ -338,13 +396,45 @@ async def ascore(
         cost_usd=round(sum(s.cost_usd for s in stats), 8),
         wall_time_s=round(time.perf_counter() - started, 3),
     )
+
+
+def _end_log(
+    run_log: RunLog | None,
+    status: str,
+    runs: Sequence[_JudgeRun],
+    started: float,
+    error: str | None = None,
+    result: ScoreFile | None = None,
+) -> None:
+    """Close the run log with its summary row: how the run ended, and the totals so far."""
+    if run_log is None:
+        return
+    fields: dict[str, Any] = {"totals": (result.totals if result else _totals(runs, started)).model_dump()}
+    if result is not None:
+        fields.update(
+            score=result.score,
+            coverage=result.coverage.model_dump(),
+            concurrency_changes=result.meta.get("concurrency_changes", []),
+            score_method=result.meta.get("score_method"),
+        )
+    if error:
+        fields["error"] = error
+    run_log.summary(status, **fields)
+    run_log.close()
+
+
+def _start_meta(
+    rubric: Rubric,
+    settings: ScoreSettings,
+    runs: Sequence[_JudgeRun],
+    input_files: dict[str, str | Path],
+    judgments: int,
+    cache_obj: Cache | None,
+    started_at: str,
+    secrets: Sequence[str],
+) -> dict[str, Any]:
+    """Provenance known before the first call: the run log's header, and the score file's meta."""
     identities = [redact(r.identity, secrets) for r in runs]
-    identity = identities[0] if len(identities) == 1 else "panel(" + ", ".join(identities) + ")"
-    concurrency_changes = [
-        {**change, "judge": who} if len(runs) > 1 else change
-        for who, s in zip(identities, stats, strict=True)
-        for change in s.concurrency_changes
-    ]
     meta: dict[str, Any] = {
         "judgekit_version": __version__,
         "started_at": started_at,
@@ -356,7 +446,7 @@ async def ascore(
             "folder": str(rubric.folder),
         },
         "judge": {
-            "identity": identity,
+            "identity": identities[0] if len(identities) == 1 else "panel(" + ", ".join(identities) + ")",
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
             "samples": settings.samples,
@@ -365,48 +455,20 @@ async def ascore(
             "structured": settings.judge.structured,
         },
         "engine": settings.engine.model_dump(),
+        "min_coverage": settings.min_coverage,
         "inputs": {
             name: {"path": str(path), "sha256": file_sha256(path)} for name, path in input_files.items()
         },
-        "judgments": len(jobs),
-        "concurrency_changes": concurrency_changes,
+        "judgments": judgments,
         "cache": str(cache_obj.path) if cache_obj is not None else None,
         "versions": _package_versions(),
         "score_definition": _score_definition(rubric),
-        "score_method": {
-            "requested": rubric.spec.score_method,
-            "used": dict(Counter(r.method for run in runs for r in run.results if r.ok)),
-        },
+        "score_method": {"requested": rubric.spec.score_method},
         "combine": settings.combine,
     }
     if len(runs) > 1:
         meta["judges"] = identities
-    for u in unscored:
-        u.reason = redact(u.reason, secrets)
-    for q in questions:
-        for a in q.details:
-            if a.reason:
-                a.reason = redact(a.reason, secrets)
-    result = ScoreFile(
-        score=overall,
-        per_question_scores=questions,
-        coverage=coverage,
-        unscored=unscored,
-        totals=totals,
-        meta=meta,
-        panel=panel,
-        consistency=consistency,
-        **summaries,
-    )
-    if lexical_inputs is not None:
-        _add_lexical(result, *lexical_inputs)
-    if out_path is not None:
-        log_file = Path(log_path) if log_path is not None else _default_log_path(out_path)
-        result.meta["log"] = str(log_file)
-        header = {"meta": result.meta, "totals": totals.model_dump()}
-        atomic_write_jsonl(log_file, _log_rows(header, [(r.identity, r.results) for r in runs], secrets))
-        atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
-    return result
+    return meta
 
 
 def _aspects_field(rubric: Rubric, settings: ScoreSettings) -> str | None:

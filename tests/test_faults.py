@@ -12,6 +12,7 @@ import pytest
 
 from judgekit import ScoreSettings, score
 from judgekit.engine import EngineSettings
+from judgekit.errors import JudgeUnavailable
 from judgekit.judges import JudgeOptions
 from judgekit.results import ScoreFile
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
@@ -142,12 +143,16 @@ def test_bad_content_is_reasked_then_unscored(
     totals_add_up(result)
 
 
-def test_everything_failing_still_finishes(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_everything_failing_stops_the_run(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    """Every call 503: the judge cannot judge, so the run stops (JudgeUnavailable) without a score file,
+    even when the retries are quicker than the breaker's window; the log says it stopped."""
     scripted_server.add_rule(None, Reply.error(503))
-    result, _ = run(scripted_server, tmp_path)
-    assert result.score is None and result.coverage.scored == 0
-    assert all(q.score is None for q in result.per_question_scores)  # never a 0
-    totals_add_up(result)
+    with pytest.raises(JudgeUnavailable, match=r"returns server errors: \d+ call\(s\) in \d+ s failed"):
+        run(scripted_server, tmp_path)
+    assert scripted_server.count() <= N_ASPECTS * (MAX_RETRIES + 1)
+    assert not (tmp_path / "s.json").exists()
+    rows = [json.loads(line) for line in (tmp_path / "s.log.jsonl").read_text().splitlines()]
+    assert rows[0]["type"] == "header" and rows[-1]["status"] == "stopped"
 
 
 # -- adaptive concurrency -----------------------------------------------------------------------------

@@ -83,6 +83,8 @@ def test_unconstrained_garbage_is_reasked_then_unscored(tmp_path: Path) -> None:
         "4",
         "--max-reasks",
         "1",
+        "--min-coverage",
+        "0",
         dataset=ds,
         responses=rs,
     )

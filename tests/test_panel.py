@@ -50,6 +50,7 @@ def script(server: ScriptedServer) -> None:
 
 def settings(server: ScriptedServer, **kw: Any) -> ScoreSettings:
     kw.setdefault("rubric", "reference")
+    kw.setdefault("min_coverage", 0)  # panels here test coverage figures themselves, not the floor
     return ScoreSettings(
         judge=JudgeOptions(api_base=server.base_url, api_key="sk-test"),
         engine=EngineSettings(backoff_base=0.01, max_retries=0),

@@ -100,6 +100,12 @@ def _interrupt_and_resume(
     stopped_in = time.monotonic() - t0
     first = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert not out.exists(), "an interrupted run must not leave a score file"
+    # but it leaves a readable run log: the header, then each judgment made before the stop
+    rows = [json.loads(line) for line in (tmp_path / "scores.log.jsonl").read_text().splitlines()]
+    assert rows[0]["type"] == "header"
+    assert sum(r["type"] == "verdict" for r in rows) == ANSWER_BEFORE_STOP
+    ends = [r["status"] for r in rows if r["type"] == "summary"]
+    assert ends == ([] if sig == signal.SIGKILL else ["interrupted"]), ends
     assert len(_answered(server)) == ANSWER_BEFORE_STOP
     # resume: same command, the server now answers everything
     server.clear_script()

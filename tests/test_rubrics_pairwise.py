@@ -418,6 +418,7 @@ def test_a_failed_order_leaves_the_pair_unscored(scripted_server: ScriptedServer
     scripted_server.add_rule(None, Reply(content='{"winner": "first"}'))
     s = settings(scripted_server)
     s.engine.max_retries = 0
+    s.min_coverage = 0  # 7 of 8 orders: below the default floor, on purpose
     result = score(LLMBAR, judge="openai/judge", settings=s)
     pair = result.by_id()["1"]
     assert pair.score is None and (pair.scored, pair.total) == (1, 2)

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from judgekit import JudgeError, ScoreSettings, score
+from judgekit import ScoreSettings, score
 from judgekit.engine import EngineSettings
+from judgekit.errors import JudgeUnavailable
 from judgekit.judges import JudgeOptions
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
@@ -535,7 +536,9 @@ def test_a_judge_that_cannot_answer_stops_the_run(scripted_server: ScriptedServe
         str(out),
         env={"MY_KEY": key},
     )
-    assert_clean_error(proc, "failed on its first 8 calls", "Incorrect API key")
+    assert_clean_error(proc, "without one answer", "Incorrect API key", code=3)
+    made = int(proc.stderr.split("failed on all ")[1].split(" call(s) made")[0])
+    assert made == scripted_server.count()  # the true count, not "first 8"
     assert key not in proc.stderr and not out.exists()
 
 
@@ -544,9 +547,9 @@ def test_a_judge_that_cannot_answer_stops_early(scripted_server: ScriptedServer,
 
     ds, rs = synthetic_lamp_qa(tmp_path, 50, 4)
     scripted_server.add_rule(None, Reply.error(404, "model 'judge' not found"))
-    with pytest.raises(JudgeError, match="failed on its first 8 calls"):
+    with pytest.raises(JudgeUnavailable, match=r"failed on all \d+ call\(s\) made without one answer"):
         score(ds, rs, judge="openai/judge", settings=settings(scripted_server))
-    assert scripted_server.count() < 50  # of 200 judgments: stopped instead of failing every one
+    assert scripted_server.count() <= 16  # of 200 judgments: stopped instead of failing every one
 
 
 def test_some_permanent_failures_do_not_stop_a_working_judge(scripted_server: ScriptedServer) -> None:

@@ -26,7 +26,8 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
-Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 130 interrupted.
+Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 3 the judge could not judge (run
+stopped), 4 finished below --min-coverage, 130 interrupted, 143 terminated.
 """
 
 

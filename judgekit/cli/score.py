@@ -51,6 +51,9 @@ judges:
 guarantees:
   every aspect ends scored or explicitly unscored with a reason (never a silent 0); completions are cached
   in SQLite as they arrive, so a rerun makes no judge call and an interrupted run resumes where it stopped.
+  A judge that cannot judge (unreachable, hung, 5xx on every call, a bad key) stops the run with exit 3;
+  a run that finishes below --min-coverage writes its score file with "status": "failed" and exits 4.
+  The run log is appended as judgments finish, so an interrupted run leaves a readable log.
 """
 
 
@@ -105,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     io.add_argument(
         "--metrics",
         default=None,
-        help="lexical metrics with --references (comma-separated; default: rouge1,rougeL,meteor)",
+        help="lexical metrics with --references (comma-separated; default: rouge1,rougeL,meteor,bleu)",
     )
 
     r = p.add_argument_group("rubric")
@@ -199,6 +202,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
     e.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.9,
+        metavar="FRACTION",
+        help="fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
+        'written and says "status": "failed" (default: 0.9; 0 = never)',
+    )
+    e.add_argument(
         "--cache",
         default=None,
         help="SQLite cache file (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, "
@@ -217,13 +228,16 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from judgekit.engine import EngineSettings
-    from judgekit.errors import ConfigError
+    from judgekit.errors import ConfigError, CoverageTooLow
     from judgekit.io import check_writable
     from judgekit.judges.factory import JudgeOptions
+    from judgekit.judges.litellm_judge import check_api_base
     from judgekit.panel import load_panel_file
     from judgekit.scoring import ScoreSettings, _default_log_path, score
     from judgekit.summary import print_score_summary
 
+    if args.api_base is not None:
+        check_api_base(args.api_base)
     api_key = None
     if args.api_key_env:
         api_key = os.environ.get(args.api_key_env)
@@ -240,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
             max_response_chars=args.max_response_chars,
             combine=args.combine,
             bootstrap=args.bootstrap,
+            min_coverage=args.min_coverage,
             judge=JudgeOptions(
                 api_base=args.api_base,
                 api_key=api_key,
@@ -269,21 +284,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         check_writable(_default_log_path(Path(args.out)), "run log")
     _configure_logging(args.quiet)
-    result = score(
-        args.dataset,
-        args.responses,
-        responses_a=args.responses_a,
-        responses_b=args.responses_b,
-        judge=[*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"],
-        settings=settings,
-        out=args.out,
-        log_path=args.log,
-        cache=cache,
-        references=args.references,
-        reference_field=args.reference_field,
-        metrics=metrics,
-        progress=not (args.no_progress or args.quiet),
-    )
+    try:
+        result = score(
+            args.dataset,
+            args.responses,
+            responses_a=args.responses_a,
+            responses_b=args.responses_b,
+            judge=[*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"],
+            settings=settings,
+            out=args.out,
+            log_path=args.log,
+            cache=cache,
+            references=args.references,
+            reference_field=args.reference_field,
+            metrics=metrics,
+            progress=not (args.no_progress or args.quiet),
+        )
+    except CoverageTooLow as err:  # the run finished: show what it got above the one error line
+        if not args.quiet and err.score_file is not None:
+            print_score_summary(err.score_file, args.out)
+        raise
     if not args.quiet:
         print_score_summary(result, args.out)
         _print_extras(result)
@@ -338,8 +358,20 @@ def _print_extras(result: Any) -> None:
 
 def _configure_logging(quiet: bool) -> None:
     import logging
+    import sys
 
-    handler = logging.StreamHandler()
+    class BarSafeHandler(logging.Handler):
+        """Prints above the progress bar instead of into it (tqdm clears and redraws its line)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                from tqdm import tqdm
+
+                tqdm.write(self.format(record), file=sys.stderr)
+            except Exception:
+                self.handleError(record)
+
+    handler = BarSafeHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("judgekit")
     logger.handlers[:] = [handler]

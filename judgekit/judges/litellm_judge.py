@@ -3,14 +3,22 @@
 litellm is imported on first use, after setting LITELLM_LOCAL_MODEL_COST_MAP so an offline machine does
 not spend ~10 s retrying a price-table download at import. Retries are judgekit's job (the engine honours
 Retry-After and adapts concurrency), so litellm's and the OpenAI client's own retries are switched off.
+
+The judge's identity (part of every cache key) names the endpoint litellm will really call, whether it came
+from ``--api-base``, ``litellm.api_base`` or the provider's environment variable (``OPENAI_BASE_URL``,
+``OPENAI_API_BASE``, ``<PROVIDER>_API_BASE``, ...): re-pointing the environment at another server must not
+replay the first server's answers.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
+from judgekit.errors import ConfigError
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
@@ -55,6 +63,70 @@ def _retry_after(err: Exception) -> float | None:
             return None
 
 
+def check_api_base(url: str, source: str = "--api-base") -> str:
+    """An endpoint must be an http(s) URL; without a scheme every call fails as a 'connection error'."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{source} {url!r} is not an http:// or https:// URL (for example http://127.0.0.1:8000/v1)"
+        )
+    return url
+
+
+def public_url(url: str) -> str:
+    """The URL without user:password or query string, so an identity or a message never carries a secret."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def _provider(model: str) -> str:
+    try:
+        return str(import_litellm().get_llm_provider(model)[1])
+    except Exception:
+        return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def env_endpoint(model: str) -> tuple[str, str] | None:
+    """(where it was set, URL) of the endpoint litellm uses for ``model`` when no api_base is passed."""
+    litellm = import_litellm()
+    if isinstance(getattr(litellm, "api_base", None), str) and litellm.api_base:
+        return "litellm.api_base", str(litellm.api_base)
+    provider = _provider(model).upper().replace("-", "_")
+    names = (
+        ("OPENAI_BASE_URL", "OPENAI_API_BASE")
+        if provider == "OPENAI"
+        else (f"{provider}_API_BASE", f"{provider}_BASE_URL")
+    )
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def _connection_detail(err: BaseException) -> str:
+    """What went wrong under litellm's 'Connection error.': refused, reset, closed, a bad URL."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause)
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        if "Connect call failed" in text or "Connection refused" in text:
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError) or "Connection reset" in text:
+            return "connection reset"
+        if type(cause).__name__ in ("RemoteProtocolError", "ReadError"):
+            return "connection closed without an answer"
+        if type(cause).__name__ == "UnsupportedProtocol":
+            return "URL without http:// or https://"
+        cause = cause.__cause__ or cause.__context__
+    return "connection error"
+
+
 def classify_error(err: Exception) -> Exception:
     """Map a litellm/OpenAI exception to TransientError (retry) or CallFailed (don't)."""
     litellm = import_litellm()
@@ -65,7 +137,7 @@ def classify_error(err: Exception) -> Exception:
         return TransientError("timeout", text)
     if isinstance(err, litellm.APIConnectionError) or "Connection error" in str(err):
         # A dropped or truncated connection reaches us as a 500 whose message says so.
-        return TransientError("connection", text)
+        return TransientError("connection", f"{_connection_detail(err)} ({type(err).__name__})")
     if isinstance(
         err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
     ):
@@ -91,14 +163,21 @@ class LiteLLMJudge:
         identity: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        import_litellm()  # now, not in the first call: its seconds of import must not eat that call's timeout
         self.model = model
-        self.api_base = api_base
+        self.api_base = check_api_base(api_base) if api_base else None
         self._api_key = api_key
         self.timeout = timeout
         self.extra = dict(extra or {})
         self.structured = self._resolve_structured(structured)
         self._cost_known: bool | None = None
-        self._identity = identity or f"litellm:{model}" + (f"@{api_base}" if api_base else "")
+        found = None if api_base else env_endpoint(model)
+        if found is not None:
+            check_api_base(found[1], found[0])
+        self.endpoint = api_base or (found[1] if found else None)
+        self._identity = identity or f"litellm:{model}" + (
+            f"@{public_url(self.endpoint)}" if self.endpoint else ""
+        )
 
     @property
     def identity(self) -> str:

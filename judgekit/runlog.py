@@ -1,0 +1,88 @@
+"""The run log (JSONL), appended as the run goes, so a killed or interrupted run still leaves a readable log.
+
+Rows, in order: one ``header`` (what is known before the first call: inputs, rubric, judges, settings), then
+per judgment its ``call`` rows and one ``verdict`` row as soon as it finishes, then one ``summary`` with the
+totals and how the run ended (``status``: ok, failed, stopped, interrupted). A log without a summary is one
+whose process was killed. Every text that could hold a secret goes through ``clean`` first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from judgekit.engine import JobResult
+from judgekit.errors import ConfigError
+
+
+def result_rows(judge: str, result: JobResult, clean: Callable[[str], str]) -> Iterator[dict[str, Any]]:
+    """The call rows of one judgment, then its verdict row."""
+    plan = result.job.plan
+    for c in result.calls:
+        yield {
+            "type": "call",
+            "judge": judge,
+            "id": plan.item_id,
+            "targets": list(plan.targets),
+            "sample": result.job.sample,
+            "turn": c.turn,
+            "key": c.key,
+            "status": c.status,
+            "completion": clean(c.text) if c.text is not None else None,
+            "parse_error": c.parse_error,
+            "tries": [clean(t) for t in c.tries],
+            "latency_s": round(c.latency_s, 4),
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.completion_tokens,
+            "cost_usd": c.cost_usd,
+        }
+    yield {
+        "type": "verdict",
+        "judge": judge,
+        "id": plan.item_id,
+        "targets": list(plan.targets),
+        "sample": result.job.sample,
+        "status": "scored" if result.ok else "unscored",
+        "verdicts": result.verdicts,
+        "scores": result.scores,
+        "method": result.method if result.ok else None,
+        "reason": clean(result.reason) if result.reason else None,
+    }
+
+
+class RunLog:
+    """An open run log; each row is written and flushed at once (a write per judgment, no fsync)."""
+
+    def __init__(self, path: str | Path, clean: Callable[[str], str]) -> None:
+        self.path = Path(path)
+        self._clean = clean
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as err:
+            raise ConfigError(f"{self.path}: cannot write the run log ({err.strerror or err})") from None
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self._file is None:
+            return
+        self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self._file.flush()
+
+    def header(self, meta: dict[str, Any]) -> None:
+        self._write([{"type": "header", "meta": meta}])
+
+    def judgment(self, judge: str, result: JobResult) -> None:
+        self._write(list(result_rows(self._clean(judge), result, self._clean)))
+
+    def summary(self, status: str, **fields: Any) -> None:
+        row: dict[str, Any] = {"type": "summary", "status": status, **fields}
+        if isinstance(row.get("error"), str):
+            row["error"] = self._clean(row["error"])
+        self._write([row])
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

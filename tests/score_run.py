@@ -1,0 +1,64 @@
+"""Helpers for tests that run `judgekit score` as a real process and read what it left on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
+
+
+def score_args(
+    tmp_path: Path, *extra: str, api_base: str | None = None, dataset: Path = EXAMPLE_DATASET
+) -> list[str]:
+    """`score` arguments for the example set (or a synthetic one beside its responses.json), judge
+    openai/judge, cache and outputs in ``tmp_path`` (s.json, s.log.jsonl, cache.sqlite)."""
+    responses = EXAMPLE_RESPONSES if dataset == EXAMPLE_DATASET else dataset.with_name("responses.json")
+    args = ["score", "--dataset", str(dataset), "--responses", str(responses), "--judge", "openai/judge"]
+    if api_base is not None:
+        args += ["--api-base", api_base]
+    return [*args, "--cache", str(tmp_path / "cache.sqlite"), "--out", str(tmp_path / "s.json"), *extra]
+
+
+def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`python -m judgekit ARGS` in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "judgekit", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 120) -> None:
+    """Poll ``ready`` while the run goes on; fail if the run ends or the time runs out first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline and proc.poll() is None, "the run did not get that far"
+        time.sleep(0.05)
+
+
+def cache_rows(tmp_path: Path) -> int:
+    path = tmp_path / "cache.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+
+
+def log_rows(tmp_path: Path) -> list[dict[str, Any]]:
+    """The run log, every line parsed (a torn or partial line fails the test)."""
+    return [json.loads(line) for line in (tmp_path / "s.log.jsonl").read_text().splitlines()]
