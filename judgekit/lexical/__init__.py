@@ -42,6 +42,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.data import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError, where
+from judgekit.lexical._meteor import FastMeteor, MemoStemmer
+from judgekit.lexical._rouge import FastRouge
+from judgekit.lexical._words import fast_word_tokenizer, memo_punkt
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 METRIC_NAMES = (*ROUGE_TYPES, "meteor", "bleu")
@@ -332,9 +335,8 @@ def _setup(config: _Config) -> None:
     if _STATE.get("config") == config and _STATE.get("pid") == os.getpid():
         return
     from nltk.stem.porter import PorterStemmer
-    from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
+    from nltk.tokenize import NLTKWordTokenizer
     from nltk.translate.bleu_score import SmoothingFunction
-    from rouge_score import rouge_scorer
 
     from judgekit.wordnet import load_wordnet
 
@@ -345,19 +347,66 @@ def _setup(config: _Config) -> None:
             raise RuntimeError("WordNet was found by the parent process but does not load in a worker")
         if multiprocessing.parent_process() is not None:  # a child process, e.g. a pool worker
             _reopen_wordnet_files(wordnet)
+    porter = PorterStemmer()
+    stems = MemoStemmer(porter)
+    rouge_stem = stems.stem if config.stemmer else None
+    words = NLTKWordTokenizer()
     _STATE.clear()
     _STATE.update(
         pid=os.getpid(),
         config=config,
-        rouge=rouge_scorer.RougeScorer(list(config.rouge_types), use_stemmer=config.stemmer)
-        if config.rouge_types
-        else None,
-        sentences=PunktSentenceTokenizer(),
-        words=NLTKWordTokenizer(),
-        porter=PorterStemmer(),
-        wordnet=wordnet,
+        rouge=_checked_rouge(config.rouge_types, rouge_stem, config.stemmer) if config.rouge_types else None,
+        sentences=memo_punkt(),
+        words=fast_word_tokenizer(words),
+        meteor=_checked_meteor(stems, porter, wordnet) if config.meteor else None,
         smoothing=SmoothingFunction().method1,
     )
+
+
+# Texts the fast ROUGE and METEOR must score exactly as the libraries do before they are used
+# (a guard against another library version behaving differently): repeats, crossings, stems,
+# synonyms, several lines, punctuation only, non-Latin script, empty.
+_PROBES = (
+    (
+        "The cats were running quickly.\nA dog ran; the cat runs!",
+        "the cat ran quickly\nThe dogs were running",
+    ),
+    ("a b a c b a d\n\nb a", "b a b d c a a\nd"),
+    ("Large car is red, and the automobile was big.", "the big auto is red; a large car"),
+    ("... !!", "?"),
+    ("東京は晴れです", "Zürich café naïve"),
+    ("", "something"),
+)
+
+
+def _checked_rouge(rouge_types: tuple[str, ...], stem: Callable[[str], str] | None, use_stemmer: bool) -> Any:
+    """The fast ROUGE scorer, or rouge-score's own if the two disagree on :data:`_PROBES`."""
+    from rouge_score import rouge_scorer
+
+    fast = FastRouge(rouge_types, stem)
+    slow = rouge_scorer.RougeScorer(list(rouge_types), use_stemmer=use_stemmer)
+    for target, prediction in _PROBES:
+        for targets in ([target], [target, prediction, target.upper()]):
+            if fast.score_multi(targets, prediction) != slow.score_multi(targets, prediction):
+                return slow
+    return fast
+
+
+def _checked_meteor(stems: MemoStemmer, porter: Any, wordnet: Any) -> Callable[..., float]:
+    """The fast METEOR, or nltk's ``meteor_score`` if the two disagree on :data:`_PROBES`."""
+    from nltk.translate.meteor_score import meteor_score
+
+    fast = FastMeteor(stems, wordnet)
+
+    def slow(refs: Sequence[Sequence[str]], hyp: Sequence[str]) -> float:
+        return float(meteor_score(refs, hyp, stemmer=porter, wordnet=wordnet))
+
+    for target, prediction in _PROBES:
+        hyp = prediction.split()
+        for refs in ([target.split()], [target.split(), prediction.upper().split()]):
+            if fast.score(refs, hyp) != slow(refs, hyp):
+                return slow
+    return fast.score
 
 
 def _init_worker(config: _Config) -> None:
@@ -382,7 +431,7 @@ def _reopen_wordnet_files(reader: Any) -> None:
 
 def _word_tokens(text: str) -> list[str]:
     words = _STATE["words"]
-    return [tok for sent in _STATE["sentences"].tokenize(text) for tok in words.tokenize(sent)]
+    return [tok for sent in _STATE["sentences"].tokenize(text) for tok in words(sent)]
 
 
 _ROUGE_CHAR = re.compile("[a-z0-9]")
@@ -395,7 +444,6 @@ def _rouge_blind(text: str) -> bool:
 
 def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, float], tuple[str, ...]]:
     from nltk.translate.bleu_score import sentence_bleu
-    from nltk.translate.meteor_score import meteor_score
 
     item_id, prediction, references = task
     config: _Config = _STATE["config"]
@@ -404,11 +452,7 @@ def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.rouge_types:
-            scorer = _STATE["rouge"]
-            if len(references) == 1:
-                result = scorer.score(references[0], prediction)  # target first
-            else:
-                result = scorer.score_multi(list(references), prediction)
+            result = _STATE["rouge"].score_multi(list(references), prediction)  # targets first
             for rouge_type in config.rouge_types:
                 s = result[rouge_type]
                 scores[f"{rouge_type}_p"] = float(s.precision)
@@ -420,9 +464,7 @@ def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, 
             hyp = _word_tokens(prediction)
             refs = [_word_tokens(r) for r in references]
             if config.meteor:
-                scores["meteor"] = float(
-                    meteor_score(refs, hyp, stemmer=_STATE["porter"], wordnet=_STATE["wordnet"])
-                )
+                scores["meteor"] = float(_STATE["meteor"](refs, hyp))
             if config.bleu:
                 scores["bleu"] = float(sentence_bleu(refs, hyp, smoothing_function=_STATE["smoothing"]))
     if not prediction.strip():
