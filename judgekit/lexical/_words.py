@@ -136,12 +136,18 @@ class FastWordTokenizer:
 
 
 class _Rules:
-    """An ordered list of substitutions, with an index from first characters to the rules that need them."""
+    """An ordered list of substitutions, indexed by the first characters of the strings they need.
+
+    The candidates for a text are the rules with no strings to look for and those indexed by a
+    character of the text. A substitution can only bring in characters of its replacement template
+    (the rest of its output is text that was there), so after one fires, only the later rules indexed
+    by those characters join the remaining candidates.
+    """
 
     def __init__(self, rules: list[_Rule]) -> None:
         self.rules = rules
         self.by_char: dict[str, list[int]] = {}
-        self.unindexed: list[int] = []  # rules with no strings to look for (always considered)
+        self.unindexed: list[int] = []
         for k, rule in enumerate(rules):
             if rule.kind == _STRINGS:
                 for first in {n[0] for n in rule.needs}:
@@ -149,34 +155,50 @@ class _Rules:
             else:
                 self.unindexed.append(k)
         self.chars = frozenset(self.by_char)
-
-    def _candidates(self, text: str, start: int) -> list[int]:
-        found = set(self.unindexed)
-        for ch in self.chars.intersection(text):
-            found.update(self.by_char[ch])
-        return sorted(k for k in found if k >= start)
+        self.brings: list[set[int]] = []
+        for k, rule in enumerate(rules):
+            template = rule.replacement if isinstance(rule.replacement, str) else "".join(self.chars)
+            self.brings.append(
+                {j for ch in self.chars.intersection(template) for j in self.by_char[ch] if j > k}
+            )
 
     def apply(self, text: str) -> str:
         rules = self.rules
-        candidates = self._candidates(text, 0)
+        found = set(self.unindexed)
+        for ch in self.chars.intersection(text):
+            found.update(self.by_char[ch])
+        candidates = sorted(found)
+        lower: str | None = None
         pos = 0
         while pos < len(candidates):
             k = candidates[pos]
             pos += 1
             rule = rules[k]
-            if rule.kind == _SPACES:
+            kind = rule.kind
+            if kind == _STRINGS:
+                if not any(s in text for s in rule.needs):
+                    continue
+            elif kind == _LOWER:
+                if text.isascii():
+                    if lower is None:
+                        lower = text.lower()
+                    if rule.needs not in lower:
+                        continue
+            elif (
                 # Replacing each whitespace run by one space changes nothing that the final split()
                 # sees when the text is ASCII (where the engine's \s is whitespace to str.split),
                 # so it can be skipped if no later rule, which might depend on spacing, can fire.
-                if text.isascii() and not any(rules[j].may_fire(text) for j in candidates[pos:]):
-                    continue
-            elif not rule.may_fire(text):
+                kind == _SPACES
+                and text.isascii()
+                and not any(rules[j].may_fire(text) for j in candidates[pos:])
+            ):
                 continue
             new = rule.pattern.sub(rule.replacement, text)
             if new != text:
-                text = new
-                candidates = self._candidates(text, k + 1)
-                pos = 0
+                text, lower = new, None
+                if self.brings[k]:
+                    candidates = sorted(self.brings[k].union(candidates[pos:]))
+                    pos = 0
         return text
 
 
