@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         f"judgekit pool, {processes} procs: {pool_s:8.1f} s wall {pool_cpu:8.1f} s CPU  "
         f"{args.n / pool_s:8.1f} items/s (start method {lexical._start_method()}, start-up included)"
     )
-    print(f"speedup               : {single_s / pool_s:8.2f}x wall  ({single_cpu / pool_cpu:.2f}x the CPU of the workers)")
+    print(
+        f"speedup               : {single_s / pool_s:8.2f}x wall  (loop CPU / workers' CPU: {single_cpu / pool_cpu:.2f}x)"
+    )
     print(
         f"timed in {len(blocks)} alternating blocks of {args.block}; 1-min load average min/max during the run: "
         f"{min(loads):.2f} / {max(loads):.2f} on {lexical.available_cpus()} cores (other work lowers the speedup)"
