@@ -1,9 +1,9 @@
-"""Lexical metrics (ROUGE, METEOR, BLEU) computed by the field's own libraries, over a process pool.
+"""Lexical metrics (ROUGE, METEOR, BLEU) with the field's own libraries' results, over a process pool.
 
-- ROUGE-1/2/L/Lsum (precision, recall, F) through Google's ``rouge-score`` (the reimplementation of
-  ROUGE-1.5.5 that LaMP, LongLaMP and Hugging Face ``evaluate`` use), Porter stemming on by default.
-  ``RougeScorer.score`` takes the *target first*; this module always calls it that way.
-- METEOR through ``nltk.translate.meteor_score`` on tokenised text (alpha 0.9, beta 3, gamma 0.5),
+- ROUGE-1/2/L/Lsum (precision, recall, F) as Google's ``rouge-score`` computes them (the reimplementation
+  of ROUGE-1.5.5 that LaMP, LongLaMP and Hugging Face ``evaluate`` use), Porter stemming on by default,
+  with the reference as the target.
+- METEOR as ``nltk.translate.meteor_score`` computes it on tokenised text (alpha 0.9, beta 3, gamma 0.5),
   with WordNet synonyms when NLTK finds WordNet (see :mod:`judgekit.wordnet`), otherwise exact and
   stem matches only; the report's ``meteor_mode`` says which.
 - BLEU through ``nltk.translate.bleu_score.sentence_bleu`` (4-gram, uniform weights) with
@@ -20,6 +20,14 @@ its default (untrained) parameters and each sentence into words by NLTK's Treeba
 English abbreviation list, which needs a download; so the result is the same on every machine.
 ROUGE uses rouge-score's own tokenizer, which lower-cases and keeps only ``[a-z0-9]`` runs (as
 ROUGE-1.5.5 does): text in other scripts has no ROUGE tokens, and the report notes such items.
+
+Speed: ROUGE (``_rouge``), METEOR (``_meteor``) and NLTK's word and sentence tokenizers (``_words``)
+run through judgekit's own implementations, which memoise per word type what the libraries recompute
+for every token (stems, WordNet synonyms, sentence-break decisions), compute ROUGE-L's LCS
+bit-parallel and skip tokenizer rules that cannot fire. Their results are the libraries' exactly
+(equal floats; tests compare them with rouge-score and nltk called directly), and each is used only
+after agreeing with its library on probe texts at start-up, else the library itself runs. BLEU calls
+nltk directly.
 """
 
 from __future__ import annotations
