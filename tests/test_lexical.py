@@ -793,9 +793,10 @@ def test_cli_ctrl_c_stops_the_pool_cleanly(tmp_path: Path) -> None:
         pytest.skip("needs Linux's /proc/PID/task/TID/children to see the workers start")
     rng = random.Random(5)
     vocab = [f"w{i}" for i in range(500)]
-    rows = [{"id": str(i), "output": " ".join(rng.choices(vocab, k=300))} for i in range(3000)]
+    # Long enough to be running 0.5 s after the workers start on an idle machine (~10 s of CPU).
+    rows = [{"id": str(i), "output": " ".join(rng.choices(vocab, k=600))} for i in range(3000)]
     dataset = _write(tmp_path, "big.json", rows)
-    preds = _write(tmp_path, "p.json", {r["id"]: " ".join(rng.choices(vocab, k=300)) for r in rows})
+    preds = _write(tmp_path, "p.json", {r["id"]: " ".join(rng.choices(vocab, k=600)) for r in rows})
     out = tmp_path / "never.json"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -809,7 +810,7 @@ def test_cli_ctrl_c_stops_the_pool_cleanly(tmp_path: Path) -> None:
         "--references",
         str(dataset),
     ]
-    cmd += ["--metrics", "rouge1,rougeL", "--processes", "2", "--out", str(out)]
+    cmd += ["--metrics", "rouge1,rougeL,bleu", "--processes", "2", "--out", str(out)]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
