@@ -273,6 +273,208 @@ def test_unknown_metric_lists_valid_ones() -> None:
     assert parse_metrics("ROUGE1, rougel ,meteor,meteor") == ("rouge1", "rougeL", "meteor")
 
 
+# --- identical to the libraries -------------------------------------------------------------------
+# judgekit memoises stems, synonyms and sentence-break decisions, computes the LCS bit-parallel and
+# skips tokenizer rules that cannot fire. Every float must still equal what rouge-score and nltk
+# return when called directly (as a user would), on random and edge-case text.
+
+_WORDS = (
+    "the The THE a an is are was were be cat cats dog dogs car cars auto automobile big large great "
+    "run runs running ran runner quickly quick red blue house houses home set sets setting put "
+    "it it's It's can't cannot Cannot gonna wanna gimme lemme gotta more'n d'ye 'tis 'twas I'm they'll "
+    "you're we've won't don't o'clock rock'n'roll 3.88 3:30 10% $5 #1 @me a&b x*y e-mail "
+    "U.S. Dr. Mr. e.g. i.e. etc. ... .. . , ; : ! ? !! ?! -- - — – ‒ ― ( ) [ ] { } < > "
+    "\" ' `` '' ` « » “ ” ‘ ’ „ café naïve résumé Zürich straße İstanbul ıi ſ K ﬁ 東京 晴れ "
+    "Ελλάδα Москва 123 4th 2nd x1 a1b2"
+)
+_SEPARATORS = (" ", " ", " ", " ", "  ", "\n", "\t", " \n ", "\x1c", "\u00a0", "\u2003", "\r\n", "")
+_EDGE_TEXTS = (
+    "",
+    " ",
+    "\n\n",
+    "...",
+    "!!! ???",
+    "a",
+    "a a a a a a",
+    "the the the cat the",
+    "東京は晴れです",
+    "Ελλάδα και Москва",
+    "\"Quoted,\" he said. 'Single' and ``tex'' style.",
+    "Line one.\nLine two!\n\nLine three?",
+    "cannot gonna wanna 'tis 'twas d'ye",
+    "Mr. Smith went to Washington D.C. in the U.S. He liked it.",
+    "ends with spaces .   ",
+    "tab\tseparated\twords.",
+)
+
+
+def _random_text(rng: Any, words: int) -> str:
+    vocab = _WORDS.split()
+    out = []
+    for _ in range(words):
+        out.append(rng.choice(vocab))
+        out.append(rng.choice(_SEPARATORS))
+    return "".join(out).strip(" ") if rng.random() < 0.8 else "".join(out)
+
+
+def _random_cases(seed: int, n: int) -> list[tuple[str, list[str]]]:
+    import random
+
+    rng = random.Random(seed)
+    cases: list[tuple[str, list[str]]] = []
+    for text in _EDGE_TEXTS:
+        cases.append((text, [rng.choice(_EDGE_TEXTS)]))
+        cases.append((rng.choice(_EDGE_TEXTS), [text, _random_text(rng, 8)]))
+    for _ in range(n):
+        pred = _random_text(rng, rng.randint(0, 40))
+        refs = [_random_text(rng, rng.randint(0, 40)) for _ in range(rng.choice((1, 1, 2, 3)))]
+        if rng.random() < 0.3:  # a reference close to the prediction: long LCS, many exact matches
+            words = pred.split(" ")
+            head = words[: len(words) // 3]
+            rng.shuffle(head)
+            refs[0] = " ".join(words[len(head) :] + head)
+        cases.append((pred, refs))
+    return cases
+
+
+def _library_scores(prediction: str, references: list[str], stemmer: bool, wordnet: Any) -> dict[str, float]:
+    """The plain loop a user would write over rouge-score and nltk."""
+    from nltk.stem.porter import PorterStemmer
+    from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+    from nltk.translate.meteor_score import meteor_score
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=stemmer)
+    sents, words = PunktSentenceTokenizer(), NLTKWordTokenizer()
+
+    def tokens(text: str) -> list[str]:
+        return [tok for sent in sents.tokenize(text) for tok in words.tokenize(sent)]
+
+    if len(references) == 1:
+        rouge = scorer.score(references[0], prediction)
+    else:
+        rouge = scorer.score_multi(references, prediction)
+    out = {}
+    for t in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        out[f"{t}_p"] = float(rouge[t].precision)
+        out[f"{t}_r"] = float(rouge[t].recall)
+        out[f"{t}_f"] = float(rouge[t].fmeasure)
+    refs, hyp = [tokens(r) for r in references], tokens(prediction)
+    out["meteor"] = float(meteor_score(refs, hyp, stemmer=PorterStemmer(), wordnet=wordnet))
+    out["bleu"] = float(sentence_bleu(refs, hyp, smoothing_function=SmoothingFunction().method1))
+    return out
+
+
+@pytest.mark.parametrize("stemmer", [True, False])
+def test_every_score_identical_to_the_libraries(stemmer: bool) -> None:
+    from judgekit.wordnet import load_wordnet
+
+    wordnet = load_wordnet() or lexical._NoWordNet()
+    cases = _random_cases(seed=1 if stemmer else 2, n=400)
+    preds = {str(k): pred for k, (pred, _) in enumerate(cases)}
+    refs = {str(k): ref for k, (_, ref) in enumerate(cases)}
+    lexical._STATE.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = compute_lexical(preds, refs, ALL, stemmer=stemmer, processes=1)
+        expected = {k: _library_scores(preds[k], refs[k], stemmer, wordnet) for k in preds}
+    different = [(k, preds[k], refs[k]) for k in preds if report.items[k] != expected[k]]
+    assert not different, different[:3]
+    assert report.items == expected  # exactly equal floats, every item, every metric
+
+
+def test_meteor_identical_with_and_without_synonyms() -> None:
+    """Synonym-heavy text with crossings and repeats, with WordNet and with the no-WordNet stand-in."""
+    import random
+
+    from nltk.stem.porter import PorterStemmer
+    from nltk.translate.meteor_score import meteor_score
+
+    from judgekit.lexical._meteor import FastMeteor, MemoStemmer
+    from judgekit.wordnet import load_wordnet
+
+    synonyms = "car auto automobile machine big large great huge small little buy purchase bought begin"
+    stems = "start started starting end finish help assist aid show display choose select pick run"
+    vocab = f"{synonyms} {stems} running runs ran Car AUTO Big set put place house home dog dogs".split()
+    rng = random.Random(5)
+    readers = [lexical._NoWordNet()]
+    wordnet = load_wordnet()
+    if wordnet is not None:
+        readers.append(wordnet)
+    for reader in readers:
+        fast = FastMeteor(MemoStemmer(PorterStemmer()), reader)
+        for _ in range(300):
+            hyp = [rng.choice(vocab) for _ in range(rng.randint(0, 25))]
+            refs = [[rng.choice(vocab) for _ in range(rng.randint(0, 25))] for _ in range(rng.randint(1, 3))]
+            expected = meteor_score(refs, hyp, stemmer=PorterStemmer(), wordnet=reader)
+            assert fast.score(refs, hyp) == expected, (hyp, refs)
+
+
+def test_lcs_matches_rouge_score_table_cell_by_cell() -> None:
+    import random
+
+    from rouge_score import rouge_scorer
+
+    from judgekit.lexical._rouge import _column_vectors, lcs_indices, lcs_length
+
+    rng = random.Random(3)
+    for _ in range(300):
+        alphabet = "abcdefgh"[: rng.randint(1, 8)]
+        ref = [rng.choice(alphabet) for _ in range(rng.randint(0, 30))]
+        can = [rng.choice(alphabet) for _ in range(rng.randint(0, 30))]
+        table = rouge_scorer._lcs_table(ref, can)
+        columns = _column_vectors(ref, can)
+        for i in range(len(ref) + 1):
+            for j in range(len(can) + 1):
+                assert i - (columns[j] & ((1 << i) - 1)).bit_count() == table[i][j]
+        assert lcs_length(ref, can) == table[-1][-1] == lcs_length(can, ref)
+        assert lcs_indices(ref, can) == rouge_scorer.lcs_ind(ref, can)
+
+
+def test_word_tokenizer_and_sentence_splitter_identical_to_nltk() -> None:
+    import random
+
+    from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
+
+    from judgekit.lexical._words import PROBE, FastWordTokenizer, memo_punkt
+
+    rng = random.Random(9)
+    nltk_words, nltk_sents = NLTKWordTokenizer(), PunktSentenceTokenizer()
+    fast_words, fast_sents = FastWordTokenizer(nltk_words), memo_punkt()
+    texts = [PROBE, PROBE.upper(), *_EDGE_TEXTS] + [
+        _random_text(rng, rng.randint(0, 60)) for _ in range(1500)
+    ]
+    for text in texts:
+        assert fast_words.tokenize(text) == nltk_words.tokenize(text), text
+        assert fast_sents.tokenize(text) == nltk_sents.tokenize(text), text
+        assert fast_sents.tokenize(text) == nltk_sents.tokenize(text), text  # from the memo this time
+
+
+def test_regex_whitespace_is_whitespace_to_split() -> None:
+    """The tokenizer may skip NLTK's whitespace-run rule on ASCII text because every character the
+    regex engine's \\s matches there also separates words for str.split()."""
+    import regex
+
+    ascii_space = regex.compile(r"\s")
+    for code in range(128):
+        if ascii_space.match(chr(code)):
+            assert chr(code).isspace(), code
+
+
+def test_fast_implementations_are_in_use() -> None:
+    """On the pinned rouge-score and nltk the probes agree, so the fast paths (not the fallbacks) run."""
+    from judgekit.lexical._meteor import FastMeteor
+    from judgekit.lexical._rouge import FastRouge
+    from judgekit.lexical._words import FastWordTokenizer
+
+    lexical._setup(lexical._Config(("rouge1", "rougeLsum"), True, False, True, False))
+    assert isinstance(lexical._STATE["rouge"], FastRouge)
+    assert isinstance(lexical._STATE["meteor"].__self__, FastMeteor)
+    assert isinstance(lexical._STATE["words"].__self__, FastWordTokenizer)
+    lexical._STATE.clear()
+
+
 # --- process pool -----------------------------------------------------------------------------------
 
 
@@ -591,9 +793,10 @@ def test_cli_ctrl_c_stops_the_pool_cleanly(tmp_path: Path) -> None:
         pytest.skip("needs Linux's /proc/PID/task/TID/children to see the workers start")
     rng = random.Random(5)
     vocab = [f"w{i}" for i in range(500)]
-    rows = [{"id": str(i), "output": " ".join(rng.choices(vocab, k=300))} for i in range(3000)]
+    # Long enough to be running 0.5 s after the workers start on an idle machine (~10 s of CPU).
+    rows = [{"id": str(i), "output": " ".join(rng.choices(vocab, k=600))} for i in range(3000)]
     dataset = _write(tmp_path, "big.json", rows)
-    preds = _write(tmp_path, "p.json", {r["id"]: " ".join(rng.choices(vocab, k=300)) for r in rows})
+    preds = _write(tmp_path, "p.json", {r["id"]: " ".join(rng.choices(vocab, k=600)) for r in rows})
     out = tmp_path / "never.json"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -607,7 +810,7 @@ def test_cli_ctrl_c_stops_the_pool_cleanly(tmp_path: Path) -> None:
         "--references",
         str(dataset),
     ]
-    cmd += ["--metrics", "rouge1,rougeL", "--processes", "2", "--out", str(out)]
+    cmd += ["--metrics", "rouge1,rougeL,bleu", "--processes", "2", "--out", str(out)]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )

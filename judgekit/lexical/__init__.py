@@ -1,9 +1,9 @@
-"""Lexical metrics (ROUGE, METEOR, BLEU) computed by the field's own libraries, over a process pool.
+"""Lexical metrics (ROUGE, METEOR, BLEU) with the field's own libraries' results, over a process pool.
 
-- ROUGE-1/2/L/Lsum (precision, recall, F) through Google's ``rouge-score`` (the reimplementation of
-  ROUGE-1.5.5 that LaMP, LongLaMP and Hugging Face ``evaluate`` use), Porter stemming on by default.
-  ``RougeScorer.score`` takes the *target first*; this module always calls it that way.
-- METEOR through ``nltk.translate.meteor_score`` on tokenised text (alpha 0.9, beta 3, gamma 0.5),
+- ROUGE-1/2/L/Lsum (precision, recall, F) as Google's ``rouge-score`` computes them (the reimplementation
+  of ROUGE-1.5.5 that LaMP, LongLaMP and Hugging Face ``evaluate`` use), Porter stemming on by default,
+  with the reference as the target.
+- METEOR as ``nltk.translate.meteor_score`` computes it on tokenised text (alpha 0.9, beta 3, gamma 0.5),
   with WordNet synonyms when NLTK finds WordNet (see :mod:`judgekit.wordnet`), otherwise exact and
   stem matches only; the report's ``meteor_mode`` says which.
 - BLEU through ``nltk.translate.bleu_score.sentence_bleu`` (4-gram, uniform weights) with
@@ -20,6 +20,14 @@ its default (untrained) parameters and each sentence into words by NLTK's Treeba
 English abbreviation list, which needs a download; so the result is the same on every machine.
 ROUGE uses rouge-score's own tokenizer, which lower-cases and keeps only ``[a-z0-9]`` runs (as
 ROUGE-1.5.5 does): text in other scripts has no ROUGE tokens, and the report notes such items.
+
+Speed: ROUGE (``_rouge``), METEOR (``_meteor``) and NLTK's word and sentence tokenizers (``_words``)
+run through judgekit's own implementations, which memoise per word type what the libraries recompute
+for every token (stems, WordNet synonyms, sentence-break decisions), compute ROUGE-L's LCS
+bit-parallel and skip tokenizer rules that cannot fire. Their results are the libraries' exactly
+(equal floats; tests compare them with rouge-score and nltk called directly), and each is used only
+after agreeing with its library on probe texts at start-up, else the library itself runs. BLEU calls
+nltk directly.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.data import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError, where
+from judgekit.lexical._meteor import FastMeteor, MemoStemmer
+from judgekit.lexical._rouge import FastRouge
+from judgekit.lexical._words import fast_word_tokenizer, memo_punkt
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 METRIC_NAMES = (*ROUGE_TYPES, "meteor", "bleu")
@@ -332,9 +343,8 @@ def _setup(config: _Config) -> None:
     if _STATE.get("config") == config and _STATE.get("pid") == os.getpid():
         return
     from nltk.stem.porter import PorterStemmer
-    from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
+    from nltk.tokenize import NLTKWordTokenizer
     from nltk.translate.bleu_score import SmoothingFunction
-    from rouge_score import rouge_scorer
 
     from judgekit.wordnet import load_wordnet
 
@@ -345,19 +355,66 @@ def _setup(config: _Config) -> None:
             raise RuntimeError("WordNet was found by the parent process but does not load in a worker")
         if multiprocessing.parent_process() is not None:  # a child process, e.g. a pool worker
             _reopen_wordnet_files(wordnet)
+    porter = PorterStemmer()
+    stems = MemoStemmer(porter)
+    rouge_stem = stems.stem if config.stemmer else None
+    words = NLTKWordTokenizer()
     _STATE.clear()
     _STATE.update(
         pid=os.getpid(),
         config=config,
-        rouge=rouge_scorer.RougeScorer(list(config.rouge_types), use_stemmer=config.stemmer)
-        if config.rouge_types
-        else None,
-        sentences=PunktSentenceTokenizer(),
-        words=NLTKWordTokenizer(),
-        porter=PorterStemmer(),
-        wordnet=wordnet,
+        rouge=_checked_rouge(config.rouge_types, rouge_stem, config.stemmer) if config.rouge_types else None,
+        sentences=memo_punkt(),
+        words=fast_word_tokenizer(words),
+        meteor=_checked_meteor(stems, porter, wordnet) if config.meteor else None,
         smoothing=SmoothingFunction().method1,
     )
+
+
+# Texts the fast ROUGE and METEOR must score exactly as the libraries do before they are used
+# (a guard against another library version behaving differently): repeats, crossings, stems,
+# synonyms, several lines, punctuation only, non-Latin script, empty.
+_PROBES = (
+    (
+        "The cats were running quickly.\nA dog ran; the cat runs!",
+        "the cat ran quickly\nThe dogs were running",
+    ),
+    ("a b a c b a d\n\nb a", "b a b d c a a\nd"),
+    ("Large car is red, and the automobile was big.", "the big auto is red; a large car"),
+    ("... !!", "?"),
+    ("東京は晴れです", "Zürich café naïve"),
+    ("", "something"),
+)
+
+
+def _checked_rouge(rouge_types: tuple[str, ...], stem: Callable[[str], str] | None, use_stemmer: bool) -> Any:
+    """The fast ROUGE scorer, or rouge-score's own if the two disagree on :data:`_PROBES`."""
+    from rouge_score import rouge_scorer
+
+    fast = FastRouge(rouge_types, stem)
+    slow = rouge_scorer.RougeScorer(list(rouge_types), use_stemmer=use_stemmer)
+    for target, prediction in _PROBES:
+        for targets in ([target], [target, prediction, target.upper()]):
+            if fast.score_multi(targets, prediction) != slow.score_multi(targets, prediction):
+                return slow
+    return fast
+
+
+def _checked_meteor(stems: MemoStemmer, porter: Any, wordnet: Any) -> Callable[..., float]:
+    """The fast METEOR, or nltk's ``meteor_score`` if the two disagree on :data:`_PROBES`."""
+    from nltk.translate.meteor_score import meteor_score
+
+    fast = FastMeteor(stems, wordnet)
+
+    def slow(refs: Sequence[Sequence[str]], hyp: Sequence[str]) -> float:
+        return float(meteor_score(refs, hyp, stemmer=porter, wordnet=wordnet))
+
+    for target, prediction in _PROBES:
+        hyp = prediction.split()
+        for refs in ([target.split()], [target.split(), prediction.upper().split()]):
+            if fast.score(refs, hyp) != slow(refs, hyp):
+                return slow
+    return fast.score
 
 
 def _init_worker(config: _Config) -> None:
@@ -382,7 +439,7 @@ def _reopen_wordnet_files(reader: Any) -> None:
 
 def _word_tokens(text: str) -> list[str]:
     words = _STATE["words"]
-    return [tok for sent in _STATE["sentences"].tokenize(text) for tok in words.tokenize(sent)]
+    return [tok for sent in _STATE["sentences"].tokenize(text) for tok in words(sent)]
 
 
 _ROUGE_CHAR = re.compile("[a-z0-9]")
@@ -395,7 +452,6 @@ def _rouge_blind(text: str) -> bool:
 
 def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, float], tuple[str, ...]]:
     from nltk.translate.bleu_score import sentence_bleu
-    from nltk.translate.meteor_score import meteor_score
 
     item_id, prediction, references = task
     config: _Config = _STATE["config"]
@@ -404,11 +460,7 @@ def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if config.rouge_types:
-            scorer = _STATE["rouge"]
-            if len(references) == 1:
-                result = scorer.score(references[0], prediction)  # target first
-            else:
-                result = scorer.score_multi(list(references), prediction)
+            result = _STATE["rouge"].score_multi(list(references), prediction)  # targets first
             for rouge_type in config.rouge_types:
                 s = result[rouge_type]
                 scores[f"{rouge_type}_p"] = float(s.precision)
@@ -420,9 +472,7 @@ def _score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, 
             hyp = _word_tokens(prediction)
             refs = [_word_tokens(r) for r in references]
             if config.meteor:
-                scores["meteor"] = float(
-                    meteor_score(refs, hyp, stemmer=_STATE["porter"], wordnet=_STATE["wordnet"])
-                )
+                scores["meteor"] = float(_STATE["meteor"](refs, hyp))
             if config.bleu:
                 scores["bleu"] = float(sentence_bleu(refs, hyp, smoothing_function=_STATE["smoothing"]))
     if not prediction.strip():
