@@ -20,7 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 
-from judgekit.rubric import FieldSpec, Rubric
+from judgekit.io import validation_line
+from judgekit.rubric import Rubric
+from judgekit.verdict import FieldSpec
 
 #: Characters of the answer around a pattern match that must also be copied from the graded response for
 #: the match to count as quoted: a short verdict such as ``[[A]]`` alone may coincide with the response.
@@ -138,10 +140,8 @@ def _validate_unit(rubric: Rubric, value: Any) -> dict[str, Any]:
         verdict = _unit_model(rubric).model_validate(value).model_dump()
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        got = first.get("input")
-        detail = first["msg"] if first["type"] == "missing" else f"{first['msg']} (got {got!r})"
-        raise ValueError(f"field {loc!r}: {detail}") from None
+        got = "" if first["type"] == "missing" else f" (got {first.get('input')!r})"
+        raise ValueError(validation_line(err) + got) from None
     _check_range(rubric, verdict)
     return verdict
 

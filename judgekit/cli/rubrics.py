@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from judgekit.cli._args import add_command
+
 EPILOG = """\
 examples:
   judgekit rubrics list
@@ -21,13 +23,13 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "rubrics",
         help="list, show and render rubric templates",
         description="Rubrics are folders: rubric.yaml plus Jinja templates. Inspect them and preview the "
         "messages a judge receives.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rsub = p.add_subparsers(dest="rubrics_command", metavar="ACTION", required=True)
     ls = rsub.add_parser("list", help="list built-in rubrics")
