@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from judgekit.errors import ConfigError, JudgeError
 from judgekit.judges.base import FunctionJudge, Judge
 from judgekit.judges.litellm_judge import StructuredMode
+from judgekit.judges.local.model import is_local_spec as is_local_spec
+from judgekit.judges.local.model import parse_local_spec
 
 _PY_OBJECT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -86,9 +87,5 @@ def resolve_judge(spec: str | Judge, options: JudgeOptions | None = None) -> Jud
     )
 
 
-def is_local_spec(spec: object) -> bool:
-    return isinstance(spec, str) and (spec == "local" or spec.startswith("local:"))
-
-
-def local_model_path(spec: str) -> Path | None:
-    return Path(spec.split(":", 1)[1]).expanduser() if ":" in spec else None
+# One rule for ``local[:PATH]``, the local judge's own; scoring reads the model path under this name.
+local_model_path = parse_local_spec
