@@ -132,19 +132,27 @@ def _num_map(m: Any, nullable: bool) -> bool:
 
 def _unit_ok(a: Any) -> bool:
     """An aspect dict holds exactly the types AspectResult declares (extra keys allowed, as there)."""
-    if type(a) is not dict or type(a.get("aspect")) is not str or not _opt_num(a.get("score")):
+    if type(a) is not dict:
         return False
-    if (
-        a.get("status", "scored") not in _STATUS
-        or not _opt_str(a.get("reason"))
-        or not _opt_str(a.get("method"))
-    ):
+    get = a.get
+    score = get("score")
+    if type(get("aspect")) is not str or not (score is None or type(score) is float or type(score) is int):
         return False
-    samples = a.get("samples", [])
-    if type(samples) is not list or not all(_opt_num(x) for x in samples):
+    if not (_opt_str(get("reason")) and _opt_str(get("method")) and get("status", "scored") in _STATUS):
         return False
-    fields = a.get("fields", {})
-    return type(fields) is dict and all(type(k) is str for k in fields) and _num_map(a.get("judges"), True)
+    if "samples" in a:
+        samples = a["samples"]
+        if type(samples) is not list:
+            return False
+        for x in samples:
+            if not (x is None or type(x) is float or type(x) is int):
+                return False
+    if "fields" in a:
+        fields = a["fields"]
+        if type(fields) is not dict or not all(type(k) is str for k in fields):
+            return False
+    judges = get("judges")
+    return judges is None or _num_map(judges, True)
 
 
 def _rows_ok(rows: Any) -> bool:
@@ -152,28 +160,25 @@ def _rows_ok(rows: Any) -> bool:
     if type(rows) is not list:
         return False
     for q in rows:
-        if (
-            type(q) is not dict
-            or type(q.get("id")) is not str
-            or "score" not in q
-            or not _opt_num(q["score"])
-            or type(q.get("details")) is not list
+        if type(q) is not dict:
+            return False
+        get = q.get
+        score, details = get("score"), get("details")
+        if type(get("id")) is not str or type(details) is not list or "score" not in q:
+            return False
+        if not (score is None or type(score) is float or type(score) is int):
+            return False
+        if not (
+            _num(get("coverage", 0.0)) and type(get("scored", 0)) is int and type(get("total", 0)) is int
         ):
             return False
-        if (
-            not _num(q.get("coverage", 0.0))
-            or type(q.get("scored", 0)) is not int
-            or type(q.get("total", 0)) is not int
+        if not (
+            _opt_str(get("category")) and _num_map(get("lexical"), False) and _num_map(get("judges"), True)
         ):
             return False
-        if (
-            not _opt_str(q.get("category"))
-            or not _num_map(q.get("lexical"), False)
-            or not _num_map(q.get("judges"), True)
-        ):
-            return False
-        if not all(_unit_ok(a) for a in q["details"]):
-            return False
+        for a in details:
+            if not _unit_ok(a):
+                return False
     return True
 
 

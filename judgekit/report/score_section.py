@@ -427,21 +427,24 @@ def _estimate(e: Any) -> str:
     return esc(num(fin(e)))
 
 
+#: A run log call's keys and their short names in the item browser's data (absent ones are left out).
+_CALL_KEYS = (
+    ("judge", "judge"),
+    ("targets", "t"),
+    ("turn", "turn"),
+    ("status", "st"),
+    ("completion", "c"),
+    ("parse_error", "e"),
+)
+
+
 def browser_data(item: ReportInput) -> dict[str, Any]:
-    """One compact row per question for the item browser (rendered in the page by textContent)."""
+    """One compact row per question for the item browser (rendered in the page by textContent); keys whose
+    value is the default (a unit's "scored" status, a call's missing fields) are left out."""
     calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in item.log:
-        qid = str(row.get("id"))
-        calls[qid].append(
-            {
-                "judge": row.get("judge"),
-                "t": row.get("targets"),
-                "turn": row.get("turn"),
-                "st": row.get("status"),
-                "c": row.get("completion"),
-                "e": row.get("parse_error"),
-            }
-        )
+        call = {short: row[key] for key, short in _CALL_KEYS if row.get(key) is not None}
+        calls[str(row.get("id"))].append(call)
     out = []
     for q in item.questions:
         qid = q["id"]
@@ -470,7 +473,10 @@ def browser_data(item: ReportInput) -> dict[str, Any]:
 
 
 def _unit(a: Row) -> dict[str, Any]:
-    unit: dict[str, Any] = {"n": a["aspect"], "s": fin(a.get("score")), "st": a.get("status", "scored")}
+    unit: dict[str, Any] = {"n": a["aspect"], "s": fin(a.get("score"))}
+    status = a.get("status", "scored")
+    if status != "scored":
+        unit["st"] = status
     if a.get("reason"):
         unit["r"] = a["reason"]
     if a.get("judges"):
