@@ -156,6 +156,7 @@ def main() -> None:
                 [sys.executable, "-m", "judgekit", "report", str(scores), "--out", str(d / f"cli{k}.html")],
                 check=True,
                 env=env,
+                cwd=REPO,  # `-m` puts the working folder first on sys.path: run this checkout's judgekit
                 capture_output=True,
             )
             cli_times.append(time.perf_counter() - t)
