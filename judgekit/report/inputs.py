@@ -322,12 +322,14 @@ def _attach_log(item: ReportInput, sf: ScoreFile) -> None:
 
 def _attach_texts(item: ReportInput, sf: ScoreFile) -> None:
     """Question and response texts from the dataset and responses the run recorded, when still there."""
-    from judgekit.data import load_dataset, load_responses
-
     inputs = sf.meta.get("inputs") or {}
     near = item.path.parent if item.path else None
     ds = _resolve((inputs.get("dataset") or {}).get("path"), near)
     rs = _resolve((inputs.get("responses") or {}).get("path"), near)
+    if ds is None and rs is None:
+        return
+    from judgekit.data import load_dataset, load_responses
+
     try:
         if ds is not None:
             for it in load_dataset(ds):
