@@ -106,7 +106,14 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         f"scale {d.scale if d.scale else 'continuous'}"
     )
     body += "".join(note(n) for n in d.notes)
-    # Correlations with CIs beside the human ceiling.
+    body += (
+        _dim_correlations(d, salt) + _dim_agreement(d) + _dim_shares(d, salt) + _dim_disagreements(d, salt)
+    )
+    return section(salt, f"Validate: dimension {d.dimension}", body, 3)
+
+
+def _dim_correlations(d: DimensionReport, salt: str) -> str:
+    """Correlations with CIs beside the human ceiling: a chart and its table."""
     rows = _corr_rows(d)
     labels, vals, lows, highs, colours = [], [], [], [], []
     for method in _METHODS:
@@ -120,10 +127,10 @@ def _dimension(d: DimensionReport, salt: str) -> str:
     svg = plots.interval_chart(
         labels, vals, lows, highs, salt=f"{salt}-corr", xlabel="correlation", colours=colours
     )
-    body += figure(
+    body = figure(
         svg, "Correlations with CIs; the human ceiling (orange) is the bar to reach", "correlations"
     )
-    body += table(
+    return body + table(
         ["", "Pearson", "Spearman", "Kendall"],
         [
             (
@@ -136,7 +143,10 @@ def _dimension(d: DimensionReport, salt: str) -> str:
             for name, b, _ in rows
         ],
     )
-    # Agreement beyond correlation.
+
+
+def _dim_agreement(d: DimensionReport) -> str:
+    """Agreement beyond correlation: alpha, kappa, the mean offset."""
     extra = []
     if d.alpha is not None:
         for who, alphas in (("humans", d.alpha.humans), ("humans + judge", d.alpha.humans_and_judge)):
@@ -156,19 +166,26 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         extra.append(
             (esc("mean offset (judge − human)"), esc(f"{num(mo.value)} {ci(mo.ci_low, mo.ci_high)}"))
         )
-    if extra:
-        body += table(["statistic", "value [CI]"], extra)
-    # Score shares.
+    return table(["statistic", "value [CI]"], extra) if extra else ""
+
+
+def _dim_shares(d: DimensionReport, salt: str) -> str:
     js, hs = d.bias.judge_shares or {}, d.bias.human_shares or {}
-    if js or hs:
-        keys = sorted(set(js) | set(hs), key=_as_number)
-        svg = plots.grouped_bars(
-            keys,
-            {"judge": [js.get(k, 0.0) for k in keys], "humans": [hs.get(k, 0.0) for k in keys]},
-            salt=f"{salt}-shares",
-            ylabel="share of labels",
-        )
-        body += figure(svg, "Score shares on the label scale: judge against humans", "score-shares")
+    if not (js or hs):
+        return ""
+    keys = sorted(set(js) | set(hs), key=_as_number)
+    svg = plots.grouped_bars(
+        keys,
+        {"judge": [js.get(k, 0.0) for k in keys], "humans": [hs.get(k, 0.0) for k in keys]},
+        salt=f"{salt}-shares",
+        ylabel="share of labels",
+    )
+    return figure(svg, "Score shares on the label scale: judge against humans", "score-shares")
+
+
+def _dim_disagreements(d: DimensionReport, salt: str) -> str:
+    """Judge against human: scatter, confusion matrix and the table of the largest disagreements."""
+    body = ""
     # Scatter and confusion: the report keeps only the largest disagreements, not every item's pair.
     pts = [(x.human, x.judge) for x in d.disagreements]
     if pts:
@@ -207,7 +224,7 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         body += "<h4>Largest disagreements</h4>" + table(
             ["id", "judge", "human mean", "difference", "labels"], rows_d
         )
-    return section(salt, f"Validate: dimension {d.dimension}", body, 3)
+    return body
 
 
 def _confusion(d: DimensionReport, salt: str) -> str:
