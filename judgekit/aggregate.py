@@ -17,7 +17,7 @@ import numpy as np
 
 from judgekit.data import Item
 from judgekit.engine import JobResult
-from judgekit.results import AspectResult, Coverage, GroupScore, QuestionResult, ScoreCI, Unscored
+from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
 from judgekit.rubric import RubricSpec
 
 Combine = Literal["mean", "median", "majority"]
@@ -243,9 +243,10 @@ CI_METHOD = "percentile bootstrap of the mean over scored questions"
 
 def score_ci(
     values: Sequence[float], n_boot: int, seed: int | None, level: float = CI_LEVEL
-) -> ScoreCI | None:
+) -> dict[str, Any] | None:
     """Percentile bootstrap interval of the mean of ``values`` (the scored questions; unscored ones are left
-    out by the caller, never counted as 0). ``None`` when the bootstrap is off or nothing was scored."""
+    out by the caller, never counted as 0): ``{low, high, level, method, n, resamples}``, or ``None`` when
+    the bootstrap is off or nothing was scored."""
     from judgekit.gate import bootstrap_means
     from judgekit.stats.bootstrap import percentile_ci
 
@@ -253,17 +254,24 @@ def score_ci(
         return None
     means = bootstrap_means(np.asarray(values, dtype=np.float64), n_boot, 0 if seed is None else seed)
     low, high, _ = percentile_ci(means, level)
-    return ScoreCI(low=low, high=high, level=level, method=CI_METHOD, n=len(values), resamples=n_boot)
+    return {
+        "low": low,
+        "high": high,
+        "level": level,
+        "method": CI_METHOD,
+        "n": len(values),
+        "resamples": n_boot,
+    }
 
 
-def _group_score(scores: list[float | None], n_boot: int, seed: int | None) -> GroupScore:
+def _group_score(scores: list[float | None], n_boot: int, seed: int | None) -> dict[str, Any]:
     values = [s for s in scores if s is not None]
-    return GroupScore(
-        score=statistics.fmean(values) if values else None,
-        score_ci=score_ci(values, n_boot, seed),
-        questions_scored=len(values),
-        questions_total=len(scores),
-    )
+    return {
+        "score": statistics.fmean(values) if values else None,
+        "score_ci": score_ci(values, n_boot, seed),
+        "questions_scored": len(values),
+        "questions_total": len(scores),
+    }
 
 
 def _aspect_scores(spec: RubricSpec, questions: list[QuestionResult]) -> dict[str, list[float | None]]:

@@ -74,26 +74,6 @@ class Unscored(_Model):
     reason: str
 
 
-class ScoreCI(_Model):
-    """Confidence interval of a mean score over the ``n`` scored questions (unscored ones are left out)."""
-
-    low: float | None
-    high: float | None
-    level: float
-    method: str
-    n: int = 0
-    resamples: int = 0
-
-
-class GroupScore(_Model):
-    """The score of a subset of the questions (a category, an aspect title) with its CI."""
-
-    score: float | None
-    score_ci: ScoreCI | None = None
-    questions_scored: int = 0
-    questions_total: int = 0
-
-
 class ScoreFile(_Model):
     score: float | None
     per_question_scores: list[QuestionResult]
@@ -102,10 +82,12 @@ class ScoreFile(_Model):
     totals: Totals = Field(default_factory=Totals)
     meta: dict[str, Any] = Field(default_factory=dict)
     lexical: dict[str, Any] | None = None
-    # Bootstrap CI of ``score`` (None with --bootstrap 0); the score per category / recurring aspect title.
-    score_ci: ScoreCI | None = None
-    by_category: dict[str, GroupScore] | None = None
-    by_aspect: dict[str, GroupScore] | None = None
+    # Bootstrap CI of ``score``: {low, high, level, method, n, resamples} (None with --bootstrap 0). Per
+    # category / recurring aspect title: {score, score_ci, questions_scored, questions_total}. Plain JSON, so
+    # files written by hand or by other tools ({ci_low, ci_high}) still load.
+    score_ci: dict[str, Any] | None = None
+    by_category: dict[str, dict[str, Any]] | None = None
+    by_aspect: dict[str, dict[str, Any]] | None = None
     # Pair rubrics: win/tie/loss rates with CIs, position consistency, accuracy against labels.
     pairwise: dict[str, Any] | None = None
     # Several judges: how they were combined, per-judge score and coverage, inter-judge alpha.

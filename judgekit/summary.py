@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from judgekit.results import GroupScore, ScoreCI, ScoreFile
+from judgekit.results import ScoreFile
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _with_ci(value: float | None, ci: ScoreCI | None) -> str:
+def _with_ci(value: float | None, ci: dict[str, Any] | None) -> str:
     """``0.4722 [0.41, 0.53]``: the score and its bootstrap interval, when there is one."""
-    if ci is None or ci.low is None or ci.high is None:
+    low, high = (ci or {}).get("low"), (ci or {}).get("high")
+    if low is None or high is None:
         return _fmt(value)
-    return f"{_fmt(value)} [{ci.low:.2f}, {ci.high:.2f}]"
+    return f"{_fmt(value)} [{low:.2f}, {high:.2f}]"
 
 
-def _group_lines(kind: str, groups: dict[str, GroupScore] | None) -> list[str]:
+def _group_lines(kind: str, groups: dict[str, dict[str, Any]] | None) -> list[str]:
     if not groups:
         return []
     width = max(len(name) for name in groups)
     return [f"by {kind}"] + [
-        f"  {name:<{width}}  {_with_ci(g.score, g.score_ci)}   ({g.questions_scored} of {g.questions_total})"
+        f"  {name:<{width}}  {_with_ci(g.get('score'), g.get('score_ci'))}   "
+        f"({g.get('questions_scored')} of {g.get('questions_total')})"
         for name, g in groups.items()
     ]
 
