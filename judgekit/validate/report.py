@@ -101,6 +101,38 @@ class Dropped(_Model):
     examples: list[str]
 
 
+class MeanInterval(_Model):
+    """A mean with its normal (CLT) interval and the standard error used."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n: int
+
+
+class PPI(_Model):
+    """The mean human-scale score by prediction-powered inference (PPI++, power-tuned), beside the
+    judge-only mean (biased) and the human-only mean of the labelled items."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n_labelled: int
+    n_unlabelled: int
+    lam: float = Field(description="weight on the judge (0: human-only mean, 1: plain PPI)")
+    judge_only: MeanInterval = Field(description="mean judge score over every judged item (biased)")
+    human_only: MeanInterval = Field(description="mean label over the labelled items (classical)")
+    effective_labels: float | None = Field(
+        description="labels a human-only interval would need to be as narrow as the PPI one"
+    )
+    level: float
+    method: str = "PPI++ (Angelopoulos, Duchi, Zrnic 2023), power-tuned lambda, normal interval"
+    judge_mapped: str | None = Field(None, description="how the judge's scores were put on the human scale")
+    n_judge_unscored: int = Field(0, description="unlabelled items the judge could not score (left out)")
+
+
 class DimensionReport(_Model):
     dimension: str
     n_used: int
@@ -121,6 +153,7 @@ class DimensionReport(_Model):
     bias: Bias
     disagreements: list[Disagreement]
     judge_samples: dict[str, Any] | None = None
+    ppi: PPI | None = None
     notes: list[str] = Field(default_factory=list)
 
 

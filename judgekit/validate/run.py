@@ -39,6 +39,7 @@ def validate(
     allow_missing: bool = False,
     ceiling: bool | None = None,
     pairwise: bool = False,
+    ppi: bool = False,
     invalid_agree: bool = False,
     n_boot: int = 2000,
     seed: int | None = 0,
@@ -53,7 +54,9 @@ def validate(
     and system (system-level correlations). ``scale`` declares the human label scale (``"1-5"``); labels off
     it are errors. ``ceiling``: ``None`` computes the leave-one-annotator-out ceiling when there are two or
     more annotators, ``True`` requires it. ``pairwise=True`` switches to preference verdicts (see
-    ``judgekit.stats.pairwise_agreement``). Raises ``InputError`` / ``ConfigError`` with one-line
+    ``judgekit.stats.pairwise_agreement``). ``ppi=True`` adds each dimension's mean human-scale score by
+    prediction-powered inference: the judge's scores on items nobody labelled, corrected by the labelled
+    ones (which must be a random subset of the judged items). Raises ``InputError`` / ``ConfigError`` with one-line
     messages for bad inputs.
     """
     _check_settings(n_boot, confidence, dimensions)
@@ -68,6 +71,8 @@ def validate(
     }
     inputs = {"judge": judge_name(judge), "human": str(human)}
     meta_fields = [f for f in (group, system, length_field) if f]
+    if pairwise and ppi:
+        raise ConfigError("--ppi estimates a mean score; it does not apply to --pairwise verdicts")
     if pairwise:
         options = PairwiseOptions(
             group, id_field, annotator_field, label_field, meta_fields, human_format, annotators, allow_missing,
@@ -88,7 +93,7 @@ def validate(
         settings["length"] = "words in --responses"
     opts = Options(
         inputs["judge"], inputs["human"], scale_points, judge_points, group, system, length_field, lengths,
-        allow_missing, ceiling, n_boot, seed, confidence, top,
+        allow_missing, ceiling, n_boot, seed, confidence, top, ppi,
     )  # fmt: skip
     reports = [
         analyse_dimension(dim, judge_data, key, humans, opts)
