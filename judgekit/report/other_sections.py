@@ -186,8 +186,7 @@ def _dim_shares(d: DimensionReport, salt: str) -> str:
 def _dim_disagreements(d: DimensionReport, salt: str) -> str:
     """Judge against human: scatter, confusion matrix and the table of the largest disagreements."""
     body = ""
-    # Scatter and confusion: the report keeps only the largest disagreements, not every item's pair.
-    pts = [(x.human, x.judge) for x in d.disagreements]
+    pts = _pairs(d)
     if pts:
         step = _scale_step(d.scale)
         svg = plots.scatter(
@@ -198,18 +197,15 @@ def _dim_disagreements(d: DimensionReport, salt: str) -> str:
             ylabel="judge",
             jitter=step * 0.15,
         )
-        body += figure(
-            svg,
-            f"Judge against human (jittered): the validate report stores only its {len(pts)} largest "
-            "disagreements, not every item's pair, so only those are drawn",
-            "judge-vs-human",
-        )
+        what = "every used item" if d.items is not None else f"the {len(pts)} largest disagreements"
+        body += figure(svg, f"Judge against human (jittered), {what}", "judge-vs-human")
         if d.scale:
-            body += _confusion(d, f"{salt}-confusion")
-    body += note(
-        "no full confusion matrix or scatter of every item: the validate report does not store per-item "
-        "judge/human pairs"
-    )
+            body += _confusion(d, pts, f"{salt}-confusion")
+    if d.items is None:
+        body += note(
+            "a validate report from before per-item pairs were stored: the scatter and confusion matrix "
+            "show only its largest disagreements"
+        )
     rows_d = [
         (
             esc(x.id),
@@ -227,7 +223,14 @@ def _dim_disagreements(d: DimensionReport, salt: str) -> str:
     return body
 
 
-def _confusion(d: DimensionReport, salt: str) -> str:
+def _pairs(d: DimensionReport) -> list[tuple[float, float]]:
+    """(human mean, judge) for every used item when the report has them, else for its disagreements."""
+    if d.items is not None:
+        return list(zip(d.items.human, d.items.judge, strict=True))
+    return [(x.human, x.judge) for x in d.disagreements]
+
+
+def _confusion(d: DimensionReport, pts: list[tuple[float, float]], salt: str) -> str:
     scale = [float(x) for x in d.scale or []]
     if len(scale) > 12 or not scale:
         return ""
@@ -236,14 +239,14 @@ def _confusion(d: DimensionReport, salt: str) -> str:
         return min(range(len(scale)), key=lambda k: abs(scale[k] - v))
 
     counts = [[0.0] * len(scale) for _ in scale]
-    for x in d.disagreements:
-        counts[nearest(x.human)][nearest(x.judge)] += 1
+    for human, judge in pts:
+        counts[nearest(human)][nearest(judge)] += 1
     names = [f"{v:g}" for v in scale]
     svg = plots.heatmap(counts, names, names, salt=salt, label="items", fmt="{:.0f}")
     return figure(
         svg,
-        "Confusion on the label scale (rows: human mean rounded, columns: judge rounded), over the listed "
-        "disagreements only",
+        "Confusion on the label scale (rows: human mean rounded, columns: judge rounded)"
+        + ("" if d.items is not None else ", over the listed disagreements only"),
         "confusion",
     )
 

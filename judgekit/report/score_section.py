@@ -200,14 +200,20 @@ def breakdowns(sf: ScoreFile, questions: list[Row], salt: str) -> str:
     """Mean score per aspect (when aspects repeat across questions) and per category; the CIs the file
     carries (``by_aspect`` / ``by_category`` with ci_low/ci_high) are drawn when present."""
     out = []
-    extra = sf.model_extra or {}
+    extra = dict(sf.model_extra or {})
+    for key in ("by_category", "by_aspect"):
+        declared = getattr(sf, key, None)
+        if declared:
+            extra[key] = declared
     for key, kind in (("by_category", "category"), ("by_aspect", "aspect")):
         stored = extra.get(key)
         if isinstance(stored, dict) and stored:
             labels = sorted(stored)
-            vals = [fin((stored[k] or {}).get("score", (stored[k] or {}).get("value"))) for k in labels]
-            lows = [fin((stored[k] or {}).get("ci_low")) for k in labels]
-            highs = [fin((stored[k] or {}).get("ci_high")) for k in labels]
+            entries = [stored[k] or {} for k in labels]
+            vals = [fin(e.get("score", e.get("value"))) for e in entries]
+            cis = [e.get("score_ci") or {} for e in entries]
+            lows = [fin(c.get("low", e.get("ci_low"))) for c, e in zip(cis, entries, strict=True)]
+            highs = [fin(c.get("high", e.get("ci_high"))) for c, e in zip(cis, entries, strict=True)]
             svg = plots.interval_chart(labels, vals, lows, highs, salt=f"{salt}-{kind}", xlabel="score")
             out.append(figure(svg, f"Score per {kind} with its CI (from the score file)", f"by-{kind}"))
     if "by_category" not in extra:

@@ -59,6 +59,7 @@ def analyse_dimension(
         ceiling=ceiling_model,
         bias=finish_bias(),
         disagreements=worst,
+        items=report.ItemPairs(ids=list(s.used), judge=s.j.tolist(), human=s.h_mean.tolist()),
         judge_samples=judge.samples.get(key),
         ppi=ppi_block,
         notes=s.notes,

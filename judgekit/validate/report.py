@@ -95,6 +95,15 @@ class Disagreement(_Model):
     difference: float
 
 
+class ItemPairs(_Model):
+    """Every used item's judge score and human mean, column by column (compact for large sets), so a
+    report can draw the full scatter and confusion matrix."""
+
+    ids: list[str]
+    judge: list[float]
+    human: list[float]
+
+
 class Dropped(_Model):
     reason: str
     count: int
@@ -152,6 +161,7 @@ class DimensionReport(_Model):
     ceiling: Ceiling | None = None
     bias: Bias
     disagreements: list[Disagreement]
+    items: ItemPairs | None = None
     judge_samples: dict[str, Any] | None = None
     ppi: PPI | None = None
     notes: list[str] = Field(default_factory=list)
