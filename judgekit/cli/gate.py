@@ -26,7 +26,8 @@ checks (declared in the YAML --config; unknown keys are errors; see docs/gate.md
   floors        overall score, coverage, per-aspect / per-category means, lexical metrics >= a floor
   regression    mean paired difference over shared questions; fails only when the drop exceeds the
                 tolerance AND a one-sided paired test (sign-flip permutation, or bootstrap; fixed seed)
-                is significant at alpha; reports the effect, its bootstrap CI and p
+                is significant at alpha; reports the effect, its bootstrap CI and p, and the smallest
+                drop the test can detect at 80% power (--plan: the questions needed for a given drop)
   per_question  the questions that fell most, with their aspect-level changes
   drift         re-scores a pinned human-labelled set with the candidate's judge settings (free with a
                 warm cache) and fails when an agreement statistic falls below its floor
@@ -52,7 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     io = p.add_argument_group("inputs")
-    io.add_argument("--candidate", default=None, help="score file of the change under test (judgekit score)")
+    io.add_argument(
+        "--candidate",
+        default=None,
+        help="score file of the change under test (judgekit score); required unless --plan",
+    )
     io.add_argument(
         "--baseline", default=None, help="stored score file to compare with (omit: no regression check)"
     )
