@@ -293,6 +293,8 @@ def gate_sections(item: ReportInput, g: GateResult, salt: str) -> str:
             )
     if g.mismatches:
         head.append(("mismatches", "<br>".join(esc(m) for m in g.mismatches)))
+    if g.power is not None:  # whether a pass means anything: the drop this gate can see at 80% power
+        head.append(("power", esc(g.power.message)))
     parts = [section(f"{salt}-prov", "Verdict and provenance", kv(head), 3)]
     rows = [
         (

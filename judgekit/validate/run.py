@@ -54,12 +54,11 @@ def validate(
     and system (system-level correlations). ``scale`` declares the human label scale (``"1-5"``); labels off
     it are errors. ``ceiling``: ``None`` computes the leave-one-annotator-out ceiling when there are two or
     more annotators, ``True`` requires it. ``pairwise=True`` switches to preference verdicts (see
-    ``judgekit.stats.pairwise_agreement``). ``ppi=True`` adds each dimension's mean human-scale score by
-    prediction-powered inference: the judge's scores on items nobody labelled, corrected by the labelled
-    ones (which must be a random subset of the judged items). Raises ``InputError`` / ``ConfigError`` with one-line
-    messages for bad inputs.
+    ``judgekit.stats.pairwise_agreement``). ``ppi=True`` adds the judge-corrected mean human-scale score
+    (PPI++; the labelled items must be a random subset). Bad inputs raise one-line ``InputError`` /
+    ``ConfigError``.
     """
-    _check_settings(n_boot, confidence, dimensions)
+    _check_settings(n_boot, confidence, dimensions, pairwise=pairwise, ppi=ppi)
     settings: dict[str, Any] = {
         "n_boot": n_boot,
         "seed": seed,
@@ -71,8 +70,6 @@ def validate(
     }
     inputs = {"judge": judge_name(judge), "human": str(human)}
     meta_fields = [f for f in (group, system, length_field) if f]
-    if pairwise and ppi:
-        raise ConfigError("--ppi estimates a mean score; it does not apply to --pairwise verdicts")
     if pairwise:
         options = PairwiseOptions(
             group, id_field, annotator_field, label_field, meta_fields, human_format, annotators, allow_missing,
@@ -109,13 +106,17 @@ def _response_words(responses: str | Path) -> dict[str, float]:
     return {k: float(len(v.split())) for k, v in load_responses(responses).items()}
 
 
-def _check_settings(n_boot: int, confidence: float, dimensions: Sequence[str] | None) -> None:
+def _check_settings(
+    n_boot: int, confidence: float, dimensions: Sequence[str] | None, *, pairwise: bool, ppi: bool
+) -> None:
     if n_boot < 0:
         raise ConfigError("--n-boot must be 0 or more")
     if not 0 < confidence < 1:
         raise ConfigError("--confidence must be between 0 and 1 (e.g. 0.95)")
     if dimensions is not None and len(set(dimensions)) != len(dimensions):
         raise ConfigError("a --dimension is given twice")
+    if pairwise and ppi:
+        raise ConfigError("--ppi estimates a mean score; it does not apply to --pairwise verdicts")
 
 
 def _dimension_keys(
