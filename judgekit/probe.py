@@ -84,7 +84,7 @@ def effect_stats(
     lo = hi = None
     if resamples > 0:
         lo, hi, _ = percentile_ci(bootstrap_means(d, resamples, seed), level)
-    flipped, exact = sign_flip_means(d, max(resamples, 1000), seed)
+    flipped, exact = sign_flip_means(d, max(resamples, 10_000), seed)
     eps = 1e-9 * max(1.0, float(np.abs(d).max()))
     hits = int(np.count_nonzero(np.abs(flipped) >= abs(mean) - eps))
     p = hits / flipped.size if exact else (1 + hits) / (flipped.size + 1)
@@ -122,24 +122,26 @@ def _inject(text: str, texts: ProbeTexts, rng: np.random.Generator) -> str:
     return text.rstrip() + "\n\n" + texts.injection[int(rng.integers(len(texts.injection)))]
 
 
-def _unit_scores(sf: ScoreFile) -> dict[str, list[float | None]]:
-    return {q.id: [a.score for a in q.details] for q in sf.per_question_scores}
+Unit = dict[str, Any]
+
+
+def _unit_scores(sf: ScoreFile) -> dict[str, list[tuple[str, float | None]]]:
+    return {q.id: [(a.aspect, a.score) for a in q.details] for q in sf.per_question_scores}
 
 
 def _paired(
-    orig: dict[str, list[float | None]], edited: dict[str, list[float | None]], order: dict[str, list[int]]
-) -> tuple[list[float], int]:
-    """Differences per unit (edited unit ``j`` is original unit ``order[id][j]``) and the units left out."""
-    diffs: list[float] = []
-    unscored = 0
+    orig: dict[str, list[tuple[str, float | None]]],
+    edited: dict[str, list[tuple[str, float | None]]],
+    order: dict[str, list[int]],
+) -> list[Unit]:
+    """One row per unit (edited unit ``j`` is original unit ``order[id][j]``); ``diff`` None when unscored."""
+    units: list[Unit] = []
     for qid, scores in edited.items():
-        for j, s in enumerate(scores):
-            o = orig[qid][order[qid][j]] if qid in order else orig[qid][j]
-            if s is None or o is None:
-                unscored += 1
-            else:
-                diffs.append(s - o)
-    return diffs, unscored
+        for j, (aspect, s) in enumerate(scores):
+            o = orig[qid][order[qid][j] if qid in order else j][1]
+            diff = None if s is None or o is None else s - o
+            units.append({"id": qid, "aspect": aspect, "original": o, "edited": s, "diff": diff})
+    return units
 
 
 async def aprobe(
@@ -221,16 +223,14 @@ async def aprobe(
                 original = original or await run(data_path, None, settings)
                 edit = _pad if name == "verbosity" else _inject
                 edited = await run(data_path, {i: edit(answers[i], texts, rng) for i in ids}, settings)
-                diffs, unscored = _paired(_unit_scores(original), _unit_scores(edited), {})
+                units = _paired(_unit_scores(original), _unit_scores(edited), {})
                 what = (
                     "padded with content-free sentences"
                     if name == "verbosity"
                     else "with an injected top-score claim"
                 )
                 results.append(
-                    _effect(
-                        name, diffs, unscored, f"score of the response {what} - original", bootstrap, seed
-                    )
+                    _effect(name, units, f"score of the response {what} - original", bootstrap, seed)
                 )
             elif name == "aspect_order":
                 all_settings = settings.model_copy(update={"mode": "all_aspects"})
@@ -247,15 +247,14 @@ async def aprobe(
                 base = await run(data_path, None, all_settings)
                 edited = await run(write("permuted.json", permuted_rows), None, all_settings)
                 single = {q for q, perm in orders.items() if len(perm) < 2}
-                diffs, unscored = _paired(
+                units = _paired(
                     _unit_scores(base),
                     {q: s for q, s in _unit_scores(edited).items() if q not in single},
                     orders,
                 )
                 eff = _effect(
                     name,
-                    diffs,
-                    unscored,
+                    units,
                     "aspect score with the aspect list permuted - unpermuted (all_aspects mode)",
                     bootstrap,
                     seed,
@@ -264,10 +263,8 @@ async def aprobe(
                 results.append(eff)
             else:
                 sf = await run(data_path, None, settings)
-                diffs, unscored = _position_diffs(sf, rubric)
-                eff = _effect(
-                    name, diffs, unscored, "A's score shown first - A's score shown second", bootstrap, seed
-                )
+                units = _position_units(sf, rubric)
+                eff = _effect(name, units, "A's score shown first - A's score shown second", bootstrap, seed)
                 if sf.pairwise is not None and "position_consistency" in sf.pairwise:
                     eff.extra["position_consistency"] = sf.pairwise["position_consistency"]
                 results.append(eff)
@@ -291,27 +288,26 @@ async def aprobe(
     }
 
 
-def _position_diffs(sf: ScoreFile, rubric: Rubric) -> tuple[list[float], int]:
-    """Per pair ``s_original + s_swapped - 1``: A's score shown first minus A's score shown second, where each
-    order's score is as written (1 = the first shown wins)."""
+def _position_units(sf: ScoreFile, rubric: Rubric) -> list[Unit]:
+    """Per pair, A's score shown first (the original order's score as written: the first shown wins high)
+    and A's score shown second (the swapped order's score reflected on the scale)."""
     lo, hi = rubric.spec.scale.min, rubric.spec.scale.max
-    diffs: list[float] = []
-    unscored = 0
+    units: list[Unit] = []
     for q in sf.per_question_scores:
         by = {a.aspect: a.score for a in q.details}
-        o, s = by.get("original"), by.get("swapped")
-        if o is None or s is None:
-            unscored += 1
-        else:
-            diffs.append((o - lo) + (s - lo) - (hi - lo))
-    return diffs, unscored
+        first, swapped = by.get("original"), by.get("swapped")
+        second = None if swapped is None else lo + hi - swapped
+        diff = None if first is None or second is None else first - second
+        units.append({"id": q.id, "aspect": "pair", "original": second, "edited": first, "diff": diff})
+    return units
 
 
-def _effect(
-    name: str, diffs: list[float], unscored: int, definition: str, bootstrap: int, seed: int
-) -> Effect:
+def _effect(name: str, units: list[Unit], definition: str, bootstrap: int, seed: int) -> Effect:
+    diffs = [u["diff"] for u in units if u["diff"] is not None]
     mean, lo, hi, p = effect_stats(diffs, resamples=bootstrap, seed=seed)
-    return Effect(name, mean, lo, hi, p, len(diffs), unscored, definition)
+    effect = Effect(name, mean, lo, hi, p, len(diffs), len(units) - len(diffs), definition)
+    effect.extra["units"] = units
+    return effect
 
 
 def _num(v: float | None, signed: bool = True) -> str:
