@@ -103,7 +103,15 @@ def _sample_rows(path: str | Path, ids: list[str], sample: int | None, seed: int
     raw = read_json_or_jsonl(path)
     if not isinstance(raw, list):
         raise InputError(f"{path}: probe needs a dataset that is a JSON list (or JSON Lines) of rows")
-    by_id = {str(r.get("id")): r for r in raw if isinstance(r, dict)}
+    rows = [r for r in raw if isinstance(r, dict)]
+    if all("id" in r for r in rows):
+        by_id = {str(r["id"]): r for r in rows}
+    elif len(rows) == len(
+        ids
+    ):  # no ids in the file (LLMBar, AlpacaEval): its rows in order, ids made explicit
+        by_id = {i: {**r, "id": i} for i, r in zip(ids, rows, strict=True)}
+    else:
+        raise InputError(f"{path}: probe needs one row per item, each with an 'id' or none of them with one")
     chosen = list(range(len(ids)))
     if sample is not None and sample < len(ids):
         chosen = sorted(np.random.default_rng(seed).choice(len(ids), size=sample, replace=False).tolist())

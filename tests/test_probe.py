@@ -250,3 +250,16 @@ def test_bad_input_one_line_errors(scripted_server: ScriptedServer, tmp_path: Pa
     )
     assert not out.exists()
     assert scripted_server.count() == 0
+
+
+def test_position_probe_on_a_dataset_without_ids(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    """LLMBar rows carry no id (ids are row numbers): a sample keeps each row's own id."""
+    scripted_server.add_rule(None, Reply.verdict(winner="first"))
+    args = ("--rubric", "pairwise", "--dataset", str(PAIRWISE / "llmbar.json"), "--probes", "position")
+    result = _probe(scripted_server, *args, "--sample", "2", "--seed", "3", out=tmp_path / "p.json")
+    probe = _by_name(result)["position"]
+    assert (probe["effect"], probe["n"]) == (1.0, 2)
+    rows = json.loads((PAIRWISE / "llmbar.json").read_text())
+    seen = "\n".join(user_message(c["request"]) for c in scripted_server.calls)
+    for unit in probe["units"]:  # the row a unit's id names is the row the judge was shown
+        assert rows[int(unit["id"]) - 1]["input"] in seen
