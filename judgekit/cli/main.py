@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "compare", "report", "rubrics", "doctor")
+COMMANDS = ("score", "lexical", "validate", "gate", "compare", "probe", "report", "rubrics", "doctor")
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -21,6 +21,7 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit validate   agreement of judge scores with human labels, with 95% CIs
   judgekit gate       CI regression checks against a stored baseline
   judgekit compare    rank systems: score CIs, rank intervals, Holm-adjusted paired differences
+  judgekit probe      bias probes: verbosity, injection, aspect order, position; effects with CIs
   judgekit report     one self-contained HTML report of score, validate, gate and compare results
   judgekit rubrics    list, show and render rubric templates
   judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache

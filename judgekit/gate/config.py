@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from judgekit.gate.probes import ProbeLimits, with_probe_file
 from judgekit.yamlfile import read_mapping, validate
 
 
@@ -130,6 +131,7 @@ class GateConfig(_Strict):
     per_question: PerQuestion = Field(default_factory=PerQuestion)
     drift: Drift | None = None
     provenance: Provenance = Field(default_factory=Provenance)
+    probes: ProbeLimits | None = Field(None, description="fail on bias-probe effects (judgekit probe)")
 
     @field_validator("regression", mode="before")
     @classmethod
@@ -154,4 +156,4 @@ def load_config(path: str | Path | None) -> GateConfig:
         return GateConfig()
     p = Path(path)
     config = validate(p, GateConfig, read_mapping(p, "a gate YAML file"))
-    return config.resolved(p.resolve().parent)
+    return with_probe_file(config.resolved(p.resolve().parent), p.resolve().parent)

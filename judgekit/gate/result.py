@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from judgekit.stats.paired import PairedStats
 
 Status = Literal["pass", "fail", "warn", "skip"]
-Kind = Literal["floor", "regression", "per_question", "drift", "provenance"]
+Kind = Literal["floor", "regression", "per_question", "drift", "provenance", "probe"]
 
 
 class Check(BaseModel):

@@ -15,6 +15,7 @@ from judgekit.gate.checks import floor_checks, no_baseline_check, provenance_che
 from judgekit.gate.config import GateConfig, load_config
 from judgekit.gate.drift import drift_checks
 from judgekit.gate.inputs import check_score_values
+from judgekit.gate.probes import probe_checks
 from judgekit.gate.regression import compare
 from judgekit.gate.result import Check, GateResult, QuestionChange
 from judgekit.provenance import meta_value
@@ -74,6 +75,7 @@ def gate(
         )
         checks += drift_result.checks
         drift_info, drift_file = drift_result.info, drift_result.scores
+    checks += probe_checks(cfg.probes)
     prov, mismatches = provenance_check(cand, base, drift_file, is_strict)
     checks.append(prov)
     nothing = _nothing_checked(checks, config is not None, base is not None)
