@@ -7,6 +7,7 @@ from typing import Any
 
 from judgekit.cli._args import add_command, int_at_least
 
+HELP = "agreement of judge scores with human labels, with 95%% CIs"
 DESCRIPTION = """\
 Measure a judge against human labels before trusting it. Prints a table and (with --out) writes every
 figure, its confidence interval, the items used and the items dropped (with the reason) to a JSON file.
@@ -46,13 +47,7 @@ exit codes: 0 done, 2 bad usage or input (one-line message; no output file is wr
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        subparsers,
-        "validate",
-        "agreement of judge scores with human labels, with 95%% CIs",
-        DESCRIPTION,
-        EPILOG,
-    )
+    p = add_command(subparsers, "validate", HELP, DESCRIPTION, EPILOG)
     _inputs(p.add_argument_group("inputs"))
     _structure(p.add_argument_group("structure"))
     sc = p.add_argument_group("scales")
