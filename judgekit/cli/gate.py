@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli import options as shared
 from judgekit.cli._args import add_command
-from judgekit.cli.options import add_cache_options, add_endpoint_options, cache_choice, endpoint
 
 HELP = "CI regression checks against a stored baseline"
 DESCRIPTION = (
@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--append-summary", action="store_true", help="append to --summary instead of replacing it"
     )
     out.add_argument("--json", default=None, metavar="FILE", help="the full result as JSON")
+    shared.add_report_option(out, "the result", "a check fails (exit 1)")
     out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     d = p.add_argument_group("judge drift (only with a 'drift' section in the config)")
@@ -92,8 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="judge for re-scoring the drift set (default: the candidate's, read from its metadata)",
     )
-    add_endpoint_options(d)
-    add_cache_options(d)
+    shared.add_endpoint_options(d)
+    shared.add_cache_options(d)
     p.set_defaults(run=run)
 
 
@@ -113,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--junit, --summary and --json must name different files")
     if args.append_summary and not args.summary:
         raise ConfigError("--append-summary needs --summary FILE")
-    cache = cache_choice(args)
+    shared.check_report(args, flags)
+    cache = shared.cache_choice(args)
     options = None
     if args.api_base or args.api_key_env:
         from judgekit.judges.factory import JudgeOptions
 
-        options = JudgeOptions(**endpoint(args)._asdict())
+        options = JudgeOptions(**shared.endpoint(args)._asdict())
 
     inputs = (args.candidate, args.baseline, args.config)
     result = gate(
@@ -145,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("\n".join(terminal_lines(result)))
         sys.stdout.flush()
+    shared.write_run_report(args, args.json or result, args.quiet)  # also for a failed gate
     return 0 if result.passed else 1
 
 

@@ -6,7 +6,9 @@ Declaring (``add_*``) imports only argparse, so ``--help`` stays fast; resolving
 from __future__ import annotations
 
 import argparse
-from typing import NamedTuple
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
 
 CACHE_HELP = (
     "SQLite cache file (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, else ~/.cache/judgekit/cache.sqlite)"
@@ -62,3 +64,46 @@ def cache_choice(args: argparse.Namespace) -> str | bool:
         raise ConfigError("--cache and --no-cache contradict each other")
     cache: str | bool = False if args.no_cache else (args.cache or True)
     return cache
+
+
+def add_report_option(group: argparse._ActionsContainer, what: str, failed: str | None = None) -> None:
+    """``--report FILE.html``: the run's HTML report, the file ``judgekit report`` makes of its output."""
+    also = f"; written also when {failed}" if failed else ""
+    group.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE.html",
+        help=f"also write the HTML report of {what}, as 'judgekit report' makes it (needs judgekit[report])"
+        + also,
+    )
+
+
+def check_report(args: argparse.Namespace, outputs: Mapping[str, str | Path | None]) -> None:
+    """Before any work: matplotlib is there, ``--report`` can be written and names none of ``outputs``
+    (flag -> path)."""
+    import importlib.util
+
+    from judgekit.errors import ConfigError
+    from judgekit.io import check_writable
+
+    if not args.report:
+        return
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("the HTML report draws its charts with matplotlib: pip install 'judgekit[report]'")
+    check_writable(args.report, "--report")
+    target = Path(args.report).resolve()
+    for flag, path in outputs.items():
+        if path and Path(path).resolve() == target:
+            raise ConfigError(f"--report and {flag} must name different files")
+
+
+def write_run_report(args: argparse.Namespace, source: Any, quiet: bool) -> None:
+    """Write ``--report`` (if given) from the run's result: the path of its written output (so the report
+    is the one ``judgekit report`` makes of that file) or, when it wrote none, the loaded object."""
+    if not args.report:
+        return
+    from judgekit.report import write_report
+
+    write_report([source], args.report)
+    if not quiet:
+        print(f"wrote {args.report}")

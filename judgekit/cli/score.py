@@ -6,7 +6,16 @@ import argparse
 from typing import Any
 
 from judgekit.cli._args import add_command
-from judgekit.cli.options import Endpoint, add_cache_options, add_endpoint_options, cache_choice, endpoint
+from judgekit.cli.options import (
+    Endpoint,
+    add_cache_options,
+    add_endpoint_options,
+    add_report_option,
+    cache_choice,
+    check_report,
+    endpoint,
+    write_run_report,
+)
 
 HELP = "judge responses with a rubric (LaMP-QA aspect checklists by default)"
 DESCRIPTION = (
@@ -100,6 +109,7 @@ def _inputs_outputs(io: argparse._ArgumentGroup) -> None:
     )
     io.add_argument("--out", required=True, help="score file to write (JSON)")
     io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
+    add_report_option(io, "the score file", "the run ends below --min-coverage (exit 4)")
     io.add_argument(
         "--max-response-chars",
         type=int,
@@ -267,10 +277,9 @@ def run(args: argparse.Namespace) -> int:
     cache = cache_choice(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     check_writable(args.out, "--out")  # before any judge call, not after all of them
-    if args.log:
-        check_writable(args.log, "--log")
-    else:
-        check_writable(_default_log_path(Path(args.out)), "run log")
+    log = Path(args.log) if args.log else _default_log_path(Path(args.out))
+    check_writable(log, "--log" if args.log else "run log")
+    check_report(args, {"--out": args.out, "--log" if args.log else "the run log": log})
     _configure_logging(args.quiet)
     try:
         result = score(
@@ -291,10 +300,12 @@ def run(args: argparse.Namespace) -> int:
     except CoverageTooLow as err:  # the run finished: show what it got above the one error line
         if not args.quiet and err.score_file is not None:
             print_score_summary(err.score_file, args.out)
+        write_run_report(args, args.out, args.quiet)  # a failed run's report is the one to look at
         raise
     if not args.quiet:
         print_score_summary(result, args.out)
         _print_extras(result)
+    write_run_report(args, args.out, args.quiet)
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from judgekit.cli._args import add_command, int_at_least
+from judgekit.cli.options import add_report_option, check_report, write_run_report
 
 HELP = "agreement of judge scores with human labels, with 95%% CIs"
 DESCRIPTION = """\
@@ -64,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="count two invalid verdicts on an item as positional agreement (LLMBar's published convention)",
     )
     p.add_argument("--out", metavar="FILE", default=None, help="write agreement.json here")
+    add_report_option(p, "the agreement figures")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(run=run)
 
@@ -156,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_writable(args.out, "--out")
+    check_report(args, {"--out": args.out})
     report = validate(args.judge, args.human, **validate_options(args))
     if args.out:
         atomic_write_text(
@@ -165,4 +168,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(format_report(report))
         if args.out:
             sys.stdout.write(f"wrote {args.out}\n")
+    write_run_report(args, args.out or report, args.quiet)
     return 0
