@@ -19,15 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
-from judgekit.aggregate import score_definition
-from judgekit.data import file_sha256
-from judgekit.engine import EngineSettings
-from judgekit.judges.factory import JudgeOptions
-from judgekit.settings import ScoreSettings
 
+# The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
     from judgekit.engine import RunStats
     from judgekit.rubric import Rubric
+    from judgekit.settings import ScoreSettings
 
 #: Judge and rubric settings that must agree for two score files to be comparable.
 PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -119,6 +116,10 @@ def settings_from_meta(
     """
     from pydantic import ValidationError
 
+    from judgekit.engine import EngineSettings
+    from judgekit.judges.factory import JudgeOptions
+    from judgekit.settings import ScoreSettings
+
     rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
     judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
     assert isinstance(rubric, dict) and isinstance(judge, dict)
@@ -156,6 +157,8 @@ def start_meta(
     """Provenance known before the first call: the run log's header, and the score file's meta.
 
     ``identities`` are the judges' (already redacted); ``log`` is the run log's path, if one is written."""
+    from judgekit.data import file_sha256
+
     meta: dict[str, Any] = {
         "judgekit_version": __version__,
         "started_at": started_at,
@@ -219,6 +222,8 @@ def package_versions() -> dict[str, str]:
 
 
 def _score_definition(rubric: Rubric) -> str:
+    from judgekit.aggregate import score_definition
+
     text = score_definition(rubric.spec)
     if rubric.spec.score_method == "logprob_weighted":
         text += (
