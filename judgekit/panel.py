@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from judgekit.aggregate import Combine, combine_values
+from judgekit.aggregate import Combine, aggregate_details, combine_values, file_summaries
 from judgekit.errors import ConfigError
 from judgekit.judges.factory import JudgeOptions, is_local_spec, is_python_object
 from judgekit.judges.litellm_judge import StructuredMode
-from judgekit.results import AspectResult
+from judgekit.results import AspectResult, QuestionResult
+
+if TYPE_CHECKING:
+    from judgekit.data import Item
+    from judgekit.rubric import RubricSpec
 
 ByItem = dict[str, dict[str, AspectResult]]
 ALPHA_LEVELS = ("nominal", "ordinal", "interval")
@@ -246,3 +250,60 @@ def samples_alpha(by_item: ByItem, n_samples: int) -> dict[str, Any]:
         for k in range(n_samples):
             rows[k].append(unit.samples[k] if k < len(unit.samples) else None)
     return alpha_table(rows)
+
+
+def panel_section(
+    spec: RubricSpec,
+    items: Sequence[Item],
+    questions: list[QuestionResult],
+    per_judge: Mapping[str, ByItem],
+    names: Sequence[str | None],
+    combine: Combine,
+    n_boot: int,
+    seed: int | None,
+    clean: Callable[[str], str],
+) -> dict[str, Any]:
+    """The score file's ``panel``: per-judge figures and inter-judge agreement.
+
+    Also gives each of ``questions`` every judge's score for it (and redacts, with ``clean``, the judge
+    identities its units name), before the score file is built from them."""
+    judges: list[dict[str, Any]] = []
+    question_rows: list[list[float | None]] = []
+    for (who, by_item), name in zip(per_judge.items(), names or [None] * len(per_judge), strict=True):
+        score, judge_questions, coverage, _ = aggregate_details(spec, items, by_item)
+        entry: dict[str, Any] = {
+            "identity": clean(who),
+            **({"name": name} if name else {}),
+            "score": score,
+            "coverage": coverage.model_dump(),
+        }
+        entry.update(file_summaries(spec, items, judge_questions, n_boot, seed))
+        judges.append(entry)
+        question_rows.append([q.score for q in judge_questions])
+    for k, q in enumerate(questions):
+        q.judges = {j["identity"]: row[k] for j, row in zip(judges, question_rows, strict=True)}
+    for q in questions:
+        for unit in q.details:
+            raw = getattr(unit, "judges", None)
+            if isinstance(raw, dict):
+                unit.judges = {clean(k): v for k, v in raw.items()}
+    return {
+        "method": combine,
+        "coverage": panel_coverage(per_judge),
+        "judges": judges,
+        "alpha": {"units": judges_alpha(per_judge), "questions": alpha_table(question_rows)},
+    }
+
+
+def self_consistency(
+    per_judge: Mapping[str, ByItem], samples: int, clean: Callable[[str], str]
+) -> dict[str, Any]:
+    """The score file's ``consistency``: how far each judge's samples agree with each other (Krippendorff's
+    alpha, samples as raters)."""
+    return {
+        "samples": samples,
+        "judges": [
+            {"identity": clean(who), "alpha": samples_alpha(by_item, samples)}
+            for who, by_item in per_judge.items()
+        ],
+    }

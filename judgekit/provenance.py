@@ -1,20 +1,30 @@
-"""Provenance: how a score file was made, as recorded in its ``meta``, read back.
+"""Provenance: how a score file was made, as recorded in its ``meta``; written here and read back here.
 
-:func:`judgekit.score` writes ``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity,
-temperature, samples, seed, endpoint, structured output) and ``meta.engine``. This module is the inverse: the
-judge spec and :class:`~judgekit.scoring.ScoreSettings` that reproduce a run (the gate's drift check re-scores
-with them), and the settings two score files must share to be comparable.
+:func:`start_meta` is what :func:`judgekit.score` knows before its first call (the run log's header):
+``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity, temperature, samples, seed,
+endpoint, structured output), ``meta.engine``, the inputs' hashes and package versions; :func:`finish_meta`
+adds what the run learned (concurrency changes, score methods used). The rest is the inverse: the judge spec
+and :class:`~judgekit.settings.ScoreSettings` that reproduce a run (the gate's drift check re-scores with
+them), and the settings two score files must share to be comparable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from judgekit._version import __version__
+
+# The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
-    from judgekit.scoring import ScoreSettings
+    from judgekit.engine import RunStats
+    from judgekit.rubric import Rubric
+    from judgekit.settings import ScoreSettings
 
 #: Judge and rubric settings that must agree for two score files to be comparable.
 PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -99,7 +109,7 @@ def _rubric_ref(rubric: dict[str, Any]) -> str:
 def settings_from_meta(
     meta: Mapping[str, Any], api_base: str | None = None, api_key: str | None = None
 ) -> ScoreSettings:
-    """:class:`~judgekit.scoring.ScoreSettings` equal to those recorded in a score file's ``meta``.
+    """:class:`~judgekit.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
 
     ``api_base`` / ``api_key`` override the recorded endpoint (the key is never recorded). Raises pydantic's
     ``ValidationError`` when the recorded values are not valid settings.
@@ -108,7 +118,7 @@ def settings_from_meta(
 
     from judgekit.engine import EngineSettings
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.scoring import ScoreSettings
+    from judgekit.settings import ScoreSettings
 
     rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
     judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
@@ -132,3 +142,92 @@ def settings_from_meta(
         ),
         engine=engine,
     )
+
+
+def start_meta(
+    rubric: Rubric,
+    settings: ScoreSettings,
+    identities: Sequence[str],
+    input_files: Mapping[str, str | Path],
+    judgments: int,
+    cache: Path | None,
+    started_at: str,
+    log: Path | None = None,
+) -> dict[str, Any]:
+    """Provenance known before the first call: the run log's header, and the score file's meta.
+
+    ``identities`` are the judges' (already redacted); ``log`` is the run log's path, if one is written."""
+    from judgekit.data import file_sha256
+
+    meta: dict[str, Any] = {
+        "judgekit_version": __version__,
+        "started_at": started_at,
+        "rubric": {
+            "name": rubric.name,
+            "version": rubric.spec.version,
+            "content_sha256": rubric.content_hash,
+            "mode": settings.mode or rubric.spec.mode,
+            "folder": str(rubric.folder),
+        },
+        "judge": {
+            "identity": identities[0] if len(identities) == 1 else "panel(" + ", ".join(identities) + ")",
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "samples": settings.samples,
+            "seed": settings.seed,
+            "api_base": settings.judge.api_base,
+            "structured": settings.judge.structured,
+        },
+        "engine": settings.engine.model_dump(),
+        "min_coverage": settings.min_coverage,
+        "inputs": {
+            name: {"path": str(path), "sha256": file_sha256(path)} for name, path in input_files.items()
+        },
+        "judgments": judgments,
+        "cache": str(cache) if cache is not None else None,
+        "versions": package_versions(),
+        "score_definition": _score_definition(rubric),
+        "score_method": {"requested": rubric.spec.score_method},
+        "combine": settings.combine,
+    }
+    if len(identities) > 1:
+        meta["judges"] = list(identities)
+    if log is not None:
+        meta["log"] = str(log)
+    return meta
+
+
+def finish_meta(
+    meta: Mapping[str, Any], judges: Sequence[tuple[str, RunStats]], methods_used: Mapping[str, int]
+) -> dict[str, Any]:
+    """``meta`` with what the run learned: each judge's concurrency changes (``judges`` pairs a redacted
+    identity with its engine's stats) and how many judgments each score method produced."""
+    return {
+        **meta,
+        "score_method": {**meta["score_method"], "used": dict(methods_used)},
+        "concurrency_changes": [
+            {**change, "judge": who} if len(judges) > 1 else change
+            for who, stats in judges
+            for change in stats.concurrency_changes
+        ],
+    }
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("litellm", "pydantic", "jinja2"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def _score_definition(rubric: Rubric) -> str:
+    from judgekit.aggregate import score_definition
+
+    text = score_definition(rubric.spec)
+    if rubric.spec.score_method == "logprob_weighted":
+        text += (
+            "; each unit score is the probability-weighted mean over the score field's values from the "
+            "judge's token log-probabilities (G-Eval) where the backend returned them, else the written value"
+        )
+    return text
