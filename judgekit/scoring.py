@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -44,21 +44,16 @@ from judgekit.data import (
 from judgekit.engine import Engine, EngineSettings, Job, JobResult
 from judgekit.errors import ConfigError, CoverageTooLow, Interrupted, JudgeError, Terminated
 from judgekit.io import atomic_write_text, check_writable
-from judgekit.judges.base import Judge, JudgeParams
-from judgekit.judges.factory import (
-    JudgeOptions,
-    is_local_spec,
-    is_python_object,
-    local_model_path,
-    resolve_judge,
-)
-from judgekit.panel import PanelJudge
+from judgekit.judges.base import JudgeParams
+from judgekit.judges.factory import JudgeOptions
+from judgekit.judges.panel_spec import JudgeSpec, PanelJudge, judge_list
+from judgekit.judges.panel_spec import check_distinct as _check_distinct
+from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
+from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
+from judgekit.judges.registry import open_judge
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
 from judgekit.runlog import RunLog
-
-LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
-POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
 
 
 class ScoreSettings(BaseModel):
@@ -93,63 +88,6 @@ class ScoreSettings(BaseModel):
 
 def _default_log_path(out: Path) -> Path:
     return out.with_name(out.stem + ".log.jsonl")
-
-
-@contextlib.contextmanager
-def open_judge(
-    spec: JudgeSpec, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
-) -> Iterator[Judge]:
-    """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
-    litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
-    if is_local_spec(spec):
-        assert isinstance(spec, str)
-        from judgekit.judges.litellm_judge import LiteLLMJudge
-        from judgekit.judges.local import LocalServer, WatchedJudge
-
-        # llama.cpp only returns log-probabilities when started for them (and is slower then).
-        with LocalServer(local_model_path(spec), logprobs=logprobs) as server:
-            path = Path(str(server.model_path))
-            structured = "json_object" if options.structured == "auto" else options.structured
-            judge = LiteLLMJudge(
-                server.model,
-                api_base=server.api_base,
-                api_key="no-key",
-                structured=structured,
-                timeout=options.timeout,
-                identity=f"local:{path.name}:{path.stat().st_size}",
-            )
-            yield WatchedJudge(judge, server)  # a dead server stops the run at once (JudgeDown)
-    elif isinstance(spec, PanelJudge) or (isinstance(spec, str) and not is_python_object(spec)):
-        from judgekit.judges.litellm_judge import LiteLLMJudge
-
-        if isinstance(spec, PanelJudge):  # a judge of a panel with its own endpoint and key
-            options, spec = spec.options(options), spec.model
-        judge = LiteLLMJudge(
-            spec,
-            api_base=options.api_base,
-            api_key=options.api_key,
-            structured=options.structured,
-            timeout=options.timeout,
-        )
-        workers = options.workers or (min(os.cpu_count() or 1, 4) if n_calls >= POOL_THRESHOLD else 1)
-        if workers <= 1:
-            yield judge
-            return
-        from judgekit.judges.pool import ProcessPoolJudge
-
-        pool_spec = {
-            "model": spec,
-            "api_base": options.api_base,
-            "api_key": options.api_key,
-            "structured": judge.structured,
-            "timeout": options.timeout,
-            "identity": judge.base_identity,
-        }
-        with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
-            yield pool
-    else:
-        assert not isinstance(spec, PanelJudge)
-        yield resolve_judge(spec, options)
 
 
 def plan_jobs(
@@ -252,11 +190,8 @@ async def ascore(
         with contextlib.ExitStack() as stack:
             for spec in specs:
                 wants_logprobs = any(job.params.logprobs for job in jobs)
-                judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
-                engine_settings = settings.engine
-                if is_local_spec(spec) and engine_settings.concurrency > LOCAL_CONCURRENCY:
-                    # the local server answers one request at a time: more in flight only queue into timeouts
-                    engine_settings = engine_settings.model_copy(update={"concurrency": LOCAL_CONCURRENCY})
+                opened = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
+                judge_obj, engine_settings = opened.judge, opened.engine_settings(settings.engine)
 
                 def on_done(result: JobResult, who: str = judge_obj.identity) -> None:
                     bar.update(1)
@@ -486,50 +421,11 @@ def _score_definition(rubric: Rubric) -> str:
     return text
 
 
-JudgeSpec = str | Judge | PanelJudge
-
-
 @dataclass
 class _JudgeRun:
     identity: str
     engine: Engine
     results: list[JobResult] = field(default_factory=list)
-
-
-def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:
-    """One judge or a panel: a list of distinct judges (the same judge twice would only replay its cache).
-
-    The same model at two endpoints (:class:`~judgekit.panel.PanelJudge` entries) is two judges."""
-    specs: list[JudgeSpec] = (
-        [judge] if isinstance(judge, str | PanelJudge) or not isinstance(judge, Sequence) else list(judge)
-    )
-    if not specs:
-        raise ConfigError("--judge: give at least one judge")
-    names = [s.strip() for s in specs if isinstance(s, str)]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ConfigError(
-            f"--judge {twice[0]!r} is given twice; a panel needs distinct judges "
-            "(for one judge's self-consistency use --samples with --temperature above 0)"
-        )
-    entries = [s for s in specs if isinstance(s, PanelJudge)]
-    keys = [e.key for e in entries]
-    for e in entries:
-        if keys.count(e.key) > 1:
-            where = f" at {e.api_base}" if e.api_base else ""
-            raise ConfigError(
-                f"panel: judge {e.model!r}{where} is given twice; a panel needs distinct judges"
-            )
-        if e.name is not None and [x.name for x in entries].count(e.name) > 1:
-            raise ConfigError(f"panel: two judges are named {e.name!r}; give each judge its own name")
-        e.secret()  # an unset key variable is an error before any judge is called
-    return specs
-
-
-def _check_distinct(identities: Sequence[str]) -> None:
-    twice = sorted({i for i in identities if identities.count(i) > 1})
-    if twice:
-        raise ConfigError(f"two judges of the panel are the same judge ({twice[0]}); give distinct judges")
 
 
 def load_inputs(
