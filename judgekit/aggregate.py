@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from judgekit.data import Item
 from judgekit.engine import JobResult
 from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
@@ -235,6 +237,83 @@ def aggregate_details(
     return overall, questions, coverage, unscored
 
 
+CI_LEVEL = 0.95
+CI_METHOD = "percentile bootstrap of the mean over scored questions"
+
+
+def score_ci(
+    values: Sequence[float], n_boot: int, seed: int | None, level: float = CI_LEVEL
+) -> dict[str, Any] | None:
+    """Percentile bootstrap interval of the mean of ``values`` (the scored questions; unscored ones are left
+    out by the caller, never counted as 0): ``{low, high, level, method, n, resamples}``, or ``None`` when
+    the bootstrap is off or nothing was scored."""
+    from judgekit.stats.paired import bootstrap_means
+    from judgekit.stats.resampling import percentile_ci
+
+    if n_boot <= 0 or not values:
+        return None
+    means = bootstrap_means(np.asarray(values, dtype=np.float64), n_boot, 0 if seed is None else seed)
+    low, high, _ = percentile_ci(means, level)
+    return {
+        "low": low,
+        "high": high,
+        "level": level,
+        "method": CI_METHOD,
+        "n": len(values),
+        "resamples": n_boot,
+    }
+
+
+def _group_score(scores: list[float | None], n_boot: int, seed: int | None) -> dict[str, Any]:
+    values = [s for s in scores if s is not None]
+    return {
+        "score": statistics.fmean(values) if values else None,
+        "score_ci": score_ci(values, n_boot, seed),
+        "questions_scored": len(values),
+        "questions_total": len(scores),
+    }
+
+
+def _aspect_scores(spec: RubricSpec, questions: list[QuestionResult]) -> dict[str, list[float | None]]:
+    """Per aspect title, one value per question that has it: the mean of its scored units with that title
+    on the question score's scale (normalised where the question score is), ``None`` if none was scored.
+    Empty unless every title recurs across questions (LaMP-QA's aspects are one question's own)."""
+    lo, hi = spec.scale.min, spec.scale.max
+    normalise = spec.question_score == "normalized"
+    out: dict[str, list[float | None]] = defaultdict(list)
+    for q in questions:
+        units: dict[str, list[float]] = {}
+        for a in q.details:
+            values = units.setdefault(a.aspect, [])
+            if a.score is not None:
+                values.append((a.score - lo) / (hi - lo) if normalise else a.score)
+        for title, scored in units.items():
+            out[title].append(statistics.fmean(scored) if scored else None)
+    if not out or any(len(per_question) < 2 for per_question in out.values()):
+        return {}
+    return dict(out)
+
+
+def score_breakdowns(
+    spec: RubricSpec, questions: list[QuestionResult], n_boot: int, seed: int | None
+) -> dict[str, Any]:
+    """The file score's CI, and the score with its CI per category and per recurring aspect title."""
+    out: dict[str, Any] = {
+        "score_ci": score_ci([q.score for q in questions if q.score is not None], n_boot, seed)
+    }
+    categories: dict[str, list[float | None]] = defaultdict(list)
+    for q in questions:
+        if q.category is not None:
+            categories[q.category].append(q.score)
+    if categories:
+        out["by_category"] = {c: _group_score(s, n_boot, seed) for c, s in sorted(categories.items())}
+    if spec.question_score != "pairwise":  # a pair's units are its two orders, not aspects
+        aspects = _aspect_scores(spec, questions)
+        if aspects:
+            out["by_aspect"] = {a: _group_score(s, n_boot, seed) for a, s in aspects.items()}
+    return out
+
+
 def file_summaries(
     spec: RubricSpec,
     items: Sequence[Item],
@@ -242,9 +321,11 @@ def file_summaries(
     n_boot: int = 2000,
     seed: int | None = 0,
 ) -> dict[str, Any]:
-    """Extra top-level keys of the score file that the rubric's question score defines (e.g. ``pairwise``)."""
+    """Extra top-level keys of the score file: the score's CI and breakdowns (``score_ci``, ``by_category``,
+    ``by_aspect``) and what the rubric's question score defines (e.g. ``pairwise``)."""
     summary = FILE_SUMMARIES.get(spec.question_score)
-    return summary(spec, items, questions, n_boot, seed) if summary is not None else {}
+    extra = summary(spec, items, questions, n_boot, seed) if summary is not None else {}
+    return {**score_breakdowns(spec, questions, n_boot, seed), **extra}
 
 
 def aggregate(

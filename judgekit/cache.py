@@ -22,11 +22,17 @@ from judgekit.judges.base import Completion, JudgeParams, Message
 SCHEMA_VERSION = 1
 
 
+def cache_dir() -> Path:
+    """judgekit's cache root: $JUDGEKIT_CACHE_DIR, else $XDG_CACHE_HOME/judgekit (~/.cache/judgekit)."""
+    env = os.environ.get("JUDGEKIT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "judgekit"
+
+
 def default_cache_path() -> Path:
-    base = os.environ.get("JUDGEKIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judgekit"
-    )
-    return Path(base) / "cache.sqlite"
+    return cache_dir() / "cache.sqlite"
 
 
 def request_key(judge_identity: str, messages: Sequence[Message], params: JudgeParams, sample: int) -> str:

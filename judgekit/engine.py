@@ -282,6 +282,9 @@ class Engine:
         self._last_answer = time.monotonic()
         self._outage: _Outage | None = None
         self._stop: str | None = None  # why the run is stopping: "permanent" | "breaker" | "down"
+        # Set when the run is being cancelled (Ctrl-C, SIGTERM): Python 3.11's wait_for can swallow a
+        # cancellation that lands as a call completes, so workers also check this before each next job.
+        self._closing = False
         self._down = ""
         self._trip: _Outage | None = None
 
@@ -444,7 +447,7 @@ class Engine:
 
             async def worker() -> None:
                 with contextlib.suppress(_Halted):
-                    while pending and self._stop is None:
+                    while pending and self._stop is None and not self._closing:
                         i = pending.popleft()
                         result = await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
                         results[i] = self._finish(result)
@@ -456,6 +459,7 @@ class Engine:
             try:
                 await self._supervise(tasks)
             finally:
+                self._closing = True
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)

@@ -82,6 +82,12 @@ class ScoreFile(_Model):
     totals: Totals = Field(default_factory=Totals)
     meta: dict[str, Any] = Field(default_factory=dict)
     lexical: dict[str, Any] | None = None
+    # Bootstrap CI of ``score``: {low, high, level, method, n, resamples} (None with --bootstrap 0). Per
+    # category / recurring aspect title: {score, score_ci, questions_scored, questions_total}. Plain JSON, so
+    # files written by hand or by other tools ({ci_low, ci_high}) still load.
+    score_ci: dict[str, Any] | None = None
+    by_category: dict[str, dict[str, Any]] | None = None
+    by_aspect: dict[str, dict[str, Any]] | None = None
     # Pair rubrics: win/tie/loss rates with CIs, position consistency, accuracy against labels.
     pairwise: dict[str, Any] | None = None
     # Several judges: how they were combined, per-judge score and coverage, inter-judge alpha.

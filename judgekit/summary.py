@@ -4,12 +4,32 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from judgekit.results import ScoreFile
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _with_ci(value: float | None, ci: dict[str, Any] | None) -> str:
+    """``0.4722 [0.41, 0.53]``: the score and its bootstrap interval, when there is one."""
+    low, high = (ci or {}).get("low"), (ci or {}).get("high")
+    if low is None or high is None:
+        return _fmt(value)
+    return f"{_fmt(value)} [{low:.2f}, {high:.2f}]"
+
+
+def _group_lines(kind: str, groups: dict[str, dict[str, Any]] | None) -> list[str]:
+    if not groups:
+        return []
+    width = max(len(name) for name in groups)
+    return [f"by {kind}"] + [
+        f"  {name:<{width}}  {_with_ci(g.get('score'), g.get('score_ci'))}   "
+        f"({g.get('questions_scored')} of {g.get('questions_total')})"
+        for name, g in groups.items()
+    ]
 
 
 def _coverage_line(result: ScoreFile) -> str:
@@ -32,13 +52,14 @@ def print_score_summary(result: ScoreFile, out: str | Path | None = None) -> Non
     cov = result.coverage
     t = result.totals
     lines = [
-        f"score     {_fmt(result.score)}   (mean over {cov.questions_scored} of {cov.questions_total} questions)",
+        f"score     {_with_ci(result.score, result.score_ci)}   (mean over {cov.questions_scored} of {cov.questions_total} questions)",
         _coverage_line(result),
         f"calls     {t.calls} judge calls, {t.cache_hits} cache hits, {t.retries} retries, {t.reasks} re-asks",
         f"tokens    {t.prompt_tokens} in / {t.completion_tokens} out"
         + (f", cost ${t.cost_usd:.4f}" if t.cost_usd else ""),
         f"time      {t.wall_time_s:.1f} s",
     ]
+    lines += _group_lines("category", result.by_category) + _group_lines("aspect", result.by_aspect)
     if result.unscored:
         reasons = Counter(u.reason.split(":")[0] for u in result.unscored)
         lines.append("unscored  " + ", ".join(f"{n} x {why}" for why, n in reasons.most_common(5)))

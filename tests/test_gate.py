@@ -451,7 +451,7 @@ def test_exit_codes_and_usage_errors(tmp_path: Path) -> None:
     assert run_cli("gate", "--baseline", str(b)).returncode == 2
     cases: list[tuple[list[str], str | None, str]] = [
         (["--candidate", str(tmp_path / "nope.json")], None, "file not found"),
-        (["--candidate", str(write(tmp_path / "bad.json", "{not json"))], None, "invalid JSON"),
+        (["--candidate", str(write(tmp_path / "bad.json", "{not json"))], None, "not a valid JSON"),
         (["--candidate", str(c)], "floors: {score: 0.5, bogus: 1}\n", "floors.bogus: unknown key"),
         (["--candidate", str(c)], "regression: {alpha: 2}\n", "regression.alpha"),
         (["--candidate", str(c)], "floors: [1, 2\n", "not valid YAML"),

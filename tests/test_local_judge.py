@@ -24,7 +24,6 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from judgekit.errors import JudgeError
-from judgekit.judges import local
 from judgekit.judges.local import (
     LocalServer,
     default_model_path,
@@ -32,6 +31,9 @@ from judgekit.judges.local import (
     openai_response_format,
     parse_local_spec,
 )
+from judgekit.judges.local import command as local_command
+from judgekit.judges.local import process as local_process
+from judgekit.judges.local import server as local_server
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
@@ -131,7 +133,7 @@ def test_response_formats() -> None:
 
 
 def test_missing_llama_cpp_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local, "_llama_cpp_available", lambda: False)
+    monkeypatch.setattr(local_server, "llama_cpp_available", lambda: False)
     with pytest.raises(JudgeError, match=r"pip install 'judgekit\[local\]'"):
         LocalServer("/nonexistent.gguf").start()
 
@@ -139,7 +141,7 @@ def test_missing_llama_cpp_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
 def test_server_env_drops_settings_that_would_hijack_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("PORT", "HOST", "API_KEY", "MODEL", "CONFIG_FILE", "n_ctx"):
         monkeypatch.setenv(key, "x")
-    env = local._server_env()
+    env = local_command.server_env()
     assert not {"PORT", "HOST", "API_KEY", "MODEL", "CONFIG_FILE", "n_ctx"} & set(env)
     assert "PATH" in env
 
@@ -340,8 +342,8 @@ def test_port_taken_by_another_server_is_avoided(monkeypatch: pytest.MonkeyPatch
     thread.start()
     taken = impostor.server_address[1]
     ports = iter([taken])
-    real_free_port = local._free_port
-    monkeypatch.setattr(local, "_free_port", lambda: next(ports, None) or real_free_port())
+    real_free_port = local_process.free_port
+    monkeypatch.setattr(local_server, "free_port", lambda: next(ports, None) or real_free_port())
     try:
         with LocalServer() as srv:
             assert srv.port != taken
@@ -354,6 +356,6 @@ def test_port_taken_by_another_server_is_avoided(monkeypatch: pytest.MonkeyPatch
 
 
 def test_free_port_is_bindable() -> None:
-    port = local._free_port()
+    port = local_process.free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", port))

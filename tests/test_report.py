@@ -554,6 +554,17 @@ def test_ten_thousand_questions_stay_responsive(open_page: Any, tmp_path: Path) 
     assert p.errors == [] and p.requests == [p.url]
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a fresh Python that imports this checkout's judgekit."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+
+
 def test_without_matplotlib_the_error_says_what_to_install(runs: dict[str, Path], tmp_path: Path) -> None:
     """matplotlib is the 'report' extra: without it, one line naming the extra, exit 2, no file."""
     out = tmp_path / "r.html"
@@ -561,12 +572,145 @@ def test_without_matplotlib_the_error_says_what_to_install(runs: dict[str, Path]
         "import sys; sys.modules['matplotlib'] = None; from judgekit.cli.main import main; "
         f"sys.exit(main(['report', {str(runs['many'])!r}, '--out', {str(out)!r}]))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+    proc = _python(code)
     assert_clean_error(proc, "judgekit[report]")
     assert not out.exists()
+
+
+def test_unscored_and_parse_error_filters_and_unit_status(
+    runs: dict[str, Path], open_page: Any, tmp_path: Path
+) -> None:
+    """The item browser's filters and status column (a unit's status travels only when not "scored")."""
+    candidate = json.loads(runs["candidate"].read_text())
+    with_unscored = {u["id"] for u in candidate["unscored"]}
+    assert with_unscored, "the hostile aspect leaves units unscored"
+    log = Path(candidate["meta"]["log"])
+    calls = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    with_parse_error = {c["id"] for c in calls if c.get("type") == "call" and c.get("parse_error")}
+    assert with_parse_error
+    out = _report(runs["candidate"], out=tmp_path / "filters.html")
+    p = open_page(out)
+    section = p.page.locator("section.browser")
+    section.locator("select.filter").select_option("unscored")
+    assert set(p.ids_on_all_pages()) == with_unscored
+    first = section.locator("details").first
+    n_unscored = sum(1 for u in candidate["unscored"] if u["id"] == first.locator(".qid").inner_text())
+    assert f"{n_unscored} unscored" in first.locator("summary .meta").inner_text()
+    first.locator("summary").click()
+    first.locator(".body").wait_for()
+    statuses = first.locator(".body table tr td:nth-child(3)").all_text_contents()
+    question = next(
+        q for q in candidate["per_question_scores"] if q["id"] == first.locator(".qid").inner_text()
+    )
+    assert statuses == [d.get("status", "scored") for d in question["details"]]
+    assert statuses.count("unscored") == n_unscored
+    section.locator("select.filter").select_option("parse")
+    assert set(p.ids_on_all_pages()) == with_parse_error
+    section.locator("select.filter").select_option("all")
+    assert len(p.ids_on_all_pages()) == len(candidate["per_question_scores"])
+    assert p.errors == [] and p.requests == [p.url]
+
+
+def test_wrong_types_deep_in_a_score_file_are_one_line_errors(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Questions are checked by a cheap strict pass; what it refuses goes to pydantic, which names the
+    field: one line, exit 2, no output file."""
+    out = tmp_path / "r.html"
+    good = json.loads(runs["many"].read_text())
+    cases = [
+        (("per_question_scores", 7, "details", 1, "aspect"), 5, "per_question_scores.7.details.1.aspect"),
+        (("per_question_scores", 3, "details", 0, "score"), "high", "per_question_scores.3.details.0.score"),
+        (
+            ("per_question_scores", 2, "details", 0, "status"),
+            "maybe",
+            "per_question_scores.2.details.0.status",
+        ),
+        (("per_question_scores", 9, "details"), {"aspect": "x"}, "per_question_scores.9.details"),
+        (("per_question_scores", 4, "id"), None, "per_question_scores.4.id"),
+        (("coverage", "ratio"), "all", "coverage.ratio"),
+    ]
+    for path, value, field_name in cases:
+        bad = json.loads(json.dumps(good))
+        node = bad
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        f = tmp_path / "bad.json"
+        f.write_text(json.dumps(bad))
+        proc = run_cli("report", str(f), "--out", str(out))
+        assert_clean_error(proc, field_name)
+        assert not out.exists()
+
+
+def test_values_pydantic_coerces_still_load(runs: dict[str, Path], open_page: Any, tmp_path: Path) -> None:
+    """A number written as a string fails the strict pass but loads through pydantic, as load_score_file
+    would load it: the report shows the number."""
+    data = json.loads(runs["many"].read_text())
+    data["per_question_scores"][0]["score"] = "0.875"
+    data["per_question_scores"][0]["details"][0]["score"] = "2"
+    f = tmp_path / "coerced.json"
+    f.write_text(json.dumps(data))
+    out = _report(f, out=tmp_path / "coerced.html")
+    p = open_page(out)
+    first = p.page.locator("section.browser details").first
+    assert first.locator(".qid").inner_text() == "item-0000"
+    assert "score 0.875" in first.locator("summary .meta").inner_text()
+    first.locator("summary").click()
+    first.locator(".body").wait_for()
+    assert first.locator(".body table tr td:nth-child(2)").all_text_contents()[0] == "2.000"
+    assert p.errors == []
+
+
+def test_loaded_score_file_and_its_path_give_the_same_items(runs: dict[str, Path]) -> None:
+    """The pydantic object a caller passes and the checked dicts read from a file feed the item browser the
+    same data."""
+    from judgekit.report.inputs import load_input
+    from judgekit.report.score_section import browser_data
+    from judgekit.results import load_score_file
+
+    for name in ("many", "panel", "pairwise", "candidate"):
+        # The parsed mapping takes the same path as the file, without the run log and texts beside it.
+        from_dicts = load_input(json.loads(runs[name].read_text()), 0)
+        from_object = load_input(load_score_file(runs[name]), 0)
+        assert len(from_dicts.questions) == len(json.loads(runs[name].read_text())["per_question_scores"])
+        assert browser_data(from_object)["items"] == browser_data(from_dicts)["items"], name
+
+
+def test_garbage_collector_is_restored_after_a_build(runs: dict[str, Path], tmp_path: Path) -> None:
+    """The build pauses the cyclic GC (the loaded file is hundreds of thousands of objects): it is back on
+    after a report, and after a failed one."""
+    import gc
+
+    from judgekit.errors import InputError
+    from judgekit.report import build_report
+
+    assert gc.isenabled()
+    build_report([runs["many"]])
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        build_report([runs["many"], tmp_path / "missing.json"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_report([runs["many"]])
+        assert not gc.isenabled()  # a caller's own choice is left as it was
+    finally:
+        gc.enable()
+
+
+def test_a_score_file_report_does_not_import_what_it_does_not_need(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """scipy (judgekit.validate), the gate's statistics and litellm cost seconds to import: a score file's
+    report loads none of them."""
+    out = tmp_path / "r.html"
+    code = (
+        "import sys; from judgekit.cli.main import main; "
+        f"code = main(['report', {str(runs['many'])!r}, '--out', {str(out)!r}]); "
+        "print('imported:', *sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('scipy', 'litellm', 'openai', 'nltk') or m in ('judgekit.validate', 'judgekit.gate'))); "
+        "sys.exit(code)"
+    )
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "imported:", proc.stdout
+    assert out.stat().st_size > 10_000

@@ -827,3 +827,21 @@ def test_column_mixing_labels_and_text_is_an_error_naming_it(tmp_path: Path) -> 
     r = run_cli("--judge", judge, "--human", only_text, "--n-boot", "0")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "no annotator columns" in r.stderr and "'doc'" in r.stderr
+
+
+def test_report_keeps_every_items_judge_and_human_mean(small: dict[str, Path]) -> None:
+    """agreement.json carries each used item's pair, so a report can draw the full scatter and confusion."""
+    out = small["dir"] / "a.json"
+    r = run_cli("--judge", small["judge"], "--human", small["labels"], "--n-boot", "0", "--out", out)
+    assert r.returncode == 0, r.stderr
+    items = json.loads(out.read_text())["dimensions"][0]["items"]
+    judge = {
+        row["id"]: float(row["score"]) for row in map(json.loads, small["judge"].read_text().splitlines())
+    }
+    labels: dict[str, list[float]] = {}
+    for row in csv.DictReader(small["labels"].open()):
+        labels.setdefault(row["id"], []).append(float(row["label"]))
+    assert sorted(items["ids"]) == sorted(judge)
+    for i, j, h in zip(items["ids"], items["judge"], items["human"], strict=True):
+        assert j == judge[i]
+        assert h == pytest.approx(sum(labels[i]) / len(labels[i]))

@@ -14,6 +14,10 @@ examples:
   # floors only (no baseline yet), failing on any rubric/judge mismatch
   judgekit gate --candidate candidate.json --config judgekit-gate.yaml --strict
 
+  # planning: how many questions detect a drop of 0.02 (SD of paired differences 0.15; or from files)
+  judgekit gate --plan --drop 0.02 --sd 0.15 [--alpha 0.05] [--power 0.8]
+  judgekit gate --plan --drop 0.02 --baseline baseline.json [--candidate candidate.json]
+
   # the drift set was scored in an earlier step: use that file instead of re-scoring
   judgekit gate --candidate candidate.json --baseline baseline.json --config judgekit-gate.yaml \\
       --drift-scores drift.json
@@ -22,7 +26,8 @@ checks (declared in the YAML --config; unknown keys are errors; see docs/gate.md
   floors        overall score, coverage, per-aspect / per-category means, lexical metrics >= a floor
   regression    mean paired difference over shared questions; fails only when the drop exceeds the
                 tolerance AND a one-sided paired test (sign-flip permutation, or bootstrap; fixed seed)
-                is significant at alpha; reports the effect, its bootstrap CI and p
+                is significant at alpha; reports the effect, its bootstrap CI and p, and the smallest
+                drop the test can detect at 80% power (--plan: the questions needed for a given drop)
   per_question  the questions that fell most, with their aspect-level changes
   drift         re-scores a pinned human-labelled set with the candidate's judge settings (free with a
                 warm cache) and fails when an agreement statistic falls below its floor
@@ -48,7 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     io = p.add_argument_group("inputs")
-    io.add_argument("--candidate", required=True, help="score file of the change under test (judgekit score)")
+    io.add_argument(
+        "--candidate",
+        default=None,
+        help="score file of the change under test (judgekit score); required unless --plan",
+    )
     io.add_argument(
         "--baseline", default=None, help="stored score file to compare with (omit: no regression check)"
     )
@@ -61,6 +70,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="fail when baseline, candidate (or drift set) were scored with different rubrics or judge settings",
     )
+    pl = p.add_argument_group(
+        "planning (--plan: print the questions needed to detect a drop, then exit; no gate is run)"
+    )
+    pl.add_argument("--plan", action="store_true", help="how many paired questions detect a drop of --drop?")
+    pl.add_argument("--drop", default=None, metavar="X", help="the mean drop to detect, in score units")
+    pl.add_argument(
+        "--sd",
+        default=None,
+        metavar="SD",
+        help="SD of the paired differences (else from --baseline's question scores, or from --baseline and "
+        "--candidate's paired differences)",
+    )
+    pl.add_argument(
+        "--alpha",
+        default=None,
+        metavar="A",
+        help="one-sided significance level (default: the config's regression.alpha, else 0.05)",
+    )
+    pl.add_argument("--power", default=None, metavar="P", help="the power to reach (default 0.8)")
     out = p.add_argument_group("outputs (written atomically, and only when the gate ran)")
     out.add_argument("--junit", default=None, metavar="FILE", help="JUnit XML: one test case per check")
     out.add_argument(
@@ -110,6 +138,13 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.gate import gate, junit_xml, markdown_summary, terminal_lines
     from judgekit.io import atomic_write_json, atomic_write_text, check_writable
 
+    if args.plan:
+        return _plan(args)
+    planning = [f for f in ("drop", "sd", "alpha", "power") if getattr(args, f) is not None]
+    if planning:
+        raise ConfigError(f"--{planning[0]} goes with --plan")
+    if args.candidate is None:
+        raise ConfigError("the following argument is required: --candidate (or --plan)")
     flags = {"--junit": args.junit, "--summary": args.summary, "--json": args.json}
     for flag, path in flags.items():
         if path:
@@ -159,6 +194,55 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(terminal_lines(result)))
         sys.stdout.flush()
     return 0 if result.passed else 1
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """``--plan``: the number of paired questions needed, printed (and written to --json); exits 0."""
+    from judgekit.errors import ConfigError
+    from judgekit.gate.config import load_config
+    from judgekit.gate.plan import plan
+    from judgekit.io import atomic_write_json, check_writable
+
+    unused = [
+        f"--{f.replace('_', '-')}" for f in ("junit", "summary", "drift_scores", "judge") if getattr(args, f)
+    ]
+    if unused:
+        raise ConfigError(f"--plan runs no gate: drop {unused[0]} (--json FILE writes the plan)")
+    if args.drop is None:
+        raise ConfigError("--plan needs --drop X: the mean drop to detect, in score units")
+    if args.json:
+        check_writable(args.json, "--json")
+    alpha = _number("--alpha", args.alpha)
+    if alpha is None:
+        reg = load_config(args.config).regression if args.config else None
+        alpha = reg.alpha if reg is not None else 0.05
+    power = _number("--power", args.power)
+    answer = plan(
+        _number("--drop", args.drop) or 0.0,
+        sd=_number("--sd", args.sd),
+        baseline=args.baseline,
+        candidate=args.candidate,
+        alpha=alpha,
+        power=0.8 if power is None else power,
+    )
+    if args.json:
+        atomic_write_json(args.json, answer.to_json())
+    if not args.quiet:
+        print(answer.message)
+        if answer.assumption:
+            print("assumed: " + answer.assumption)
+    return 0
+
+
+def _number(flag: str, text: str | None) -> float | None:
+    from judgekit.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: expected a number, got {text!r}") from None
 
 
 def _existing(path: str) -> str:

@@ -153,7 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=int,
         default=2000,
         metavar="N",
-        help="bootstrap resamples for confidence intervals of pairwise rates (default: 2000; 0 = none)",
+        help="bootstrap resamples over questions for the 95%% CIs of the score (overall, per category, per "
+        "recurring aspect title) and of pairwise rates (default: 2000; 0 = no CIs, score_ci null)",
     )
     j.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
     j.add_argument(

@@ -18,7 +18,9 @@ as one more coder; Cohen's kappa (unweighted, linear, quadratic) of the judge ag
 mean and the majority label; the human ceiling (each annotator against the mean of the others, with the
 judge in the same place for comparison); bias (mean judge-minus-human offset, Spearman with response
 length, the share of each score); and the items where judge and humans disagree most. CIs are
-percentile bootstrap intervals; with --group whole groups are resampled.
+percentile bootstrap intervals; with --group whole groups are resampled. With --ppi: the mean human-scale
+score by prediction-powered inference (judge scores on unlabelled items corrected by the labelled ones,
+which must be a random subset; normal CI), beside the judge-only and human-only means.
 
 Judge scores (--judge): rows {"id", "score"} as a JSON list or JSONL ("scores": {dimension: value}, or a
 "dimension" field, for several dimensions); a judgekit score file (--level question or aspect; aspect
@@ -39,6 +41,7 @@ examples:
   judgekit validate --judge judge.jsonl --human labels.csv --dimension coherence --dimension fluency \\
       --group doc_id --system model --scale 1-5 --out agreement.json
   judgekit validate --judge metric.jsonl --human labels.csv --judge-scale 0-1 --scale 1-5
+  judgekit validate --judge all_scores.jsonl --human subset_labels.csv --scale 1-5 --ppi
   judgekit validate --pairwise --judge verdicts.jsonl --human gold.csv --group subset --out pairwise.json
 
 exit codes: 0 done, 2 bad usage or input (one-line message; no output file is written).
@@ -127,13 +130,20 @@ def _statistics(st: argparse._ArgumentGroup) -> None:
         default=None,
         help="leave-one-annotator-out human ceiling (default: when there are two or more annotators)",
     )
+    st.add_argument(
+        "--ppi",
+        action="store_true",
+        help="also estimate each dimension's mean human-scale score by prediction-powered inference (PPI++): "
+        "the judge scores every item, humans label a random subset; judged items without a label are the "
+        "unlabelled set, and every labelled item needs a judge score",
+    )
     st.add_argument("--top", type=int_at_least(0), default=10, metavar="K", help="disagreements to list")
 
 
 #: validate() keywords taken from the option of the same name.
 _SAME_NAME = (
     "group", "system", "scale", "judge_scale", "rubric", "level", "human_format", "length_field", "responses",
-    "allow_missing", "ceiling", "pairwise", "invalid_agree", "n_boot", "seed", "confidence", "top",
+    "allow_missing", "ceiling", "pairwise", "ppi", "invalid_agree", "n_boot", "seed", "confidence", "top",
 )  # fmt: skip
 #: validate() keyword -> the option that sets it, where the names differ.
 _RENAMED = {

@@ -37,9 +37,10 @@ from judgekit.gate.config import (
     load_config,
 )
 from judgekit.gate.inputs import ScoreBounds, check_score_values, score_bounds
+from judgekit.gate.plan import Plan, plan
 from judgekit.gate.regression import compare
 from judgekit.gate.report import junit_xml, markdown_summary, terminal_lines
-from judgekit.gate.result import AspectChange, Check, GateResult, Kind, QuestionChange, Status
+from judgekit.gate.result import AspectChange, Check, GateResult, Kind, Power, QuestionChange, Status
 from judgekit.gate.run import gate
 from judgekit.provenance import PROVENANCE_FIELDS
 from judgekit.stats.paired import PairedStats, bootstrap_means, paired_test, sign_flip_means
@@ -55,6 +56,8 @@ __all__ = [
     "Kind",
     "PairedStats",
     "PerQuestion",
+    "Plan",
+    "Power",
     "Provenance",
     "QuestionChange",
     "Regression",
@@ -70,6 +73,7 @@ __all__ = [
     "load_config",
     "markdown_summary",
     "paired_test",
+    "plan",
     "provenance_check",
     "provenance_mismatches",
     "score_bounds",

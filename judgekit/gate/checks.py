@@ -15,11 +15,15 @@ import numpy as np
 
 from judgekit.errors import ConfigError
 from judgekit.gate.config import Floors, PerQuestion, Regression
-from judgekit.gate.result import Check, QuestionChange, Status
+from judgekit.gate.result import Check, Power, QuestionChange, Status
 from judgekit.gate.text import available, fixed, ids_text, p_text, short, signed
 from judgekit.provenance import PROVENANCE_FIELDS, has_provenance, meta_value
 from judgekit.results import ScoreFile
 from judgekit.stats.paired import PairedStats
+from judgekit.stats.power import detectable_drop, power_of
+
+#: The power at which the gate report states the smallest drop its regression check can detect.
+POWER_TARGET = 0.8
 
 # ---- floors --------------------------------------------------------------------------------------------
 
@@ -161,8 +165,54 @@ def regression_check(s: PairedStats, reg: Regression) -> Check:
         message=f"{why}; {effect}",
         value=s.mean_diff,
         threshold=-reg.tolerance,
-        details=s.model_dump(),
+        details={**s.model_dump(), "power": regression_power(s, reg).model_dump()},
     )
+
+
+def regression_power(s: PairedStats, reg: Regression, power: float = POWER_TARGET) -> Power:
+    """The smallest drop the check's one-sided test detects with probability ``power`` at its own alpha,
+    given the paired questions and the observed SD of their differences (t-test approximation)."""
+    tol = reg.tolerance
+    shift = tol if reg.null == "tolerance" else 0.0
+    base = {"n": s.n, "sd": s.sd_diff, "alpha": reg.alpha, "power": power, "method": "t", "null": reg.null}
+    base["tolerance"] = tol
+    if s.sd_diff is None or s.n < 2:
+        message = f"with {s.n} paired question the power of the test cannot be estimated (needs 2 or more)"
+        return Power(**base, detectable_drop=None, power_at_tolerance=None, adequate=None, message=message)
+    sd = s.sd_diff
+    effect = detectable_drop(s.n, sd, reg.alpha, power) if sd > 0 else 0.0
+    drop = shift + effect
+    at_tol: float | None = None
+    if reg.null == "no_change" and tol > 0:
+        at_tol = power_of(tol, s.n, sd, reg.alpha) if sd > 0 else 1.0
+    adequate = drop <= tol
+    return Power(
+        **base,
+        detectable_drop=drop,
+        power_at_tolerance=at_tol,
+        adequate=adequate,
+        message=_power_message(s.n, sd, reg, (power, drop, effect), at_tol),
+    )
+
+
+def _power_message(
+    n: int, sd: float, reg: Regression, target: tuple[float, float, float], at_tol: float | None
+) -> str:
+    power, drop, effect = target
+    pct, tol = f"{power:.0%}", reg.tolerance
+    if sd == 0:
+        head = f"every paired difference is the same (SD 0) over {n} questions: the test sees any steady drop"
+    elif drop > tol and reg.null == "no_change" and tol > 0:
+        head = f"this gate cannot reliably see a drop of {tol:g} with {n} questions ({pct} power needs {fixed(drop)})"
+    elif drop > tol:
+        head = f"this gate cannot reliably see a drop smaller than {fixed(drop)} with {n} questions ({pct} power)"
+    else:
+        head = f"{pct} power to detect a drop of {fixed(drop)} with {n} questions (tolerance {tol:g})"
+    if reg.null == "tolerance" and sd > 0:
+        head += f"; null: tolerance, so the drop must exceed the tolerance {tol:g} by {fixed(effect)}"
+    if at_tol is not None:
+        head += f"; power at a drop of {tol:g}: {at_tol:.0%}"
+    return head + f"; SD of paired differences {fixed(sd)}, one-sided alpha {reg.alpha:g}"
 
 
 def no_pairs_check(n_shared: int) -> Check:

@@ -51,6 +51,14 @@ class Regression(_Strict):
         "warn", description="baseline questions absent from (or unscored in) the candidate: warn or fail"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_key(cls, v: Any) -> Any:
+        # YAML reads an unquoted key `null` as a null key: the documented `null: tolerance` must still work.
+        if isinstance(v, dict) and None in v:
+            return {("null" if k is None else k): val for k, val in v.items()}
+        return v
+
 
 class PerQuestion(_Strict):
     top: int = Field(5, ge=0, le=1000, description="how many of the most regressed questions to list")

@@ -72,13 +72,22 @@ def junit_xml(result: GateResult, suite: str = "judgekit gate") -> str:
             ET.SubElement(case, "skipped", message=check.message)
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = ("WARNING: " if check.status == "warn" else "") + check.message
+            out.text = (
+                ("WARNING: " if check.status == "warn" else "") + check.message + _power_note(check, result)
+            )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _power_note(check: Check, result: GateResult) -> str:
+    """The regression check's power statement, on a line of its own."""
+    if check.name != "regression" or result.power is None:
+        return ""
+    return "\npower: " + result.power.message
+
+
 def _case_text(check: Check, result: GateResult) -> str:
-    lines = [check.message]
+    lines = [check.message + _power_note(check, result)]
     if check.value is not None:
         lines.append(f"value: {check.value:.6g}")
     if check.threshold is not None:
@@ -164,6 +173,9 @@ def _why(result: GateResult) -> list[str]:
     if not out and result.regression is not None:
         r = next(c for c in result.checks if c.name == "regression")
         out.append(f"- regression: {_md(r.message)}")
+    if result.power is not None:
+        mark = "⚠️ " if result.power.adequate is False else ""
+        out.append(f"- {mark}power: {_md(result.power.message)}")
     return out
 
 
@@ -221,7 +233,11 @@ def _footer(result: GateResult) -> str:
 def terminal_lines(result: GateResult) -> list[str]:
     width = max((len(title(c)) for c in result.checks), default=10)
     label = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
-    lines = [f"{label[c.status]}  {title(c):<{width}}  {c.message}" for c in result.checks]
+    lines = []
+    for c in result.checks:
+        lines.append(f"{label[c.status]}  {title(c):<{width}}  {c.message}")
+        if c.name == "regression" and result.power is not None:
+            lines.append(f"      {'power:':<{width}}  {result.power.message}")
     for q in result.regressed:
         lines.append(f"      fell: {_question_line(q)}")
     verdict = "passed" if result.passed else f"FAILED ({len(result.failed)} of {len(result.checks)} checks)"

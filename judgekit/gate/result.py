@@ -27,6 +27,25 @@ class Check(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class Power(BaseModel):
+    """What the regression check could have seen: the smallest drop its one-sided test detects with
+    probability ``power`` given ``n`` paired questions and the observed ``sd`` of their differences."""
+
+    n: int
+    sd: float | None = Field(description="SD of the paired differences (None: fewer than 2 questions)")
+    alpha: float
+    power: float = Field(description="the target power of detectable_drop")
+    method: str = Field(description="t: one-sided paired t-test (noncentral t), the approximation used")
+    null: str
+    tolerance: float
+    detectable_drop: float | None = Field(description="smallest true mean drop detected with `power`")
+    power_at_tolerance: float | None = Field(
+        description="probability that the test flags a true drop equal to the tolerance (null: no_change)"
+    )
+    adequate: bool | None = Field(description="detectable_drop <= tolerance (None: unknown)")
+    message: str
+
+
 class AspectChange(BaseModel):
     aspect: str
     baseline: float | None
@@ -49,6 +68,7 @@ class GateResult(BaseModel):
     passed: bool
     checks: list[Check]
     regression: PairedStats | None = None
+    power: Power | None = None
     regressed: list[QuestionChange] = Field(default_factory=list)
     missing: dict[str, list[str]] = Field(default_factory=dict)
     mismatches: list[str] = Field(default_factory=list)

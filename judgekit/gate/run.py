@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.errors import ConfigError
-from judgekit.gate.checks import floor_checks, no_baseline_check, provenance_check
+from judgekit.gate.checks import floor_checks, no_baseline_check, provenance_check, regression_power
 from judgekit.gate.config import GateConfig, load_config
 from judgekit.gate.drift import drift_checks
 from judgekit.gate.inputs import check_score_values
@@ -83,6 +83,7 @@ def gate(
         passed=not any(c.status == "fail" for c in checks),
         checks=checks,
         regression=stats,
+        power=regression_power(stats, cfg.regression) if stats and cfg.regression else None,
         regressed=regressed,
         missing={k: v for k, v in missing.items() if v},
         mismatches=mismatches,

@@ -106,7 +106,14 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         f"scale {d.scale if d.scale else 'continuous'}"
     )
     body += "".join(note(n) for n in d.notes)
-    # Correlations with CIs beside the human ceiling.
+    body += (
+        _dim_correlations(d, salt) + _dim_agreement(d) + _dim_shares(d, salt) + _dim_disagreements(d, salt)
+    )
+    return section(salt, f"Validate: dimension {d.dimension}", body, 3)
+
+
+def _dim_correlations(d: DimensionReport, salt: str) -> str:
+    """Correlations with CIs beside the human ceiling: a chart and its table."""
     rows = _corr_rows(d)
     labels, vals, lows, highs, colours = [], [], [], [], []
     for method in _METHODS:
@@ -120,10 +127,10 @@ def _dimension(d: DimensionReport, salt: str) -> str:
     svg = plots.interval_chart(
         labels, vals, lows, highs, salt=f"{salt}-corr", xlabel="correlation", colours=colours
     )
-    body += figure(
+    body = figure(
         svg, "Correlations with CIs; the human ceiling (orange) is the bar to reach", "correlations"
     )
-    body += table(
+    return body + table(
         ["", "Pearson", "Spearman", "Kendall"],
         [
             (
@@ -136,7 +143,10 @@ def _dimension(d: DimensionReport, salt: str) -> str:
             for name, b, _ in rows
         ],
     )
-    # Agreement beyond correlation.
+
+
+def _dim_agreement(d: DimensionReport) -> str:
+    """Agreement beyond correlation: alpha, kappa, the mean offset."""
     extra = []
     if d.alpha is not None:
         for who, alphas in (("humans", d.alpha.humans), ("humans + judge", d.alpha.humans_and_judge)):
@@ -156,21 +166,27 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         extra.append(
             (esc("mean offset (judge − human)"), esc(f"{num(mo.value)} {ci(mo.ci_low, mo.ci_high)}"))
         )
-    if extra:
-        body += table(["statistic", "value [CI]"], extra)
-    # Score shares.
+    return table(["statistic", "value [CI]"], extra) if extra else ""
+
+
+def _dim_shares(d: DimensionReport, salt: str) -> str:
     js, hs = d.bias.judge_shares or {}, d.bias.human_shares or {}
-    if js or hs:
-        keys = sorted(set(js) | set(hs), key=_as_number)
-        svg = plots.grouped_bars(
-            keys,
-            {"judge": [js.get(k, 0.0) for k in keys], "humans": [hs.get(k, 0.0) for k in keys]},
-            salt=f"{salt}-shares",
-            ylabel="share of labels",
-        )
-        body += figure(svg, "Score shares on the label scale: judge against humans", "score-shares")
-    # Scatter and confusion: the report keeps only the largest disagreements, not every item's pair.
-    pts = [(x.human, x.judge) for x in d.disagreements]
+    if not (js or hs):
+        return ""
+    keys = sorted(set(js) | set(hs), key=_as_number)
+    svg = plots.grouped_bars(
+        keys,
+        {"judge": [js.get(k, 0.0) for k in keys], "humans": [hs.get(k, 0.0) for k in keys]},
+        salt=f"{salt}-shares",
+        ylabel="share of labels",
+    )
+    return figure(svg, "Score shares on the label scale: judge against humans", "score-shares")
+
+
+def _dim_disagreements(d: DimensionReport, salt: str) -> str:
+    """Judge against human: scatter, confusion matrix and the table of the largest disagreements."""
+    body = ""
+    pts = _pairs(d)
     if pts:
         step = _scale_step(d.scale)
         svg = plots.scatter(
@@ -181,18 +197,15 @@ def _dimension(d: DimensionReport, salt: str) -> str:
             ylabel="judge",
             jitter=step * 0.15,
         )
-        body += figure(
-            svg,
-            f"Judge against human (jittered): the validate report stores only its {len(pts)} largest "
-            "disagreements, not every item's pair, so only those are drawn",
-            "judge-vs-human",
-        )
+        what = "every used item" if d.items is not None else f"the {len(pts)} largest disagreements"
+        body += figure(svg, f"Judge against human (jittered), {what}", "judge-vs-human")
         if d.scale:
-            body += _confusion(d, f"{salt}-confusion")
-    body += note(
-        "no full confusion matrix or scatter of every item: the validate report does not store per-item "
-        "judge/human pairs"
-    )
+            body += _confusion(d, pts, f"{salt}-confusion")
+    if d.items is None:
+        body += note(
+            "a validate report from before per-item pairs were stored: the scatter and confusion matrix "
+            "show only its largest disagreements"
+        )
     rows_d = [
         (
             esc(x.id),
@@ -207,10 +220,17 @@ def _dimension(d: DimensionReport, salt: str) -> str:
         body += "<h4>Largest disagreements</h4>" + table(
             ["id", "judge", "human mean", "difference", "labels"], rows_d
         )
-    return section(salt, f"Validate: dimension {d.dimension}", body, 3)
+    return body
 
 
-def _confusion(d: DimensionReport, salt: str) -> str:
+def _pairs(d: DimensionReport) -> list[tuple[float, float]]:
+    """(human mean, judge) for every used item when the report has them, else for its disagreements."""
+    if d.items is not None:
+        return list(zip(d.items.human, d.items.judge, strict=True))
+    return [(x.human, x.judge) for x in d.disagreements]
+
+
+def _confusion(d: DimensionReport, pts: list[tuple[float, float]], salt: str) -> str:
     scale = [float(x) for x in d.scale or []]
     if len(scale) > 12 or not scale:
         return ""
@@ -219,14 +239,14 @@ def _confusion(d: DimensionReport, salt: str) -> str:
         return min(range(len(scale)), key=lambda k: abs(scale[k] - v))
 
     counts = [[0.0] * len(scale) for _ in scale]
-    for x in d.disagreements:
-        counts[nearest(x.human)][nearest(x.judge)] += 1
+    for human, judge in pts:
+        counts[nearest(human)][nearest(judge)] += 1
     names = [f"{v:g}" for v in scale]
     svg = plots.heatmap(counts, names, names, salt=salt, label="items", fmt="{:.0f}")
     return figure(
         svg,
-        "Confusion on the label scale (rows: human mean rounded, columns: judge rounded), over the listed "
-        "disagreements only",
+        "Confusion on the label scale (rows: human mean rounded, columns: judge rounded)"
+        + ("" if d.items is not None else ", over the listed disagreements only"),
         "confusion",
     )
 
@@ -273,6 +293,8 @@ def gate_sections(item: ReportInput, g: GateResult, salt: str) -> str:
             )
     if g.mismatches:
         head.append(("mismatches", "<br>".join(esc(m) for m in g.mismatches)))
+    if g.power is not None:  # whether a pass means anything: the drop this gate can see at 80% power
+        head.append(("power", esc(g.power.message)))
     parts = [section(f"{salt}-prov", "Verdict and provenance", kv(head), 3)]
     rows = [
         (

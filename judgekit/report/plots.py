@@ -93,7 +93,7 @@ def histogram(
     c = Chart()
     if shade is not None:
         c.ax.axvspan(shade[0], shade[1], color=_ORANGE, alpha=0.18, label="CI")
-    c.ax.hist(list(values), bins=bins, color=_BLUE, edgecolor="white")
+    c.ax.hist(np.asarray(values, dtype=float), bins=bins, color=_BLUE, edgecolor="white")
     for x, label, colour in lines:
         c.ax.axvline(x, color=colour, linewidth=1.5, label=label)
     c.ax.set_xlabel(xlabel)

@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from judgekit.report import plots
-from judgekit.report.inputs import ReportInput
+from judgekit.report.inputs import ReportInput, Row
 from judgekit.report.page import ci, esc, figure, kv, note, num, section, table
-from judgekit.results import AspectResult, ScoreFile
+from judgekit.results import ScoreFile
 
 #: Per-aspect bars only when aspects are shared across questions (criteria rubrics); LaMP-QA's aspects are
 #: written per question, so a bar per aspect name would be one bar per unit.
@@ -157,8 +157,8 @@ def provenance(item: ReportInput, sf: ScoreFile) -> str:
     return kv(rows)
 
 
-def distribution(sf: ScoreFile, salt: str) -> str:
-    values = [v for v in (fin(q.score) for q in sf.per_question_scores) if v is not None]
+def distribution(sf: ScoreFile, questions: list[Row], salt: str) -> str:
+    values = [v for v in (fin(q["score"]) for q in questions) if v is not None]
     if not values:
         return note("no question was scored: there is no distribution to draw")
     lines: list[tuple[float, str, str]] = []
@@ -176,35 +176,52 @@ def distribution(sf: ScoreFile, salt: str) -> str:
 
 
 def _bars(groups: dict[str, list[float]], salt: str, xlabel: str, name: str, caption: str) -> str:
+    """Mean per group; ``groups`` maps a label to [sum, count]."""
     labels = sorted(groups)
-    means = [sum(groups[k]) / len(groups[k]) for k in labels]
+    means = [groups[k][0] / groups[k][1] for k in labels]
     lows: list[float | None] = [None] * len(labels)
     highs: list[float | None] = [None] * len(labels)
     svg = plots.interval_chart(
-        [f"{k} (n={len(groups[k])})" for k in labels], means, lows, highs, salt=salt, xlabel=xlabel
+        [f"{k} (n={int(groups[k][1])})" for k in labels], means, lows, highs, salt=salt, xlabel=xlabel
     )
     return figure(svg, caption, name)
 
 
-def breakdowns(sf: ScoreFile, salt: str) -> str:
+def _add(groups: dict[str, list[float]], key: str, value: float) -> None:
+    acc = groups.get(key)
+    if acc is None:
+        groups[key] = [value, 1.0]
+    else:
+        acc[0] += value
+        acc[1] += 1.0
+
+
+def breakdowns(sf: ScoreFile, questions: list[Row], salt: str) -> str:
     """Mean score per aspect (when aspects repeat across questions) and per category; the CIs the file
     carries (``by_aspect`` / ``by_category`` with ci_low/ci_high) are drawn when present."""
     out = []
-    extra = sf.model_extra or {}
+    extra = dict(sf.model_extra or {})
+    for key in ("by_category", "by_aspect"):
+        declared = getattr(sf, key, None)
+        if declared:
+            extra[key] = declared
     for key, kind in (("by_category", "category"), ("by_aspect", "aspect")):
         stored = extra.get(key)
         if isinstance(stored, dict) and stored:
             labels = sorted(stored)
-            vals = [fin((stored[k] or {}).get("score", (stored[k] or {}).get("value"))) for k in labels]
-            lows = [fin((stored[k] or {}).get("ci_low")) for k in labels]
-            highs = [fin((stored[k] or {}).get("ci_high")) for k in labels]
+            entries = [stored[k] or {} for k in labels]
+            vals = [fin(e.get("score", e.get("value"))) for e in entries]
+            cis = [e.get("score_ci") or {} for e in entries]
+            lows = [fin(c.get("low", e.get("ci_low"))) for c, e in zip(cis, entries, strict=True)]
+            highs = [fin(c.get("high", e.get("ci_high"))) for c, e in zip(cis, entries, strict=True)]
             svg = plots.interval_chart(labels, vals, lows, highs, salt=f"{salt}-{kind}", xlabel="score")
             out.append(figure(svg, f"Score per {kind} with its CI (from the score file)", f"by-{kind}"))
     if "by_category" not in extra:
-        cats: dict[str, list[float]] = defaultdict(list)
-        for q in sf.per_question_scores:
-            if q.category is not None and fin(q.score) is not None:
-                cats[q.category].append(float(q.score or 0.0))
+        cats: dict[str, list[float]] = {}
+        for q in questions:
+            cat, value = q.get("category"), fin(q["score"])
+            if cat is not None and value is not None:
+                _add(cats, cat, value)
         if cats:
             out.append(
                 _bars(
@@ -216,12 +233,13 @@ def breakdowns(sf: ScoreFile, salt: str) -> str:
                 )
             )
     if "by_aspect" not in extra:
-        aspects: dict[str, list[float]] = defaultdict(list)
-        for q in sf.per_question_scores:
-            for a in q.details:
-                if a.status == "scored" and fin(a.score) is not None:
-                    aspects[a.aspect].append(float(a.score or 0.0))
-        repeated = all(len(v) > 1 for v in aspects.values())
+        aspects: dict[str, list[float]] = {}
+        for q in questions:
+            for a in q["details"]:
+                value = fin(a.get("score"))
+                if value is not None and a.get("status", "scored") == "scored":
+                    _add(aspects, a["aspect"], value)
+        repeated = all(v[1] > 1 for v in aspects.values())
         if aspects and len(aspects) <= MAX_ASPECT_BARS and repeated:
             out.append(
                 _bars(
@@ -255,7 +273,7 @@ def unscored(sf: ScoreFile) -> str:
     return summary + table(["question", "unit", "reason"], rows) + tail
 
 
-def lexical(sf: ScoreFile, salt: str) -> str:
+def lexical(sf: ScoreFile, questions: list[Row], salt: str) -> str:
     lex = sf.lexical
     if not lex:
         return ""
@@ -270,9 +288,11 @@ def lexical(sf: ScoreFile, salt: str) -> str:
     # The first metric the file correlated with the judge (F-measures, METEOR, BLEU; not P or R).
     headline = next((m for m in corr if m in overall), next(iter(overall), None))
     pairs = [
-        (float(q.score or 0.0), float((q.lexical or {})[headline]))
-        for q in sf.per_question_scores
-        if headline and fin(q.score) is not None and fin((q.lexical or {}).get(headline)) is not None
+        (float(q["score"]), float(q["lexical"][headline]))
+        for q in questions
+        if headline
+        and fin(q["score"]) is not None
+        and fin((q.get("lexical") or {}).get(headline)) is not None
     ]
     if pairs:
         svg = plots.scatter(
@@ -287,7 +307,7 @@ def lexical(sf: ScoreFile, salt: str) -> str:
     return section(f"{salt}-lexical-sec", "Lexical metrics beside the judge", body, 3)
 
 
-def panel(sf: ScoreFile, salt: str) -> str:
+def panel(sf: ScoreFile, questions: list[Row], salt: str) -> str:
     p = sf.panel
     if not p:
         return ""
@@ -323,7 +343,7 @@ def panel(sf: ScoreFile, salt: str) -> str:
                 )
             )
     body += table(["over", "units", *(f"α {k}" for k in _ALPHA_LEVELS)], arows)
-    matrix = _pairwise_alpha(sf, names)
+    matrix = _pairwise_alpha(questions, names)
     if matrix is not None:
         svg = plots.heatmap(
             matrix,
@@ -340,12 +360,12 @@ def panel(sf: ScoreFile, salt: str) -> str:
     return section(f"{salt}-panel-sec", "Panel: per-judge scores and agreement", body, 3)
 
 
-def _pairwise_alpha(sf: ScoreFile, names: list[str]) -> list[list[float | None]] | None:
+def _pairwise_alpha(questions: list[Row], names: list[str]) -> list[list[float | None]] | None:
     from judgekit.panel import alpha_table
 
     if len(names) < 2:
         return None
-    units = [a.judges for q in sf.per_question_scores for a in q.details if a.judges]
+    units: list[dict[str, Any]] = [a["judges"] for q in questions for a in q["details"] if a.get("judges")]
     if not units:
         return None
     out: list[list[float | None]] = []
@@ -413,65 +433,82 @@ def _estimate(e: Any) -> str:
     return esc(num(fin(e)))
 
 
-def browser_data(item: ReportInput, sf: ScoreFile) -> dict[str, Any]:
-    """One compact row per question for the item browser (rendered in the page by textContent)."""
+#: A run log call's keys and their short names in the item browser's data (absent ones are left out).
+_CALL_KEYS = (
+    ("judge", "judge"),
+    ("targets", "t"),
+    ("turn", "turn"),
+    ("status", "st"),
+    ("completion", "c"),
+    ("parse_error", "e"),
+)
+
+
+def browser_data(item: ReportInput) -> dict[str, Any]:
+    """One compact row per question for the item browser (rendered in the page by textContent); keys whose
+    value is the default (a unit's "scored" status, a call's missing fields) are left out."""
     calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in item.log:
-        qid = str(row.get("id"))
-        calls[qid].append(
-            {
-                "judge": row.get("judge"),
-                "t": row.get("targets"),
-                "turn": row.get("turn"),
-                "st": row.get("status"),
-                "c": row.get("completion"),
-                "e": row.get("parse_error"),
-            }
-        )
-    rows = []
-    for q in sf.per_question_scores:
+        call = {short: row[key] for key, short in _CALL_KEYS if row.get(key) is not None}
+        calls[str(row.get("id"))].append(call)
+    out = []
+    for q in item.questions:
+        qid = q["id"]
         entry: dict[str, Any] = {
-            "id": q.id,
-            "s": fin(q.score),
-            "cov": fin(q.coverage),
-            "a": [_unit(a) for a in q.details],
+            "id": qid,
+            "s": fin(q["score"]),
+            "cov": fin(q.get("coverage", 0.0)),
+            "a": [_unit(a) for a in q["details"]],
         }
-        if q.category is not None:
-            entry["cat"] = q.category
-        if q.lexical:
-            entry["lex"] = {k: fin(v) for k, v in q.lexical.items()}
-        if q.judges:
-            entry["j"] = {k: fin(v) for k, v in q.judges.items()}
-        text = item.texts.get(q.id) or {}
-        if text.get("question"):
-            entry["q"] = text["question"]
-        if text.get("response"):
-            entry["resp"] = text["response"]
-        if calls.get(q.id):
-            entry["log"] = calls[q.id]
-        rows.append(entry)
-    return {"items": rows, "note": item.log_note}
+        if q.get("category") is not None:
+            entry["cat"] = q["category"]
+        if q.get("lexical"):
+            entry["lex"] = {k: fin(v) for k, v in q["lexical"].items()}
+        if q.get("judges"):
+            entry["j"] = {k: fin(v) for k, v in q["judges"].items()}
+        text = item.texts.get(qid)
+        if text:
+            if text.get("question"):
+                entry["q"] = text["question"]
+            if text.get("response"):
+                entry["resp"] = text["response"]
+        if qid in calls:
+            entry["log"] = calls[qid]
+        out.append(entry)
+    return {"items": out, "note": item.log_note}
 
 
-def _unit(a: AspectResult) -> dict[str, Any]:
-    unit: dict[str, Any] = {"n": a.aspect, "s": fin(a.score), "st": a.status}
-    if a.reason:
-        unit["r"] = a.reason
-    if a.judges:
-        unit["j"] = {k: fin(v) for k, v in a.judges.items()}
-    if len(a.samples) > 1:
-        unit["smp"] = [fin(x) for x in a.samples]
+def _unit(a: Row) -> dict[str, Any]:
+    unit: dict[str, Any] = {"n": a["aspect"], "s": fin(a.get("score"))}
+    status = a.get("status", "scored")
+    if status != "scored":
+        unit["st"] = status
+    if a.get("reason"):
+        unit["r"] = a["reason"]
+    if a.get("judges"):
+        unit["j"] = {k: fin(v) for k, v in a["judges"].items()}
+    samples = a.get("samples")
+    if samples and len(samples) > 1:
+        unit["smp"] = [fin(x) for x in samples]
     return unit
 
 
 def score_sections(item: ReportInput, sf: ScoreFile, salt: str) -> str:
+    questions = item.questions
     parts = [
         section(f"{salt}-prov", "Verdict and provenance", provenance(item, sf), 3),
-        section(f"{salt}-dist", "Distribution of question scores", distribution(sf, f"{salt}-dist"), 3),
+        section(
+            f"{salt}-dist", "Distribution of question scores", distribution(sf, questions, f"{salt}-dist"), 3
+        ),
     ]
-    bd = breakdowns(sf, f"{salt}-bd")
+    bd = breakdowns(sf, questions, f"{salt}-bd")
     if bd:
         parts.append(section(f"{salt}-bd", "Per aspect and per category", bd, 3))
     parts.append(section(f"{salt}-unscored", f"Unscored units ({len(sf.unscored):,})", unscored(sf), 3))
-    parts += [lexical(sf, salt), panel(sf, salt), pairwise(sf, salt), consistency(sf, salt)]
+    parts += [
+        lexical(sf, questions, salt),
+        panel(sf, questions, salt),
+        pairwise(sf, salt),
+        consistency(sf, salt),
+    ]
     return "".join(p for p in parts if p)

@@ -34,6 +34,7 @@ class PairedStats(BaseModel):
     exact: bool
     cohen_dz: float | None
     seed: int
+    sd_diff: float | None = None
 
 
 #: Target number of array elements per chunk of resamples.
@@ -131,4 +132,5 @@ def paired_test(
         exact=exact,
         cohen_dz=dz,
         seed=seed,
+        sd_diff=sd if n > 1 else None,
     )

@@ -33,6 +33,7 @@ from judgekit.validate.report import (
     Disagreement,
     Dropped,
     Interval,
+    ItemPairs,
     Kappa,
     PairwiseReport,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "HumanFormat",
     "HumanLabels",
     "Interval",
+    "ItemPairs",
     "JudgeScores",
     "Kappa",
     "Level",

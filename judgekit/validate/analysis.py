@@ -21,6 +21,7 @@ from judgekit.validate import report
 from judgekit.validate.judge_inputs import JudgeScores
 from judgekit.validate.labels import HumanLabels
 from judgekit.validate.matching import field_value
+from judgekit.validate.ppi import ppi
 from judgekit.validate.sample import FloatArray, Options, Sample, build_sample
 from judgekit.validate.scales import num
 
@@ -32,6 +33,7 @@ def analyse_dimension(
 ) -> report.DimensionReport:
     """One dimension's report: the steps in the order their notes and errors appear."""
     s = build_sample(dim, judge, key, humans, opts)
+    ppi_block = ppi(s, judge, key, opts)
     corr = correlations(s, opts)
     ceiling_model = ceiling(s, opts)
     joint = Joint(s, opts)
@@ -57,7 +59,9 @@ def analyse_dimension(
         ceiling=ceiling_model,
         bias=finish_bias(),
         disagreements=worst,
+        items=report.ItemPairs(ids=list(s.used), judge=s.j.tolist(), human=s.h_mean.tolist()),
         judge_samples=judge.samples.get(key),
+        ppi=ppi_block,
         notes=s.notes,
     )
 

@@ -13,6 +13,7 @@ from judgekit.validate.report import (
     DimensionReport,
     Dropped,
     Interval,
+    MeanInterval,
     PairwiseReport,
 )
 from judgekit.validate.scales import num, scale_text
@@ -78,6 +79,7 @@ def _format_dimension(d: DimensionReport, s: Mapping[str, Any]) -> list[str]:
     out += _alpha_kappa_rows(d)
     out += _bias_rows(d)
     out += _disagreement_rows(d)
+    out += _ppi_rows(d)
     out += [f"  note: {n}" for n in d.notes]
     return out
 
@@ -172,6 +174,33 @@ def _disagreement_rows(d: DimensionReport) -> list[str]:
     for x in d.disagreements:
         labels = " ".join(num(v) for v in x.labels.values())
         out.append(f"    {x.id[:27]:<28}{x.judge:>8.3g}{x.human:>8.3g}{x.difference:>+8.3f}  {labels}")
+    return out
+
+
+def _mean_cell(m: MeanInterval) -> str:
+    return f"{_f(m.estimate)} [{_f(m.ci_low)}, {_f(m.ci_high)}]"
+
+
+def _ppi_rows(d: DimensionReport) -> list[str]:
+    p = d.ppi
+    if p is None:
+        return []
+    pct = round(100 * p.level)
+    out = [
+        f"  mean human-scale score ({pct}% normal CIs; {p.n_labelled} labelled, {p.n_unlabelled} unlabelled)",
+        _row(
+            "  ppi (judge-corrected)",
+            [f"{_f(p.estimate)} [{_f(p.ci_low)}, {_f(p.ci_high)}]", f"lambda {_f(p.lam)}"],
+            34,
+        ),
+        _row("  human only", [_mean_cell(p.human_only), f"n {p.human_only.n}"], 34),
+        _row("  judge only (biased)", [_mean_cell(p.judge_only), f"n {p.judge_only.n}"], 34),
+        f"    PPI is worth {_f(p.effective_labels, 1)} labels (a human-only CI this narrow would need that many)",
+    ]
+    if p.judge_mapped:
+        out.append(f"    {p.judge_mapped}")
+    if p.n_judge_unscored:
+        out.append(f"    {p.n_judge_unscored} unlabelled items the judge could not score are left out")
     return out
 
 

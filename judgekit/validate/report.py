@@ -95,10 +95,51 @@ class Disagreement(_Model):
     difference: float
 
 
+class ItemPairs(_Model):
+    """Every used item's judge score and human mean, column by column (compact for large sets), so a
+    report can draw the full scatter and confusion matrix."""
+
+    ids: list[str]
+    judge: list[float]
+    human: list[float]
+
+
 class Dropped(_Model):
     reason: str
     count: int
     examples: list[str]
+
+
+class MeanInterval(_Model):
+    """A mean with its normal (CLT) interval and the standard error used."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n: int
+
+
+class PPI(_Model):
+    """The mean human-scale score by prediction-powered inference (PPI++, power-tuned), beside the
+    judge-only mean (biased) and the human-only mean of the labelled items."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n_labelled: int
+    n_unlabelled: int
+    lam: float = Field(description="weight on the judge (0: human-only mean, 1: plain PPI)")
+    judge_only: MeanInterval = Field(description="mean judge score over every judged item (biased)")
+    human_only: MeanInterval = Field(description="mean label over the labelled items (classical)")
+    effective_labels: float | None = Field(
+        description="labels a human-only interval would need to be as narrow as the PPI one"
+    )
+    level: float
+    method: str = "PPI++ (Angelopoulos, Duchi, Zrnic 2023), power-tuned lambda, normal interval"
+    judge_mapped: str | None = Field(None, description="how the judge's scores were put on the human scale")
+    n_judge_unscored: int = Field(0, description="unlabelled items the judge could not score (left out)")
 
 
 class DimensionReport(_Model):
@@ -120,7 +161,9 @@ class DimensionReport(_Model):
     ceiling: Ceiling | None = None
     bias: Bias
     disagreements: list[Disagreement]
+    items: ItemPairs | None = None
     judge_samples: dict[str, Any] | None = None
+    ppi: PPI | None = None
     notes: list[str] = Field(default_factory=list)
 
 

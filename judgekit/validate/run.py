@@ -39,6 +39,7 @@ def validate(
     allow_missing: bool = False,
     ceiling: bool | None = None,
     pairwise: bool = False,
+    ppi: bool = False,
     invalid_agree: bool = False,
     n_boot: int = 2000,
     seed: int | None = 0,
@@ -53,10 +54,11 @@ def validate(
     and system (system-level correlations). ``scale`` declares the human label scale (``"1-5"``); labels off
     it are errors. ``ceiling``: ``None`` computes the leave-one-annotator-out ceiling when there are two or
     more annotators, ``True`` requires it. ``pairwise=True`` switches to preference verdicts (see
-    ``judgekit.stats.pairwise_agreement``). Raises ``InputError`` / ``ConfigError`` with one-line
-    messages for bad inputs.
+    ``judgekit.stats.pairwise_agreement``). ``ppi=True`` adds the judge-corrected mean human-scale score
+    (PPI++; the labelled items must be a random subset). Bad inputs raise one-line ``InputError`` /
+    ``ConfigError``.
     """
-    _check_settings(n_boot, confidence, dimensions)
+    _check_settings(n_boot, confidence, dimensions, pairwise=pairwise, ppi=ppi)
     settings: dict[str, Any] = {
         "n_boot": n_boot,
         "seed": seed,
@@ -88,7 +90,7 @@ def validate(
         settings["length"] = "words in --responses"
     opts = Options(
         inputs["judge"], inputs["human"], scale_points, judge_points, group, system, length_field, lengths,
-        allow_missing, ceiling, n_boot, seed, confidence, top,
+        allow_missing, ceiling, n_boot, seed, confidence, top, ppi,
     )  # fmt: skip
     reports = [
         analyse_dimension(dim, judge_data, key, humans, opts)
@@ -104,13 +106,17 @@ def _response_words(responses: str | Path) -> dict[str, float]:
     return {k: float(len(v.split())) for k, v in load_responses(responses).items()}
 
 
-def _check_settings(n_boot: int, confidence: float, dimensions: Sequence[str] | None) -> None:
+def _check_settings(
+    n_boot: int, confidence: float, dimensions: Sequence[str] | None, *, pairwise: bool, ppi: bool
+) -> None:
     if n_boot < 0:
         raise ConfigError("--n-boot must be 0 or more")
     if not 0 < confidence < 1:
         raise ConfigError("--confidence must be between 0 and 1 (e.g. 0.95)")
     if dimensions is not None and len(set(dimensions)) != len(dimensions):
         raise ConfigError("a --dimension is given twice")
+    if pairwise and ppi:
+        raise ConfigError("--ppi estimates a mean score; it does not apply to --pairwise verdicts")
 
 
 def _dimension_keys(

@@ -40,6 +40,7 @@ class Options:
     seed: int | None
     confidence: float
     top: int
+    ppi: bool = False
 
 
 @dataclass
@@ -118,7 +119,7 @@ def build_sample(dim: str, judge: JudgeScores, key: str | None, humans: HumanLab
         list(labels),
         opts.judge_name,
         dim,
-        opts.allow_missing,
+        opts.allow_missing or opts.ppi,  # --ppi names labelled ids without a judge score itself
         drops,
     )
     fields: dict[str, dict[str, str]] = {}

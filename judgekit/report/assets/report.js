@@ -21,6 +21,11 @@
     return parts.join("\n").toLowerCase();
   }
 
+  // A unit's status is written only when it is not "scored".
+  function isUnscored(a) {
+    return !!a.st && a.st !== "scored";
+  }
+
   function hasParseError(it) {
     return (it.log || []).some(function (c) { return !!c.e; });
   }
@@ -52,7 +57,7 @@
       var tr = el("tr");
       var extra = a.j ? Object.keys(a.j).map(function (k) { return k + " " + fmt(a.j[k]); }).join("; ") : "";
       if (a.smp) extra += (extra ? "; " : "") + "samples " + a.smp.map(fmt).join(", ");
-      [a.n, fmt(a.s), a.st, a.r || "", extra].forEach(function (c) { tr.appendChild(el("td", null, c)); });
+      [a.n, fmt(a.s), a.st || "scored", a.r || "", extra].forEach(function (c) { tr.appendChild(el("td", null, c)); });
       t.appendChild(tr);
     });
     b.appendChild(t);
@@ -70,7 +75,7 @@
     d.dataset.id = it.id;
     var s = el("summary");
     s.appendChild(el("span", "qid", it.id));
-    var unscored = (it.a || []).filter(function (a) { return a.st !== "scored"; }).length;
+    var unscored = (it.a || []).filter(isUnscored).length;
     var meta = "score " + fmt(it.s) + (it.cat ? " · " + it.cat : "") +
       (unscored ? " · " + unscored + " unscored" : "") + (hasParseError(it) ? " · parse error" : "");
     s.appendChild(el("span", "meta", meta));
@@ -99,7 +104,7 @@
       var q = state.q.trim().toLowerCase();
       if (q && !hay) hay = items.map(haystack);
       state.shown = items.filter(function (it, k) {
-        if (state.f === "unscored" && !(it.a || []).some(function (a) { return a.st !== "scored"; })) return false;
+        if (state.f === "unscored" && !(it.a || []).some(isUnscored)) return false;
         if (state.f === "parse" && !hasParseError(it)) return false;
         return !q || hay[k].indexOf(q) !== -1;
       });

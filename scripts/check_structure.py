@@ -1,0 +1,124 @@
+"""Check the package's shape: no module over 600 lines, no function over 80, no import cycle.
+
+Imports inside functions count (they are real edges at run time); imports under ``if TYPE_CHECKING:`` do
+not (they never run). Exit 1 with one line per finding, 0 when the shape holds.
+
+    python scripts/check_structure.py [judgekit]
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def type_only_nodes(tree: ast.AST) -> set[int]:
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skip
+
+
+def imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = module.split(".") if is_package else module.split(".")[:-1]
+            base = base[: len(base) - (node.level - 1)]
+            target = ".".join([*base, node.module] if node.module else base)
+        else:
+            target = node.module or ""
+        return [target] + [f"{target}.{alias.name}" for alias in node.names]
+    return []
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def main(root: Path) -> int:
+    files = {module_name(p): p for p in sorted(root.rglob("*.py"))}
+    problems: list[str] = []
+    graph: dict[str, set[str]] = {m: set() for m in files}
+    for module, path in files.items():
+        source = path.read_text(encoding="utf-8")
+        if source.count("\n") > MAX_MODULE_LINES:
+            problems.append(f"{path}: {source.count(chr(10))} lines (max {MAX_MODULE_LINES})")
+        tree = ast.parse(source)
+        skip = type_only_nodes(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    problems.append(
+                        f"{path}:{node.lineno}: {node.name}() is {length} lines (max {MAX_FUNCTION_LINES})"
+                    )
+            if id(node) in skip:
+                continue
+            for target in imported(node, module, path.name == "__init__.py"):
+                while target and target not in files:
+                    target = target.rpartition(".")[0]
+                # importing an enclosing package (to reach a sibling) is not an edge back to this module
+                if target and target != module and not module.startswith(target + "."):
+                    graph[module].add(target)
+    problems += ["import cycle: " + " <-> ".join(c) for c in find_cycles(graph)]
+    for line in problems:
+        print(line)
+    print(f"structure: {len(files)} modules, {len(problems)} finding(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "judgekit")))
