@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import re
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
+from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
@@ -51,32 +51,14 @@ def has_provenance(meta: Mapping[str, Any]) -> bool:
 def judge_spec_from_meta(meta: Mapping[str, Any]) -> str | None:
     """The ``--judge`` string that produced a score file, recovered from its ``meta.judge.identity``.
 
+    Each judge backend says how its identity maps back (:func:`judgekit.judges.registry.spec_from_meta`):
     ``litellm:MODEL[@API_BASE]|structured=...`` -> ``MODEL``; ``local:FILE:SIZE`` -> ``local``;
     ``python:module:attr`` -> ``module:attr``. ``None`` when the identity is missing or unknown (a panel).
     """
+    from judgekit.judges.registry import spec_from_meta
+
     judge = meta.get("judge")
-    if not isinstance(judge, dict) or not isinstance(judge.get("identity"), str):
-        return None
-    identity: str = judge["identity"].split("|", 1)[0]
-    if identity.startswith("litellm:"):
-        model = identity[len("litellm:") :]
-        api_base = judge.get("api_base")
-        if isinstance(api_base, str) and model.endswith("@" + api_base):
-            model = model[: -len(api_base) - 1]
-        else:
-            model = _split_endpoint(model)[0]
-        return model or None
-    if identity.startswith("local:"):
-        return "local"
-    if identity.startswith("python:"):
-        return identity[len("python:") :] or None
-    return None
-
-
-def _split_endpoint(model: str) -> tuple[str, str | None]:
-    """``MODEL@http://HOST/v1`` -> (MODEL, URL); a model name may itself hold '@' (``x/sonnet@20240620``)."""
-    found = re.fullmatch(r"(.+?)@(https?://\S+)", model)
-    return (found.group(1), found.group(2)) if found else (model, None)
+    return spec_from_meta(judge) if isinstance(judge, dict) else None
 
 
 def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
@@ -84,8 +66,8 @@ def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
     if isinstance(judge.get("api_base"), str):
         return str(judge["api_base"])
     identity = judge.get("identity")
-    if isinstance(identity, str) and identity.startswith("litellm:"):
-        return _split_endpoint(identity.split("|", 1)[0][len("litellm:") :])[1]
+    if isinstance(identity, str) and identity.startswith(IDENTITY_PREFIX):
+        return split_endpoint(identity.split("|", 1)[0][len(IDENTITY_PREFIX) :])[1]
     return None
 
 

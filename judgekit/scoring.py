@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,15 +27,15 @@ from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_
 from judgekit.engine import Engine, Job, JobResult
 from judgekit.errors import ConfigError, CoverageTooLow, Interrupted, JudgeError, Terminated
 from judgekit.io import atomic_write_text, check_writable
-from judgekit.judges.base import Judge, JudgeParams
-from judgekit.judges.factory import (
-    JudgeOptions,
-    is_local_spec,
-    is_python_object,
-    local_model_path,
-    resolve_judge,
-)
-from judgekit.panel import PanelJudge, combine_judges, panel_section, self_consistency
+from judgekit.judges.base import JudgeParams
+from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
+from judgekit.judges.panel_spec import PanelJudge
+from judgekit.judges.panel_spec import check_distinct as _check_distinct
+from judgekit.judges.panel_spec import judge_list as judge_list
+from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
+from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
+from judgekit.judges.registry import open_judge as open_judge
+from judgekit.panel import combine_judges, panel_section, self_consistency
 from judgekit.provenance import finish_meta, start_meta
 from judgekit.redact import redact, run_secrets
 from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
@@ -45,69 +44,9 @@ from judgekit.runlog import RunLog, default_log_path
 from judgekit.score_lexical import LexicalInputs, lexical_inputs, lexical_section
 from judgekit.settings import ScoreSettings as ScoreSettings
 
-LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
-POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
-
 _default_log_path = default_log_path  # the CLI's name for it
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-@contextlib.contextmanager
-def open_judge(
-    spec: JudgeSpec, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
-) -> Iterator[Judge]:
-    """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
-    litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
-    if is_local_spec(spec):
-        assert isinstance(spec, str)
-        from judgekit.judges.litellm_judge import LiteLLMJudge
-        from judgekit.judges.local import LocalServer, WatchedJudge
-
-        # llama.cpp only returns log-probabilities when started for them (and is slower then).
-        with LocalServer(local_model_path(spec), logprobs=logprobs) as server:
-            path = Path(str(server.model_path))
-            structured = "json_object" if options.structured == "auto" else options.structured
-            judge = LiteLLMJudge(
-                server.model,
-                api_base=server.api_base,
-                api_key="no-key",
-                structured=structured,
-                timeout=options.timeout,
-                identity=f"local:{path.name}:{path.stat().st_size}",
-            )
-            yield WatchedJudge(judge, server)  # a dead server stops the run at once (JudgeDown)
-    elif isinstance(spec, PanelJudge) or (isinstance(spec, str) and not is_python_object(spec)):
-        from judgekit.judges.litellm_judge import LiteLLMJudge
-
-        if isinstance(spec, PanelJudge):  # a judge of a panel with its own endpoint and key
-            options, spec = spec.options(options), spec.model
-        judge = LiteLLMJudge(
-            spec,
-            api_base=options.api_base,
-            api_key=options.api_key,
-            structured=options.structured,
-            timeout=options.timeout,
-        )
-        workers = options.workers or (min(os.cpu_count() or 1, 4) if n_calls >= POOL_THRESHOLD else 1)
-        if workers <= 1:
-            yield judge
-            return
-        from judgekit.judges.pool import ProcessPoolJudge
-
-        pool_spec = {
-            "model": spec,
-            "api_base": options.api_base,
-            "api_key": options.api_key,
-            "structured": judge.structured,
-            "timeout": options.timeout,
-            "identity": judge.base_identity,
-        }
-        with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
-            yield pool
-    else:
-        assert not isinstance(spec, PanelJudge)
-        yield resolve_judge(spec, options)
 
 
 def plan_jobs(
@@ -216,11 +155,9 @@ def _open_engine(stack: contextlib.ExitStack, spec: JudgeSpec, run: _Run, bar: A
     """Open one judge (its server or worker processes stop with ``stack``) and the engine that runs it."""
     settings, jobs = run.settings, run.jobs
     wants_logprobs = any(job.params.logprobs for job in jobs)
-    judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
-    engine_settings = settings.engine
-    if is_local_spec(spec) and engine_settings.concurrency > LOCAL_CONCURRENCY:
-        # the local server answers one request at a time: more in flight only queue into timeouts
-        engine_settings = engine_settings.model_copy(update={"concurrency": LOCAL_CONCURRENCY})
+    opened = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
+    # each backend declares how many calls it takes at once (the local server: 2)
+    judge_obj, engine_settings = opened.judge, opened.engine_settings(settings.engine)
 
     def on_done(result: JobResult, who: str = judge_obj.identity) -> None:
         bar.update(1)
@@ -403,45 +340,6 @@ def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | N
 def _aspects_field(rubric: Rubric, settings: ScoreSettings) -> str | None:
     mode = settings.mode or rubric.spec.mode
     return rubric.spec.inputs.aspects if mode in ("per_aspect", "all_aspects") else None
-
-
-JudgeSpec = str | Judge | PanelJudge
-
-
-def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:
-    """One judge or a panel: a list of distinct judges (the same judge twice would only replay its cache).
-
-    The same model at two endpoints (:class:`~judgekit.panel.PanelJudge` entries) is two judges."""
-    specs: list[JudgeSpec] = (
-        [judge] if isinstance(judge, str | PanelJudge) or not isinstance(judge, Sequence) else list(judge)
-    )
-    if not specs:
-        raise ConfigError("--judge: give at least one judge")
-    names = [s.strip() for s in specs if isinstance(s, str)]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ConfigError(
-            f"--judge {twice[0]!r} is given twice; a panel needs distinct judges "
-            "(for one judge's self-consistency use --samples with --temperature above 0)"
-        )
-    entries = [s for s in specs if isinstance(s, PanelJudge)]
-    keys = [e.key for e in entries]
-    for e in entries:
-        if keys.count(e.key) > 1:
-            where = f" at {e.api_base}" if e.api_base else ""
-            raise ConfigError(
-                f"panel: judge {e.model!r}{where} is given twice; a panel needs distinct judges"
-            )
-        if e.name is not None and [x.name for x in entries].count(e.name) > 1:
-            raise ConfigError(f"panel: two judges are named {e.name!r}; give each judge its own name")
-        e.secret()  # an unset key variable is an error before any judge is called
-    return specs
-
-
-def _check_distinct(identities: Sequence[str]) -> None:
-    twice = sorted({i for i in identities if identities.count(i) > 1})
-    if twice:
-        raise ConfigError(f"two judges of the panel are the same judge ({twice[0]}); give distinct judges")
 
 
 def load_inputs(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import time
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +23,7 @@ from judgekit.errors import ConfigError
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
+IDENTITY_PREFIX = "litellm:"  # identity: litellm:MODEL[@PUBLIC_ENDPOINT]|structured=MODE
 
 _litellm: Any = None
 
@@ -77,6 +79,13 @@ def public_url(url: str) -> str:
     """The URL without user:password or query string, so an identity or a message never carries a secret."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def split_endpoint(model: str) -> tuple[str, str | None]:
+    """``MODEL@http://HOST/v1`` (an identity without its prefix) -> (MODEL, URL); a model name may itself
+    hold '@' (``x/sonnet@20240620``)."""
+    found = re.fullmatch(r"(.+?)@(https?://\S+)", model)
+    return (found.group(1), found.group(2)) if found else (model, None)
 
 
 def _provider(model: str) -> str:
@@ -175,7 +184,7 @@ class LiteLLMJudge:
         if found is not None:
             check_api_base(found[1], found[0])
         self.endpoint = api_base or (found[1] if found else None)
-        self._identity = identity or f"litellm:{model}" + (
+        self._identity = identity or f"{IDENTITY_PREFIX}{model}" + (
             f"@{public_url(self.endpoint)}" if self.endpoint else ""
         )
 
