@@ -50,6 +50,16 @@ def endpoint(args: argparse.Namespace) -> Endpoint:
     return Endpoint(args.api_base, api_key)
 
 
+MIN_COVERAGE_HELP = (
+    "fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
+    'written and says "status": "failed" (default: 0.9; 0 = never)'
+)
+
+
+def add_min_coverage(group: argparse._ActionsContainer, help: str = MIN_COVERAGE_HELP) -> None:
+    group.add_argument("--min-coverage", type=float, default=0.9, metavar="FRACTION", help=help)
+
+
 def add_cache_options(group: argparse._ArgumentGroup) -> None:
     """``--cache FILE`` and ``--no-cache``."""
     group.add_argument("--cache", default=None, help=CACHE_HELP)

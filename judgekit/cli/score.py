@@ -10,6 +10,7 @@ from judgekit.cli.options import (
     Endpoint,
     add_cache_options,
     add_endpoint_options,
+    add_min_coverage,
     add_report_option,
     cache_choice,
     check_report,
@@ -217,14 +218,7 @@ def _engine(e: argparse._ArgumentGroup) -> None:
         "--max-reasks", type=int, default=2, help="follow-ups after an unparseable answer (default: 2)"
     )
     e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
-    e.add_argument(
-        "--min-coverage",
-        type=float,
-        default=0.9,
-        metavar="FRACTION",
-        help="fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
-        'written and says "status": "failed" (default: 0.9; 0 = never)',
-    )
+    add_min_coverage(e)
     add_cache_options(e)
     e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
