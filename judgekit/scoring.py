@@ -126,8 +126,10 @@ async def ascore(
     reference_field: str | None = None,
     metrics: Sequence[str] | None = None,
     progress: bool = False,
+    command: str | None = None,
 ) -> ScoreFile:
-    """Async form of :func:`score`, for callers that already run an event loop."""
+    """Async form of :func:`score`, for callers that already run an event loop. ``command`` is recorded in
+    ``meta.command`` (the CLI passes the command line that reproduces the run)."""
     interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
     settings = settings or ScoreSettings()
     started = time.perf_counter()
@@ -146,7 +148,7 @@ async def ascore(
     log_file = None
     if out_path is not None:
         log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
-    meta = await _judge(run, log_file, progress)
+    meta = await _judge(run, log_file, progress, command)
     result, failure = _score_file(run, items, meta, lexical)
     return _write(run, result, failure, out_path)
 
@@ -175,7 +177,7 @@ def _open_engine(stack: contextlib.ExitStack, spec: JudgeSpec, run: _Run, bar: A
     return _JudgeRun(judge_obj.identity, engine)
 
 
-async def _judge(run: _Run, log_file: Path | None, progress: bool) -> dict[str, Any]:
+async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str | None) -> dict[str, Any]:
     """Open the judges, write the run log's header and run every judge's engine; returns the run's meta.
 
     However this ends, the run log gets its summary row and the cache is closed; a judge that cannot judge,
@@ -198,6 +200,8 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool) -> dict[str, 
                 run.started_at,
                 log_file,
             )
+            if command is not None:
+                meta["command"] = run.clean(command)
             if log_file is not None:
                 run.log = RunLog(log_file, run.clean)
                 run.log.header(meta)

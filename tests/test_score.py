@@ -558,3 +558,18 @@ def test_some_permanent_failures_do_not_stop_a_working_judge(scripted_server: Sc
         EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge="openai/judge", settings=settings(scripted_server)
     )
     assert result.coverage.scored == N_ASPECTS - 1
+
+
+def test_the_command_that_reproduces_the_run_is_recorded(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "s.json"
+    args = ["score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES)]
+    args += ["--judge", "openai/judge", "--api-base", scripted_server.base_url, "--out", str(out)]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["command"] == " ".join(["judgekit", *args])  # no argument here needs shell quoting
+    # the run log's header carries it too, so an interrupted run can be reproduced as well
+    header = json.loads((tmp_path / "s.log.jsonl").read_text().splitlines()[0])
+    assert header["meta"]["command"] == meta["command"]

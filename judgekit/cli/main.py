@@ -77,6 +77,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for a run's provenance
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

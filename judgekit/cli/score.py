@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 from judgekit.cli._args import add_command
@@ -291,6 +292,7 @@ def run(args: argparse.Namespace) -> int:
             reference_field=args.reference_field,
             metrics=metrics,
             progress=not (args.no_progress or args.quiet),
+            command=shlex.join(["judgekit", *args.argv]),  # what reproduces this run, for the report
         )
     except CoverageTooLow as err:  # the run finished: show what it got above the one error line
         if not args.quiet and err.score_file is not None:
