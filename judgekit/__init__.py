@@ -13,6 +13,7 @@ from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, Ju
 
 if TYPE_CHECKING:
     from judgekit.engine import EngineSettings
+    from judgekit.estimation import Estimate, EstimateSettings, estimate
     from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
     from judgekit.results import ScoreFile, load_score_file
     from judgekit.rubric import Rubric, list_rubrics, load_rubric
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "EngineSettings": "judgekit.engine",
+    "Estimate": "judgekit.estimation",
+    "EstimateSettings": "judgekit.estimation",
+    "estimate": "judgekit.estimation",
     "CallFailed": "judgekit.judges",
     "Completion": "judgekit.judges",
     "Judge": "judgekit.judges",
@@ -54,6 +58,8 @@ __all__ = [
     "Completion",
     "ConfigError",
     "EngineSettings",
+    "Estimate",
+    "EstimateSettings",
     "InputError",
     "Interrupted",
     "Judge",
@@ -69,6 +75,7 @@ __all__ = [
     "__version__",
     "ascore",
     "compute_lexical",
+    "estimate",
     "gate",
     "list_rubrics",
     "load_rubric",
