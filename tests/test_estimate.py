@@ -213,3 +213,55 @@ def test_time_follows_concurrency_latency_and_slow_start() -> None:
 def test_bad_flags(args: tuple[str, ...], needle: str) -> None:
     proc = run_cli("score", *INPUTS, "--judge", "openai/judge", "--api-base", "http://127.0.0.1:9/v1", *args)
     assert_clean_error(proc, needle)
+
+
+def test_panel_judges_at_their_own_endpoints(make_server: Any) -> None:
+    from judgekit.panel import PanelJudge
+
+    servers = [make_server(), make_server()]
+    panel = [
+        PanelJudge(model="openai/gpt-4o-mini", api_base=s.base_url, name=f"j{n}")
+        for n, s in enumerate(servers)
+    ]
+    settings = ScoreSettings(engine=EngineSettings(concurrency=4, backoff_base=0.01), bootstrap=0)
+    first = estimate(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge=panel, settings=settings)
+    assert [j.calls for j in first.judges] == [N_ASPECTS, N_ASPECTS] and first.calls == 2 * N_ASPECTS
+    assert [
+        servers[0].base_url in first.judges[0].identity,
+        servers[1].base_url in first.judges[1].identity,
+    ] == [
+        True,
+        True,
+    ]
+    # only the first endpoint's judge has answered: the other one's calls are still to make
+    score(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge=panel[0], settings=settings)
+    second = estimate(EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge=panel, settings=settings)
+    assert [j.calls for j in second.judges] == [0, N_ASPECTS]
+    assert second.prompt_tokens == first.judges[1].prompt_tokens
+    assert [s.count() for s in servers] == [N_ASPECTS, 0]
+
+
+@pytest.mark.integration
+def test_local_judge_after_a_real_run_needs_no_call(tmp_path: Path) -> None:
+    from tests.test_local_judge import require_local
+
+    require_local()
+    item = dict(DATASET[0], rubric_aspects=DATASET[0]["rubric_aspects"][:1])
+    dataset = tmp_path / "one.json"
+    dataset.write_text(json.dumps([item]))
+    responses = tmp_path / "one_responses.json"
+    responses.write_text(json.dumps({item["id"]: json.loads(EXAMPLE_RESPONSES.read_text())[item["id"]]}))
+    args = ("score", "--dataset", str(dataset), "--responses", str(responses), "--judge", "local")
+    before = run_cli(*args, "--dry-run", "--json")
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["calls"] == 1
+    run = run_cli(*args, "--out", str(tmp_path / "s.json"), "--no-progress", timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    after = run_cli(*args, "--dry-run", "--json")
+    assert after.returncode == 0, after.stderr
+    est = json.loads(after.stdout)
+    assert (est["calls"], est["cached"]) == (0, 1)
+    assert (
+        est["judges"][0]["identity"]
+        == json.loads((tmp_path / "s.json").read_text())["meta"]["judge"]["identity"]
+    )
