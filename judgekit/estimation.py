@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgekit.cache import Cache, default_cache_path, request_key
 from judgekit.engine import SLOW_START, Job
-from judgekit.errors import ConfigError
 from judgekit.judges.factory import (
     JudgeOptions,
     is_local_spec,
@@ -35,6 +34,7 @@ from judgekit.scoring import (
     LOCAL_CONCURRENCY,
     JudgeSpec,
     ScoreSettings,
+    _check_distinct,
     judge_list,
     load_inputs,
     plan_jobs,
@@ -142,10 +142,7 @@ def estimate(
     items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
     jobs = plan_jobs(rubric, items, answers, settings)
     targets = [_target(spec, settings) for spec in specs]
-    identities = [t.identity for t in targets]
-    twice = sorted({i for i in identities if identities.count(i) > 1})
-    if twice:
-        raise ConfigError(f"two judges of the panel are the same judge ({twice[0]}); give distinct judges")
+    _check_distinct([t.identity for t in targets])
     cache_path = None if cache is False else default_cache_path() if cache is True else Path(cache)
     keys = [
         [request_key(t.identity, job.plan.messages, job.params, job.sample) for job in jobs] for t in targets
@@ -296,8 +293,8 @@ class _Tokens:
         schema = job.params.schema_
         if schema is None:
             return FREE_TEXT_TOKENS, (
-                "assumed: the rubric's answers are free text (bound them with --max-tokens, or set "
-                "--output-tokens)"
+                "assumed, as the rubric's answers are free text; bound them with --max-tokens or set "
+                "--output-tokens"
             )
         key = (model, id(schema))
         if key not in self._outputs:
