@@ -208,6 +208,10 @@ def test_time_follows_concurrency_latency_and_slow_start() -> None:
         (("--dry-run", "--output-tokens", "0"), "--output-tokens:"),
         (("--dry-run", "--json", "-q"), "--json and --quiet contradict"),
         ((), "--out is required"),
+        (
+            ("--dry-run", "--out", f"{EXAMPLE_DATASET}/scores.json"),
+            "--out",
+        ),  # the run would fail: so does this
     ],
 )
 def test_bad_flags(args: tuple[str, ...], needle: str) -> None:
