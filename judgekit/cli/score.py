@@ -219,45 +219,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
     e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    from judgekit.cli.estimate import add_dry_run_options
 
-    d = p.add_argument_group("estimate (--dry-run)")
-    d.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="call no judge and write no score file: render every message, look it up in the cache and "
-        "print the calls to make, prompt and output tokens, price and time (see docs/large_runs.md)",
-    )
-    d.add_argument(
-        "--latency",
-        type=float,
-        default=None,
-        metavar="S",
-        help="--dry-run: assumed seconds per judge call for the time estimate (default: 2)",
-    )
-    d.add_argument(
-        "--price-in",
-        type=float,
-        default=None,
-        metavar="USD",
-        help="--dry-run: USD per million prompt tokens, for every judge (default: litellm's price table)",
-    )
-    d.add_argument(
-        "--price-out",
-        type=float,
-        default=None,
-        metavar="USD",
-        help="--dry-run: USD per million output tokens",
-    )
-    d.add_argument(
-        "--output-tokens",
-        type=int,
-        default=None,
-        metavar="N",
-        help="--dry-run: output tokens per call (default: --max-tokens, else the longest valid answer for "
-        "the rubric's schema)",
-    )
-    d.add_argument("--json", action="store_true", help="--dry-run: print the estimate as JSON")
-    d.add_argument("--out-estimate", default=None, metavar="FILE", help="--dry-run: also write it as JSON")
+    add_dry_run_options(p.add_argument_group("estimate (--dry-run)"))
     p.set_defaults(run=run)
 
 
@@ -267,7 +231,6 @@ def run(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
-    from judgekit.cli.estimate import dry_run, dry_run_options
     from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError, CoverageTooLow
     from judgekit.io import check_writable
@@ -320,10 +283,10 @@ def run(args: argparse.Namespace) -> int:
     cache: str | bool = False if args.no_cache else (args.cache or True)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     judges = [*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"]
-    if args.dry_run or dry_run_options(args):
-        return dry_run(args, settings, judges, cache)
-    if args.out is None:
-        raise ConfigError("--out is required (unless --dry-run)")
+    from judgekit.cli.estimate import dry_run
+
+    if (estimated := dry_run(args, settings, judges, cache)) is not None:
+        return estimated
     check_writable(args.out, "--out")  # before any judge call, not after all of them
     if args.log:
         check_writable(args.log, "--log")
