@@ -14,6 +14,7 @@ from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, Ju
 
 if TYPE_CHECKING:
     from judgekit.engine import EngineSettings
+    from judgekit.estimation import Estimate, EstimateSettings, estimate
     from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
     from judgekit.results import ScoreFile, load_score_file
     from judgekit.rubric import Rubric, list_rubrics, load_rubric
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "EngineSettings": "judgekit.engine",
+    "Estimate": "judgekit.estimation",
+    "EstimateSettings": "judgekit.estimation",
+    "estimate": "judgekit.estimation",
     "CallFailed": "judgekit.judges",
     "Completion": "judgekit.judges",
     "Judge": "judgekit.judges",
@@ -49,6 +53,8 @@ __all__ = [
     "Completion",
     "ConfigError",
     "EngineSettings",
+    "Estimate",
+    "EstimateSettings",
     "InputError",
     "Interrupted",
     "Judge",
@@ -64,6 +70,7 @@ __all__ = [
     "__version__",
     "ascore",
     "compute_lexical",
+    "estimate",
     "gate",
     "list_rubrics",
     "load_rubric",

@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _rubric(p.add_argument_group("rubric"))
     _judge(p.add_argument_group("judge"))
     _engine(p.add_argument_group("engine"))
+    from judgekit.cli.estimate import add_dry_run_options
+
+    add_dry_run_options(p.add_argument_group("estimate (--dry-run)"))
     p.set_defaults(run=run)
 
 
@@ -109,7 +112,7 @@ def _inputs_outputs(io: argparse._ArgumentGroup) -> None:
     io.add_argument(
         "--responses-b", default=None, metavar="FILE", help="pairwise rubrics: the second system's"
     )
-    io.add_argument("--out", required=True, help="score file to write (JSON)")
+    io.add_argument("--out", default=None, help="score file to write (JSON); required unless --dry-run")
     io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
     add_report_option(io, "the score file", "the run ends below --min-coverage (exit 4)")
     io.add_argument(
@@ -272,6 +275,11 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, endpoint(args))
     cache = cache_choice(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    judges = [*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"]
+    from judgekit.cli.estimate import dry_run
+
+    if (estimated := dry_run(args, settings, judges, cache)) is not None:
+        return estimated
     check_writable(args.out, "--out")  # before any judge call, not after all of them
     log = Path(args.log) if args.log else _default_log_path(Path(args.out))
     check_writable(log, "--log" if args.log else "run log")
@@ -283,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
             args.responses,
             responses_a=args.responses_a,
             responses_b=args.responses_b,
-            judge=[*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"],
+            judge=judges,
             settings=settings,
             out=args.out,
             log_path=args.log,

@@ -11,7 +11,7 @@ from judgekit.report.page import ci, esc, figure, kv, note, num, section, table
 from judgekit.report.score_section import fin
 
 if TYPE_CHECKING:
-    from judgekit.gate import GateResult
+    from judgekit.gate import Check, GateResult
     from judgekit.validate import AgreementReport, Correlations, DimensionReport, Interval
 
 _METHODS = ("pearson", "spearman", "kendall")
@@ -275,6 +275,11 @@ def gate_verdict(g: GateResult) -> str:
     return f"{badge} {esc(f'{len(g.checks)} checks, {fails} failed, {warns} warned')}"
 
 
+def _check_row(c: Check) -> tuple[str, ...]:
+    status = f'<span class="{esc(c.status)}">{esc(c.status)}</span>'
+    return status, esc(c.name), esc(c.kind), num(c.value, 4), num(c.threshold, 4), esc(c.message)
+
+
 def gate_sections(item: ReportInput, g: GateResult, salt: str) -> str:
     head = [("verdict", gate_verdict(g))]
     for name, info in g.inputs.items():
@@ -296,17 +301,7 @@ def gate_sections(item: ReportInput, g: GateResult, salt: str) -> str:
     if g.power is not None:  # whether a pass means anything: the drop this gate can see at 80% power
         head.append(("power", esc(g.power.message)))
     parts = [section(f"{salt}-prov", "Verdict and provenance", kv(head), 3)]
-    rows = [
-        (
-            f'<span class="{esc(c.status)}">{esc(c.status)}</span>',
-            esc(c.name),
-            esc(c.kind),
-            num(c.value, 4),
-            num(c.threshold, 4),
-            esc(c.message),
-        )
-        for c in g.checks
-    ]
+    rows = [_check_row(c) for c in g.checks]
     parts.append(
         section(
             f"{salt}-checks",
