@@ -18,8 +18,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit import probe_self
 from judgekit.data.inputs import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError
+from judgekit.probe_self import check_self_options, self_units
 from judgekit.results import ScoreFile
 from judgekit.rubric import Rubric, load_rubric
 from judgekit.rubric.load import builtin_rubrics_dir
@@ -28,7 +30,7 @@ from judgekit.stats.paired import bootstrap_means, sign_flip_means
 from judgekit.stats.resampling import percentile_ci
 from judgekit.yamlfile import read_mapping, validate
 
-PROBES = ("verbosity", "aspect_order", "position", "injection")
+PROBES = ("verbosity", "aspect_order", "position", "injection", "self")
 TEST = "two-sided sign-flip permutation test of the mean difference (exact when 2^n <= resamples)"
 
 
@@ -84,11 +86,17 @@ def effect_stats(
     lo = hi = None
     if resamples > 0:
         lo, hi, _ = percentile_ci(bootstrap_means(d, resamples, seed), level)
+    return mean, lo, hi, sign_flip_p(d, resamples=resamples, seed=seed)
+
+
+def sign_flip_p(d: np.ndarray[Any, np.dtype[np.float64]], *, resamples: int, seed: int) -> float:
+    """Two-sided sign-flip permutation p-value of the mean of ``d`` (exact when 2^n <= resamples)."""
+    mean = float(d.mean())
     flipped, exact = sign_flip_means(d, max(resamples, 10_000), seed)
     eps = 1e-9 * max(1.0, float(np.abs(d).max()))
     hits = int(np.count_nonzero(np.abs(flipped) >= abs(mean) - eps))
     p = hits / flipped.size if exact else (1 + hits) / (flipped.size + 1)
-    return mean, lo, hi, min(1.0, p)
+    return min(1.0, p)
 
 
 @dataclass
@@ -166,13 +174,21 @@ async def aprobe(
     bootstrap: int = 2000,
     texts: ProbeTexts | None = None,
     cache: str | Path | bool = True,
+    self_model: str | None = None,
+    self_responses: str | Path | None = None,
+    reference_judge: JudgeSpec | None = None,
 ) -> dict[str, Any]:
-    """Run ``probes`` on ``sample`` questions (seeded; all when ``None``); returns ``{"probes", "meta"}``."""
+    """Run ``probes`` on ``sample`` questions (seeded; all when ``None``); returns ``{"probes", "meta"}``.
+
+    The ``self`` probe needs ``self_model`` (the judge's spec), ``self_responses`` (that model's responses to
+    the dataset; ``responses`` are the other system's) and ``reference_judge``."""
     settings = settings or ScoreSettings()
     texts = texts or load_probe_texts()
     rubric = load_rubric(settings.rubric)
     _check_probes(probes, rubric)
+    check_self_options(probes, judge, self_model, self_responses, reference_judge)
     items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
+    own = load_inputs(rubric, settings, dataset, self_responses, None, None)[1] if self_responses else {}
     if sample is not None and sample < 1:
         raise ConfigError("--sample: must be at least 1")
     rows = _sample_rows(dataset, [it.id for it in items], sample, seed)
@@ -181,6 +197,7 @@ async def aprobe(
             Path(tmp), rubric, rows, answers, judge, settings, cache, texts, seed, bootstrap,
             pairs_in_dataset=responses_a is None,
         )  # fmt: skip
+        prober.own_answers, prober.reference_judge = own, reference_judge
         results = [await prober.probe(name) for name in probes]
     runs = prober.runs
     return {
@@ -214,7 +231,7 @@ def _check_probes(probes: Sequence[str], rubric: Rubric) -> None:
             raise ConfigError(
                 f"probe 'position' needs a pairwise rubric; {rubric.name!r} judges one response"
             )
-        if name in ("verbosity", "injection") and rubric.pairwise:
+        if name in ("verbosity", "injection", "self") and rubric.pairwise:
             raise ConfigError(
                 f"probe {name!r} edits one response per item; rubric {rubric.name!r} judges pairs"
             )
@@ -250,6 +267,8 @@ class _Prober:
         self.runs: list[ScoreFile] = []
         self.data_path = self._write("dataset.json", rows)
         self._original: ScoreFile | None = None
+        self.own_answers: dict[str, Any] = {}
+        self.reference_judge: JudgeSpec | None = None
 
     def _write(self, name: str, data: Any) -> Path:
         path = self.folder / name
@@ -257,10 +276,14 @@ class _Prober:
         return path
 
     async def _run(
-        self, data: Path, answers_of: dict[str, Any] | None, settings: ScoreSettings | None = None
+        self,
+        data: Path,
+        answers_of: dict[str, Any] | None,
+        settings: ScoreSettings | None = None,
+        judge: JudgeSpec | None = None,
     ) -> ScoreFile:
         settings = settings or self.settings
-        common: dict[str, Any] = {"judge": self.judge, "settings": settings, "cache": self.cache}
+        common: dict[str, Any] = {"judge": judge or self.judge, "settings": settings, "cache": self.cache}
         if self.rubric.pairwise and self.pairs_in_dataset:
             sf = await ascore(data, **common)
         elif self.rubric.pairwise:
@@ -279,7 +302,32 @@ class _Prober:
             return await self._edited_response(name, rng)
         if name == "aspect_order":
             return await self._aspect_order(rng)
+        if name == "self":
+            return await self._self_preference()
         return await self._position()
+
+    async def _self_preference(self) -> Effect:
+        """Four runs: the judge and the reference judge, each on the own and the other responses."""
+        assert self.reference_judge is not None
+        self._original = self._original or await self._run(self.data_path, None)
+        own = {i: self.own_answers[i] for i in self.ids}
+        self_own = await self._run(self.data_path, own)
+        ref_other = await self._run(self.data_path, None, judge=self.reference_judge)
+        ref_own = await self._run(self.data_path, own, judge=self.reference_judge)
+        units = self_units(self_own, self._original, ref_own, ref_other)
+        eff = _effect("self", units, probe_self.DEFINITION, self.bootstrap, self.seed)
+        scored = [u for u in units if u["diff"] is not None]
+        eff.ci_low, eff.ci_high = probe_self.question_bootstrap_ci(
+            [u["id"] for u in scored], [u["diff"] for u in scored], resamples=self.bootstrap, seed=self.seed
+        )
+        eff.extra.update(
+            ci=probe_self.CI,
+            mean_d_own=float(np.mean([u["d_own"] for u in scored])) if scored else None,
+            mean_d_other=float(np.mean([u["d_other"] for u in scored])) if scored else None,
+            self_judge=self._original.meta.get("judge", {}).get("identity"),
+            reference_judge=ref_own.meta.get("judge", {}).get("identity"),
+        )
+        return eff
 
     async def _edited_response(self, name: str, rng: np.random.Generator) -> Effect:
         self._original = self._original or await self._run(self.data_path, None)

@@ -19,11 +19,17 @@ examples:
   judgekit probe --rubric pairwise --dataset D --responses-a A --responses-b B --judge openai/gpt-4o-mini \\
       --probes position --out probe.json
 
+  # self-preference of gpt-4o-mini (its own responses OWN vs another system's R), against a reference judge
+  judgekit probe --dataset D --responses R --judge openai/gpt-4o-mini --probes self \\
+      --self openai/gpt-4o-mini --self-responses OWN --reference-judge anthropic/claude-3-5-haiku-latest
+
 probes (effect = mean over units of edited - original, on the rubric's scale; see docs/probe.md):
   verbosity     the response padded with content-free sentences (rubrics/_probes.yaml, --probe-texts)
   injection     a sentence appended that claims the response deserves the top score
   aspect_order  all of a question's aspects in one call, listed in a permuted order, vs the listed order
   position      pairwise rubrics: A's score shown first minus A's score shown second (0 = no position bias)
+  self          (judge - reference judge) on --self-responses minus the same on --responses (0 = no
+                self-preference); --reference-judge is a spec as for --judge, or a panel YAML file of one
 
 exit codes:
   0  probed (whatever the effects; fail on them with `judgekit gate`, config section probes)
@@ -55,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--probes",
         default="verbosity,injection",
-        help="comma-separated: verbosity, injection, aspect_order, position (default: verbosity,injection)",
+        help="comma-separated: verbosity, injection, aspect_order, position, self (default: verbosity,injection)",
     )
     p.add_argument(
         "--sample", type=int_at_least(1), default=None, metavar="N", help="probe N questions (seeded)"
@@ -63,6 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, the edits and the bootstrap")
     p.add_argument(
         "--bootstrap", type=int_at_least(0), default=2000, metavar="N", help="resamples (default: 2000)"
+    )
+    sp = p.add_argument_group("probe self (see docs/probe.md)")
+    sp.add_argument(
+        "--self", dest="self_model", metavar="MODEL", help="the judge's own model (the --judge spec)"
+    )
+    sp.add_argument("--self-responses", metavar="FILE", help="--self's responses to the dataset")
+    sp.add_argument(
+        "--reference-judge", metavar="SPEC", help="a spec as for --judge, or a panel YAML file of one judge"
     )
     p.add_argument("--probe-texts", default=None, metavar="FILE", help="YAML filler/injection sentences")
     p.add_argument("--out", default=None, metavar="FILE", help="write the effects as JSON")
@@ -111,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out, "--out")
     texts = load_probe_texts(args.probe_texts)
+    reference = _reference_judge(args.reference_judge)
     box: list[dict[str, Any]] = []
 
     async def main() -> None:
@@ -128,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
                 bootstrap=args.bootstrap,
                 texts=texts,
                 cache=False if args.no_cache else (args.cache or True),
+                self_model=args.self_model,
+                self_responses=args.self_responses,
+                reference_judge=reference,
             )
         )
 
@@ -136,3 +154,16 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(args.out, box[0])
     print("\n".join(terminal_lines(box[0])))
     return 0
+
+
+def _reference_judge(spec: str | None) -> Any:
+    """``--reference-judge``: a judge spec, or a panel YAML file holding exactly one judge."""
+    if spec is None or not spec.endswith((".yaml", ".yml")):
+        return spec
+    from judgekit.errors import ConfigError
+    from judgekit.panel import load_panel_file
+
+    judges = load_panel_file(spec)
+    if len(judges) != 1:
+        raise ConfigError(f"--reference-judge {spec}: the file must hold one judge, not {len(judges)}")
+    return judges[0]
