@@ -52,6 +52,7 @@ from judgekit.judges.factory import (
     local_model_path,
     resolve_judge,
 )
+from judgekit.judges.openai_compat import OpenAICompatJudge, is_openai_compatible, lean_judge
 from judgekit.panel import PanelJudge
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, Totals
 from judgekit.rubric import Mode, Rubric, load_rubric
@@ -97,7 +98,7 @@ def _default_log_path(out: Path) -> Path:
 
 @contextlib.contextmanager
 def open_judge(
-    spec: JudgeSpec, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False
+    spec: JudgeSpec, options: JudgeOptions, n_calls: int = 0, logprobs: bool = False, concurrency: int = 64
 ) -> Iterator[Judge]:
     """Yield a ready judge; ``local`` starts (and afterwards stops) a llama.cpp server on loopback, and a
     litellm model with many calls ahead gets worker processes (litellm's per-call CPU then uses every core)."""
@@ -124,6 +125,9 @@ def open_judge(
 
         if isinstance(spec, PanelJudge):  # a judge of a panel with its own endpoint and key
             options, spec = spec.options(options), spec.model
+        if options.client != "litellm" and is_openai_compatible(spec, options.api_base):
+            yield lean_judge(spec, options, concurrency)  # one process keeps up: no worker pool
+            return
         judge = LiteLLMJudge(
             spec,
             api_base=options.api_base,
@@ -249,10 +253,14 @@ async def ascore(
     run_log: RunLog | None = None
     meta: dict[str, Any] = {}
     try:
-        with contextlib.ExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             for spec in specs:
                 wants_logprobs = any(job.params.logprobs for job in jobs)
-                judge_obj = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
+                judge_obj = stack.enter_context(
+                    open_judge(spec, settings.judge, len(jobs), wants_logprobs, settings.engine.concurrency)
+                )
+                if isinstance(judge_obj, OpenAICompatJudge):
+                    stack.push_async_callback(judge_obj.aclose)  # its session closes with the run
                 engine_settings = settings.engine
                 if is_local_spec(spec) and engine_settings.concurrency > LOCAL_CONCURRENCY:
                     # the local server answers one request at a time: more in flight only queue into timeouts
