@@ -112,7 +112,7 @@ class OpenAICompatJudge:
         self._wire_model = model.split("/", 1)[1] if model.startswith("openai/") else model
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._formats: dict[str, dict[str, Any] | None] = {}
+        self._tails: dict[str, str] = {}
 
     @property
     def identity(self) -> str:
@@ -123,13 +123,11 @@ class OpenAICompatJudge:
         return self._identity
 
     def body(self, messages: list[Message], params: JudgeParams) -> dict[str, Any]:
-        """The request body: the fields litellm sends for the same call, nothing else."""
+        """The request body: the fields litellm sends for the same call, in its order, nothing else."""
         body: dict[str, Any] = {"messages": messages, "model": self._wire_model}
         if params.max_tokens is not None:
             body["max_tokens"] = params.max_tokens
-        fmt = self._formats.get(params.cache_json, False) if params.schema_ is not None else None
-        if fmt is False:
-            fmt = self._formats[params.cache_json] = response_format(self.structured, params.schema_)
+        fmt = response_format(self.structured, params.schema_)
         if fmt is not None:
             body["response_format"] = fmt
         if params.seed is not None:
@@ -140,6 +138,17 @@ class OpenAICompatJudge:
             if params.top_logprobs:
                 body["top_logprobs"] = params.top_logprobs
         return body
+
+    def encoded(self, messages: list[Message], params: JudgeParams) -> bytes:
+        """:meth:`body` as JSON bytes. Everything but the messages (the schema above all) is encoded once
+        per parameter set, not once per call."""
+        tail = self._tails.get(params.cache_json)
+        if tail is None:
+            rest = self.body([], params)
+            del rest["messages"]
+            tail = self._tails[params.cache_json] = json.dumps(rest, ensure_ascii=False)[1:]
+        sep = ", " if len(tail) > 1 else ""
+        return f'{{"messages": {json.dumps(messages, ensure_ascii=False)}{sep}{tail}'.encode()
 
     def _session_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         import aiohttp
@@ -167,7 +176,7 @@ class OpenAICompatJudge:
         import aiohttp
 
         session = self._session_for(asyncio.get_running_loop())
-        data = json.dumps(self.body(messages, params), ensure_ascii=False).encode("utf-8")
+        data = self.encoded(messages, params)
         start = time.perf_counter()
         try:
             async with session.post(self._url, data=data) as resp:
