@@ -29,9 +29,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check judgekit tests benchmarks
 	$(VENV)/bin/ruff format --check judgekit tests benchmarks
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_structure.py judgekit
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_bootstrap.py
+	$(PY) benchmarks/bench_compare.py
+	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_lexical.py --n 500
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache scores.json scores.log.jsonl

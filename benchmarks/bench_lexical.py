@@ -28,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from judgekit import lexical
+from judgekit.lexical import metrics as lexical_metrics
+from judgekit.lexical import pool, worker
 from judgekit.wordnet import load_wordnet
 
 # Common English words (so METEOR's stem and WordNet stages do real work), plus generated rare
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     wn = load_wordnet()  # loaded once, before both timings
     load_s = time.perf_counter() - t0
-    wordnet: object = wn if wn is not None else lexical._NoWordNet()
+    wordnet: object = wn if wn is not None else worker.NoWordNet()
     mode = lexical.METEOR_WORDNET if wn is not None else lexical.METEOR_NO_WORDNET
     metrics = ["rouge1", "rouge2", "rougeL", "meteor"]
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"machine: {lexical.available_cpus()} cores, Python {platform.python_version()}, "
-        f"{platform.system()}; rouge-score {lexical._versions()['rouge-score']}, nltk {lexical._versions()['nltk']}"
+        f"{platform.system()}; rouge-score {lexical_metrics._versions()['rouge-score']}, nltk {lexical_metrics._versions()['nltk']}"
     )
 
     # Alternate blocks of single-process and pooled work (which runs first alternates too), so a
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"judgekit pool, {processes} procs: {pool_s:8.1f} s wall {pool_cpu:8.1f} s CPU  "
-        f"{args.n / pool_s:8.1f} items/s (start method {lexical._start_method()}, start-up included)"
+        f"{args.n / pool_s:8.1f} items/s (start method {pool.start_method()}, start-up included)"
     )
     print(
         f"speedup               : {single_s / pool_s:8.2f}x wall  (loop CPU / workers' CPU: {single_cpu / pool_cpu:.2f}x)"

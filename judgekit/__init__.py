@@ -6,8 +6,9 @@ The public API. Light modules are imported here; heavy ones (scipy, nltk, litell
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from judgekit._lazy import lazy_getattr
 from judgekit._version import __version__
 from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, JudgekitError, RubricError
 
@@ -40,13 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'judgekit' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("judgekit", _LAZY)
 
 
 __all__ = [

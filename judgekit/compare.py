@@ -454,17 +454,9 @@ def compare(
         )
         test = "paired t-test (two-sided)"
     return CompareResult(
-        kind=kind,
-        score_definition=definition,
-        test=test,
-        level=level,
-        bootstrap=bootstrap,
-        seed=seed,
-        questions=len(ids),
-        systems=systems,
-        pairs=pairs,
-        missing=_missing(names, files, ids),
-    )
+        kind=kind, score_definition=definition, test=test, level=level, bootstrap=bootstrap, seed=seed,
+        questions=len(ids), systems=systems, pairs=pairs, missing=_missing(names, files, ids),
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------

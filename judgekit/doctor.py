@@ -376,9 +376,10 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
 
     from judgekit.data import Aspect, Item
     from judgekit.judges.factory import JudgeOptions
+    from judgekit.judges.registry import open_judge
     from judgekit.parse import parse_completion
     from judgekit.rubric import load_rubric
-    from judgekit.scoring import ScoreSettings, open_judge, plan_jobs
+    from judgekit.scoring import ScoreSettings, plan_jobs
 
     rubric = load_rubric("lamp_qa")
     item = Item(
@@ -389,11 +390,11 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
     job = plan_jobs(rubric, [item], {item.id: _PROBE_ITEM["response"]}, ScoreSettings())[0]
     spec = "local" if model is None else f"local:{model}"
     began = time.perf_counter()
-    with open_judge(spec, JudgeOptions(timeout=LOCAL_CALL_TIMEOUT)) as judge:
+    with open_judge(spec, JudgeOptions(timeout=LOCAL_CALL_TIMEOUT)) as opened:
         started = time.perf_counter() - began
         began = time.perf_counter()
         completion = await asyncio.wait_for(
-            judge.complete(list(job.plan.messages), job.params), LOCAL_CALL_TIMEOUT
+            opened.judge.complete(list(job.plan.messages), job.params), LOCAL_CALL_TIMEOUT
         )
         answered = time.perf_counter() - began
     parsed = parse_completion(completion.text, rubric, job.plan.slots, job.plan.untrusted)

@@ -2,12 +2,8 @@
 
 A job is one judgment: a rendered conversation plus a sample index. The engine knows nothing about which
 rubric it runs: it renders nothing itself, parses with the rubric's schema, and re-asks with the rubric's
-own re-ask template.
-
-A judge that cannot judge stops the run (JudgeUnavailable) instead of failing every unit slowly: a circuit
-breaker counts transient failures across all units (connection refused or reset, timeouts, 5xx) and trips
-when enough of them follow each other with no answer for ``breaker_window`` seconds; a judge that raises
-JudgeDown, or whose first calls all fail permanently (bad key, unknown model), stops the run at once.
+own re-ask template. How many calls are in flight is :mod:`judgekit.limiter`'s business; when a judge that
+cannot judge stops the run (JudgeUnavailable) is :mod:`judgekit.breaker`'s.
 """
 
 from __future__ import annotations
@@ -16,15 +12,15 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit.breaker import Breaker
 from judgekit.cache import Cache, request_key
 from judgekit.errors import JudgeUnavailable
 from judgekit.judges.base import (
@@ -36,14 +32,13 @@ from judgekit.judges.base import (
     Message,
     TransientError,
 )
+from judgekit.limiter import AdaptiveLimiter
 from judgekit.parse import ParseResult, parse_completion
+from judgekit.results import Counts
 from judgekit.rubric import CallPlan, Rubric
 
 log = logging.getLogger("judgekit")
 
-ABORT_AFTER = 8  # permanent failures (bad key, unknown model) with no answer at all before a run stops
-SLOW_START = 8  # calls in flight at the start of a run; doubles per window of successes until a 429
-BREAKER_FAILURES = 8  # consecutive transient failures (fewer when fewer calls fit in flight) to trip
 STOP_GRACE_S = 2.0  # on a stop, calls in flight this long may still land (and be counted) before cancelling
 _TICK_S = 0.25  # how often the run checks the breaker while every worker waits
 
@@ -104,102 +99,11 @@ class JobResult:
     method: str = "value"
 
 
-@dataclass
-class RunStats:
-    calls: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-    reasks: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
+class RunStats(Counts):
+    """One judge's counts so far (the score file's totals sum them), finished judgments and limit changes."""
+
     finished: int = 0
-    concurrency_changes: list[dict[str, Any]] = field(default_factory=list)
-
-
-class AdaptiveLimiter:
-    """A FIFO semaphore whose size adapts to the backend's rate limit (TCP-style AIMD with slow start).
-
-    It starts small and doubles per window of successes until the first 429 (slow start), then grows by one
-    per window of successes and halves on a 429. A 429 from a call that started before the last cut does
-    not cut again: one burst, one halving.
-    """
-
-    def __init__(
-        self,
-        maximum: int,
-        *,
-        adaptive: bool = True,
-        initial: int | None = None,
-        stats: RunStats | None = None,
-    ) -> None:
-        self.maximum = maximum
-        self.adaptive = adaptive
-        self.limit = maximum if not adaptive else max(1, min(maximum, initial or SLOW_START))
-        self.in_flight = 0
-        self.generation = 0
-        self._slow_start = adaptive and self.limit < maximum
-        self._successes = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self._stats = stats
-
-    async def acquire(self) -> int:
-        if self.in_flight < self.limit and not self._waiters:
-            self.in_flight += 1
-            return self.generation
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(fut)
-            raise
-        return self.generation
-
-    def release(self) -> None:
-        self.in_flight -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters and self.in_flight < self.limit:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                self.in_flight += 1
-                fut.set_result(None)
-
-    def _change(self, new: int, why: str, quiet: bool = False) -> None:
-        (log.info if quiet else log.warning)("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
-        if self._stats is not None:
-            self._stats.concurrency_changes.append(
-                {"t": time.time(), "from": self.limit, "to": new, "why": why}
-            )
-        self.limit = new
-
-    def on_rate_limit(self, generation: int) -> None:
-        if not self.adaptive or generation < self.generation:
-            return
-        self.generation += 1
-        self._successes = 0
-        self._slow_start = False
-        new = max(1, self.limit // 2)
-        if new != self.limit:
-            self._change(new, "rate limited (429)")
-
-    def on_success(self) -> None:
-        if not self.adaptive or self.limit >= self.maximum:
-            return
-        self._successes += 1
-        if self._successes >= self.limit:
-            self._successes = 0
-            if self._slow_start:
-                self._change(min(self.maximum, self.limit * 2), "slow start", quiet=True)
-            else:
-                self._change(self.limit + 1, "calls succeeding")
-            self._wake()
+    concurrency_changes: list[dict[str, Any]] = Field(default_factory=list)
 
 
 @dataclass
@@ -211,45 +115,6 @@ class _Failure:
 
 class _Halted(Exception):
     """Unwinds a worker once the run is stopping (never leaves the engine)."""
-
-
-@dataclass
-class _Outage:
-    """The current streak of transient failures with no answer in between, across all units."""
-
-    started: float  # when the first failure of the streak arrived
-    since: float  # from when the failures prove the judge silent (a timeout counts from its call's start)
-    failures: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)  # by TransientError kind
-    details: Counter[str] = field(default_factory=Counter)  # by description, for the message
-    state: str = ""
-
-
-_OUTAGE_STATE = {"server_error": "server errors, retrying"}  # else: "judge unreachable, retrying"
-_OUTAGE_VERB = {
-    "connection": "is unreachable",
-    "timeout": "does not answer",
-    "server_error": "returns server errors",
-}
-_ENDPOINT = re.compile(r"^(?:litellm:)?(?P<model>.*?)@(?P<url>https?://\S+)$")
-
-
-def describe_judge(identity: str) -> str:
-    """'the judge at URL (model)' or 'the judge NAME', from a judge identity (which never holds a key)."""
-    base = identity.split("|", 1)[0]
-    m = _ENDPOINT.match(base)
-    if m:
-        return f"the judge at {m['url']} ({m['model']})"
-    return f"the judge {base.removeprefix('litellm:')}"
-
-
-def _describe_failure(err: TransientError) -> str:
-    """A short, secret-free description of a transient failure (type names only, never a server's text)."""
-    if err.kind == "timeout":
-        return "timeout"
-    if err.kind == "connection":
-        return str(err).split(" (", 1)[0] if " (" in str(err) else "connection error"
-    return "server error (" + str(err).split(":", 1)[0] + ")"
 
 
 class Engine:
@@ -270,116 +135,18 @@ class Engine:
         self.cache = cache
         self.stats = RunStats()
         self._on_done = on_done
-        self._on_state = on_state
         self._identity = judge.identity
         self._limiter: AdaptiveLimiter | None = None
-        self._answered = 0
-        self._permanent = 0
-        self._abort_after = ABORT_AFTER
-        self._last_error = ""
+        self._breaker = Breaker(judge.identity, settings.breaker_window, settings.concurrency, on_state)
         self._sent = 0  # calls handed to the judge, including ones cut off by a stop
         self._kept = 0  # judgments finished with a score (each is in the cache, if there is one)
-        self._last_answer = time.monotonic()
-        self._outage: _Outage | None = None
-        self._stop: str | None = None  # why the run is stopping: "permanent" | "breaker" | "down"
         # Set when the run is being cancelled (Ctrl-C, SIGTERM): Python 3.11's wait_for can swallow a
         # cancellation that lands as a call completes, so workers also check this before each next job.
         self._closing = False
-        self._down = ""
-        self._trip: _Outage | None = None
-
-    @property
-    def _breaker_failures(self) -> int:
-        """With few calls in flight a hung judge yields few failures per window: need at most that many."""
-        return max(2, min(BREAKER_FAILURES, self.settings.concurrency))
-
-    def _permanent_failure(self, reason: str) -> None:
-        """Stop a run whose judge cannot work at all (no key, unknown model) instead of failing every unit."""
-        self._permanent += 1
-        self._last_error = reason.splitlines()[0] if reason else "?"
-        if self._answered == 0 and self._permanent >= self._abort_after:
-            self._halt("permanent")
-
-    def _halt(self, why: str) -> None:
-        if self._stop is None:
-            self._stop = why
-            self._trip = self._outage
-
-    def _answer_arrived(self) -> None:
-        self._answered += 1
-        self._last_answer = time.monotonic()
-        outage, self._outage = self._outage, None
-        if outage is not None:
-            log.warning(
-                "judgekit: %s answers again (after %d failed call(s) in %.1f s)",
-                describe_judge(self._identity),
-                outage.failures,
-                self._last_answer - outage.started,
-            )
-            if self._on_state is not None:
-                self._on_state(None)
-
-    def _transient_failure(self, err: TransientError, started: float) -> None:
-        """Count a failure toward the breaker; announce the first of a streak (not every retry)."""
-        if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it
-            return
-        now = time.monotonic()
-        evidence = max(self._last_answer, started if err.kind == "timeout" else now)
-        outage = self._outage
-        if outage is None:
-            outage = self._outage = _Outage(started=now, since=evidence)
-            log.warning(
-                "judgekit: %s %s (%s); retrying, the run stops after %g s without an answer",
-                describe_judge(self._identity),
-                _OUTAGE_VERB.get(err.kind, "fails"),
-                _describe_failure(err),
-                self.settings.breaker_window,
-            )
-        outage.failures += 1
-        outage.kinds[err.kind] += 1
-        outage.details[_describe_failure(err)] += 1
-        outage.since = min(outage.since, evidence)
-        state = _OUTAGE_STATE.get(err.kind, "judge unreachable, retrying")
-        if state != outage.state:
-            outage.state = state
-            if self._on_state is not None:
-                self._on_state(state)
-        self._check_breaker(now)
-
-    def _check_breaker(self, now: float) -> None:
-        outage = self._outage
-        if (
-            outage is not None
-            and outage.failures >= self._breaker_failures
-            and now - outage.since >= self.settings.breaker_window
-        ):
-            self._halt("breaker")
 
     def unavailable(self) -> JudgeUnavailable:
         """The one line that says why the run stopped, what was made and what is kept."""
-        who = describe_judge(self._identity)
-        if self._stop == "permanent":
-            return JudgeUnavailable(
-                f"{who} failed on all {self._sent} call(s) made without one answer, so the run stopped; "
-                f"last error: {self._last_error}"
-            )
-        kept = (
-            f"{self._kept} judgment(s) made are cached; rerun to resume"
-            if self.cache is not None
-            else f"{self._kept} judgment(s) made are lost (the cache is off)"
-        )
-        if self._stop == "down":
-            return JudgeUnavailable(f"{self._down}; {kept}")
-        outage = self._trip or self._outage
-        assert outage is not None
-        what = ", ".join(
-            d if len(outage.details) == 1 else f"{n} {d}" for d, n in outage.details.most_common()
-        )
-        verb = _OUTAGE_VERB.get(outage.kinds.most_common(1)[0][0], "fails")
-        return JudgeUnavailable(
-            f"{who} {verb}: {outage.failures} call(s) in {time.monotonic() - outage.since:.0f} s failed "
-            f"with {what} and none succeeded; {kept}"
-        )
+        return self._breaker.unavailable(self._sent, self._kept, self.cache is not None)
 
     def key(self, messages: Sequence[Message], job: Job) -> str:
         return request_key(self._identity, messages, job.params, job.sample)
@@ -412,48 +179,26 @@ class Engine:
         pending: deque[int] = deque()
         for i, job in enumerate(jobs):
             hit = cached.get(first_keys[i])
-            if hit is not None:
-                parsed = self._parse(job, hit.text)
-                if parsed.ok:
-                    scores, method = self.rubric.final_scores(parsed.scores, hit.logprobs)
-                    self.stats.cache_hits += 1
-                    record = CallRecord(
-                        first_keys[i],
-                        0,
-                        "cached",
-                        hit.text,
-                        latency_s=hit.latency_s,
-                        prompt_tokens=hit.prompt_tokens,
-                        completion_tokens=hit.completion_tokens,
-                        cost_usd=hit.cost_usd,
-                    )
-                    results[i] = self._finish(
-                        JobResult(
-                            job,
-                            True,
-                            parsed.verdicts,
-                            scores,
-                            calls=[record],
-                            logprobs=hit.logprobs,
-                            method=method,
-                        )
-                    )
-                    continue
-            pending.append(i)
+            result = self._from_cache(job, first_keys[i], hit) if hit is not None else None
+            if result is not None:
+                results[i] = self._finish(result)
+            else:
+                pending.append(i)
         if pending:
             self._limiter = AdaptiveLimiter(
-                self.settings.concurrency, adaptive=self.settings.adaptive, stats=self.stats
+                self.settings.concurrency,
+                adaptive=self.settings.adaptive,
+                changes=self.stats.concurrency_changes,
             )
 
             async def worker() -> None:
                 with contextlib.suppress(_Halted):
-                    while pending and self._stop is None and not self._closing:
+                    while pending and self._breaker.stop is None and not self._closing:
                         i = pending.popleft()
                         result = await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
                         results[i] = self._finish(result)
 
-            self._abort_after = min(ABORT_AFTER, len(pending))
-            self._last_answer = time.monotonic()
+            self._breaker.arm(len(pending))
             n_workers = min(self.settings.concurrency, len(pending))
             tasks = [asyncio.create_task(worker()) for _ in range(n_workers)]
             try:
@@ -467,12 +212,31 @@ class Engine:
                 error = None if task.cancelled() else task.exception()
                 if error is not None:
                     raise error
-            outage = self._outage
-            if self._answered == 0 and outage is not None and outage.failures >= self._breaker_failures:
-                self._halt("breaker")  # every call failed, with retries quicker than the window: same verdict
-            if self._stop is not None:
+            self._breaker.settle()
+            if self._breaker.stop is not None:
                 raise self.unavailable()
         return [r for r in results if r is not None]
+
+    def _from_cache(self, job: Job, key: str, hit: Completion) -> JobResult | None:
+        """A judgment straight from the cache, or ``None`` when the cached answer does not parse."""
+        parsed = self._parse(job, hit.text)
+        if not parsed.ok:
+            return None
+        scores, method = self.rubric.final_scores(parsed.scores, hit.logprobs)
+        self.stats.cache_hits += 1
+        record = CallRecord(
+            key,
+            0,
+            "cached",
+            hit.text,
+            latency_s=hit.latency_s,
+            prompt_tokens=hit.prompt_tokens,
+            completion_tokens=hit.completion_tokens,
+            cost_usd=hit.cost_usd,
+        )
+        return JobResult(
+            job, True, parsed.verdicts, scores, calls=[record], logprobs=hit.logprobs, method=method
+        )
 
     async def _supervise(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for the workers; check the breaker while they all wait; on a stop, let the calls in flight
@@ -485,9 +249,9 @@ class Engine:
                 return
             if not running:
                 return
-            if self._stop is None:
-                self._check_breaker(time.monotonic())
-            if self._stop is not None:
+            if self._breaker.stop is None:
+                self._breaker.check(time.monotonic())
+            if self._breaker.stop is not None:
                 deadline = time.monotonic() + STOP_GRACE_S
                 while limiter.in_flight > 0 and time.monotonic() < deadline:
                     await asyncio.sleep(0.02)
@@ -565,12 +329,12 @@ class Engine:
         tries: list[str] = []
         error = TransientError("server_error", "no attempt made")
         for attempt in range(self.settings.max_retries + 1):
-            if self._stop is not None:
+            if self._breaker.stop is not None:
                 raise _Halted
             generation = await limiter.acquire()
             started = time.monotonic()
             try:
-                if self._stop is not None:
+                if self._breaker.stop is not None:
                     raise _Halted
                 self._sent += 1
                 completion = await asyncio.wait_for(
@@ -583,24 +347,22 @@ class Engine:
             except CallFailed as err:
                 self.stats.calls += 1
                 tries.append(f"call_failed: {err}")
-                self._permanent_failure(str(err))
+                self._breaker.permanent_failure(str(err))
                 return _Failure("call_failed", str(err), tries)
             except JudgeDown as err:
                 self.stats.calls += 1
-                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-                self._down = " / ".join(lines) or f"{describe_judge(self._identity)} went down"
-                self._halt("down")
+                self._breaker.went_down(err)
                 raise _Halted from None
             except _Halted:
                 raise
             except Exception as err:  # a user's judge raising anything else: not retried, not hidden
                 self.stats.calls += 1
                 tries.append(f"judge_error: {type(err).__name__}: {err}")
-                self._permanent_failure(f"{type(err).__name__}: {err}")
+                self._breaker.permanent_failure(f"{type(err).__name__}: {err}")
                 return _Failure("judge_error", f"{type(err).__name__}: {err}", tries)
             else:
                 self.stats.calls += 1
-                self._answer_arrived()
+                self._breaker.answer_arrived()
                 limiter.on_success()
                 self._account(completion)
                 return completion, tries
@@ -608,12 +370,12 @@ class Engine:
                 limiter.release()
             self.stats.calls += 1
             tries.append(f"{error.kind}: {error}")
-            self._transient_failure(error, started)
+            self._breaker.transient_failure(error, started)
             if error.kind == "rate_limit":
                 limiter.on_rate_limit(generation)
             if attempt == self.settings.max_retries:
                 break
-            if self._stop is not None:
+            if self._breaker.stop is not None:
                 raise _Halted
             if error.retry_after is not None:
                 delay = min(error.retry_after, self.settings.max_retry_after)

@@ -3,121 +3,27 @@
 Plain functions over per-judge unit results (``{item_id: {target: AspectResult}}``): :func:`combine_judges`
 builds the panel's units (mean, median or majority of the judges; a unit is scored only when every judge
 scored it) and :func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with
-Krippendorff's alpha at the nominal, ordinal and interval levels. :class:`PanelJudge` is one judge of a panel
-with its own endpoint and key; :func:`load_panel_file` reads a YAML list of them (``--panel``).
+Krippendorff's alpha at the nominal, ordinal and interval levels. A panel's judges themselves
+(:class:`PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`, re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from judgekit.aggregate import Combine, aggregate_details, combine_values, file_summaries
+from judgekit.judges.panel_spec import PanelJudge as PanelJudge
+from judgekit.judges.panel_spec import load_panel_file as load_panel_file
+from judgekit.results import AspectResult, QuestionResult
 
-from judgekit.aggregate import Combine, combine_values
-from judgekit.errors import ConfigError
-from judgekit.judges.factory import JudgeOptions, is_local_spec, is_python_object
-from judgekit.judges.litellm_judge import StructuredMode
-from judgekit.results import AspectResult
+if TYPE_CHECKING:
+    from judgekit.data import Item
+    from judgekit.rubric import RubricSpec
 
 ByItem = dict[str, dict[str, AspectResult]]
 ALPHA_LEVELS = ("nominal", "ordinal", "interval")
-
-
-class PanelJudge(BaseModel):
-    """One judge of a panel: a litellm model with its own endpoint and key.
-
-    Fields left out take the run's settings (``--api-base``, ``--api-key-env``, ``--structured``), except that
-    an entry with its own ``api_base`` never gets the run's key. The same model on two endpoints is two
-    judges. The key is read from the environment variable ``api_key_env`` (``api_key`` is for Python callers
-    only; it is never written to any file).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = Field(min_length=1, description="litellm model string, e.g. openai/judge")
-    name: str | None = Field(None, min_length=1, description="a short name for reports")
-    api_base: str | None = Field(None, min_length=1, description="base URL of the judge's server")
-    api_key_env: str | None = Field(None, min_length=1, description="environment variable holding the key")
-    api_key: SecretStr | None = Field(None, exclude=True, description="the key itself (Python only)")
-    structured: StructuredMode | None = None
-    timeout: float | None = Field(None, gt=0, description="seconds per call")
-
-    @field_validator("model")
-    @classmethod
-    def _litellm_model(cls, v: str) -> str:
-        v = v.strip()
-        if is_local_spec(v) or is_python_object(v):
-            raise ValueError(
-                f"{v!r} is not a litellm model; a panel entry names a model on a server "
-                "(give 'local' or a Python judge with --judge beside the panel)"
-            )
-        return v
-
-    @property
-    def key(self) -> tuple[str, str | None]:
-        """What makes two entries the same judge: the model at an endpoint."""
-        return (self.model, self.api_base)
-
-    @property
-    def label(self) -> str:
-        return self.name or (self.model + (f"@{self.api_base}" if self.api_base else ""))
-
-    def secret(self) -> str | None:
-        """The judge's API key: ``api_key``, else the variable ``api_key_env`` (which must be set)."""
-        if self.api_key is not None:
-            return self.api_key.get_secret_value()
-        if self.api_key_env is None:
-            return None
-        value = os.environ.get(self.api_key_env)
-        if not value:
-            raise ConfigError(
-                f"panel judge {self.label!r}: environment variable {self.api_key_env} (api_key_env) is not set"
-            )
-        return value
-
-    def options(self, defaults: JudgeOptions) -> JudgeOptions:
-        """The run's judge options with this judge's own endpoint, key and settings in place."""
-        update: dict[str, Any] = {}
-        if self.api_base is not None:
-            # the run's key belongs to the run's endpoint: never send it to another server
-            update["api_base"], update["api_key"] = self.api_base, None
-        if self.api_key is not None or self.api_key_env is not None:
-            update["api_key"] = self.secret()
-        if self.structured is not None:
-            update["structured"] = self.structured
-        if self.timeout is not None:
-            update["timeout"] = self.timeout
-        return defaults.model_copy(update=update)
-
-
-class PanelFile(BaseModel):
-    """A ``--panel`` YAML file: ``judges: [{model, api_base, api_key_env, name, ...}, ...]``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    judges: list[PanelJudge] = Field(min_length=1)
-
-
-def load_panel_file(path: str | Path) -> list[PanelJudge]:
-    """The judges of a panel file; one-line :class:`ConfigError` on bad YAML, unknown keys or a key in it."""
-    from judgekit.yamlfile import read_mapping, validate
-
-    raw = read_mapping(path, "a panel YAML file (judges: [...])")
-    entries = raw.get("judges")
-    for k, entry in enumerate(entries if isinstance(entries, list) else []):
-        if isinstance(entry, dict) and "api_key" in entry:
-            raise ConfigError(
-                f"{path}: judges.{k}.api_key: API keys never go in files; put the key in an environment "
-                "variable and name it with api_key_env"
-            )
-    judges = validate(path, PanelFile, raw).judges
-    for judge in judges:
-        judge.secret()  # an unset key variable is an error now, before any judge is called
-    return judges
 
 
 def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") -> ByItem:
@@ -246,3 +152,60 @@ def samples_alpha(by_item: ByItem, n_samples: int) -> dict[str, Any]:
         for k in range(n_samples):
             rows[k].append(unit.samples[k] if k < len(unit.samples) else None)
     return alpha_table(rows)
+
+
+def panel_section(
+    spec: RubricSpec,
+    items: Sequence[Item],
+    questions: list[QuestionResult],
+    per_judge: Mapping[str, ByItem],
+    names: Sequence[str | None],
+    combine: Combine,
+    n_boot: int,
+    seed: int | None,
+    clean: Callable[[str], str],
+) -> dict[str, Any]:
+    """The score file's ``panel``: per-judge figures and inter-judge agreement.
+
+    Also gives each of ``questions`` every judge's score for it (and redacts, with ``clean``, the judge
+    identities its units name), before the score file is built from them."""
+    judges: list[dict[str, Any]] = []
+    question_rows: list[list[float | None]] = []
+    for (who, by_item), name in zip(per_judge.items(), names or [None] * len(per_judge), strict=True):
+        score, judge_questions, coverage, _ = aggregate_details(spec, items, by_item)
+        entry: dict[str, Any] = {
+            "identity": clean(who),
+            **({"name": name} if name else {}),
+            "score": score,
+            "coverage": coverage.model_dump(),
+        }
+        entry.update(file_summaries(spec, items, judge_questions, n_boot, seed))
+        judges.append(entry)
+        question_rows.append([q.score for q in judge_questions])
+    for k, q in enumerate(questions):
+        q.judges = {j["identity"]: row[k] for j, row in zip(judges, question_rows, strict=True)}
+    for q in questions:
+        for unit in q.details:
+            raw = getattr(unit, "judges", None)
+            if isinstance(raw, dict):
+                unit.judges = {clean(k): v for k, v in raw.items()}
+    return {
+        "method": combine,
+        "coverage": panel_coverage(per_judge),
+        "judges": judges,
+        "alpha": {"units": judges_alpha(per_judge), "questions": alpha_table(question_rows)},
+    }
+
+
+def self_consistency(
+    per_judge: Mapping[str, ByItem], samples: int, clean: Callable[[str], str]
+) -> dict[str, Any]:
+    """The score file's ``consistency``: how far each judge's samples agree with each other (Krippendorff's
+    alpha, samples as raters)."""
+    return {
+        "samples": samples,
+        "judges": [
+            {"identity": clean(who), "alpha": samples_alpha(by_item, samples)}
+            for who, by_item in per_judge.items()
+        ],
+    }

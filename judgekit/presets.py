@@ -106,14 +106,9 @@ def _lamp_classification(n: int, title: str, labels: tuple[str, ...], extra: tup
 
 def _lamp_generation(n: int, title: str) -> Preset:
     return Preset(
-        name=f"lamp-{n}",
-        task=f"LaMP_{n}",
-        title=title,
-        kind="generation",
-        metrics=("rouge1", "rougeL"),
-        stemmer=False,
-        differences=(_HF_ROUGE,),
-    )
+        name=f"lamp-{n}", task=f"LaMP_{n}", title=title, kind="generation", metrics=("rouge1", "rougeL"),
+        stemmer=False, differences=(_HF_ROUGE,),
+    )  # fmt: skip
 
 
 PRESETS: dict[str, Preset] = {

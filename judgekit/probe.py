@@ -170,16 +170,45 @@ async def aprobe(
     """Run ``probes`` on ``sample`` questions (seeded; all when ``None``); returns ``{"probes", "meta"}``."""
     settings = settings or ScoreSettings()
     texts = texts or load_probe_texts()
+    rubric = load_rubric(settings.rubric)
+    _check_probes(probes, rubric)
+    items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
+    if sample is not None and sample < 1:
+        raise ConfigError("--sample: must be at least 1")
+    rows = _sample_rows(dataset, [it.id for it in items], sample, seed)
+    with tempfile.TemporaryDirectory(prefix="judgekit-probe-") as tmp:
+        prober = _Prober(
+            Path(tmp), rubric, rows, answers, judge, settings, cache, texts, seed, bootstrap,
+            pairs_in_dataset=responses_a is None,
+        )  # fmt: skip
+        results = [await prober.probe(name) for name in probes]
+    runs = prober.runs
+    return {
+        "probes": [e.to_json() for e in results],
+        "meta": {
+            "rubric": rubric.name,
+            "judge": runs[0].meta.get("judge", {}).get("identity") if runs else None,
+            "calls": sum(r.totals.calls for r in runs),
+            "cache_hits": sum(r.totals.cache_hits for r in runs),
+            "mode": settings.mode or rubric.spec.mode,
+            "questions": len(rows),
+            "questions_available": len(items),
+            "sample": sample,
+            "seed": seed,
+            "bootstrap": bootstrap,
+            "ci": "95% percentile bootstrap over units, paired",
+            "test": TEST,
+            "texts": texts.model_dump(),
+        },
+    }
+
+
+def _check_probes(probes: Sequence[str], rubric: Rubric) -> None:
     unknown = [p for p in probes if p not in PROBES]
     if unknown or not probes:
         raise ConfigError(
             f"--probes: unknown probe {unknown[0] if unknown else ''!r}; choose from {', '.join(PROBES)}"
         )
-    rubric = load_rubric(settings.rubric)
-    items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
-    if sample is not None and sample < 1:
-        raise ConfigError("--sample: must be at least 1")
-    mode = settings.mode or rubric.spec.mode
     for name in probes:
         if name == "position" and not rubric.pairwise:
             raise ConfigError(
@@ -193,107 +222,115 @@ async def aprobe(
             raise ConfigError(
                 f"probe 'aspect_order' needs a rubric with an all_aspects mode; {rubric.name!r} has none"
             )
-    rows = _sample_rows(dataset, [it.id for it in items], sample, seed)
-    ids = [str(r["id"]) for r in rows]
-    results: list[Effect] = []
-    runs: list[ScoreFile] = []
-    with tempfile.TemporaryDirectory(prefix="judgekit-probe-") as tmp:
-        folder = Path(tmp)
 
-        def write(name: str, data: Any) -> Path:
-            path = folder / name
-            path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            return path
 
-        data_path = write("dataset.json", rows)
+class _Prober:
+    """One probe session: the sampled rows written once, every run through ``ascore`` (same engine and
+    cache as ``score``), the original run shared by the probes that edit responses."""
 
-        async def run(
-            data: Path, answers_of: dict[str, Any] | None, run_settings: ScoreSettings
-        ) -> ScoreFile:
-            if rubric.pairwise and responses_a is None:  # the dataset holds both responses
-                sf = await ascore(data, judge=judge, settings=run_settings, cache=cache)
-            elif rubric.pairwise:
-                a = write("a.json", {i: answers[i]["a"] for i in ids})
-                b = write("b.json", {i: answers[i]["b"] for i in ids})
-                sf = await ascore(
-                    data, responses_a=a, responses_b=b, judge=judge, settings=run_settings, cache=cache
-                )
-            else:
-                resp = write("responses.json", answers_of or {i: answers[i] for i in ids})
-                sf = await ascore(data, resp, judge=judge, settings=run_settings, cache=cache)
-            runs.append(sf)
-            return sf
+    def __init__(
+        self,
+        folder: Path,
+        rubric: Rubric,
+        rows: list[dict[str, Any]],
+        answers: dict[str, Any],
+        judge: JudgeSpec | Sequence[JudgeSpec],
+        settings: ScoreSettings,
+        cache: str | Path | bool,
+        texts: ProbeTexts,
+        seed: int,
+        bootstrap: int,
+        *,
+        pairs_in_dataset: bool,
+    ) -> None:
+        self.folder, self.rubric, self.rows, self.answers = folder, rubric, rows, answers
+        self.judge, self.settings, self.cache, self.texts = judge, settings, cache, texts
+        self.seed, self.bootstrap, self.pairs_in_dataset = seed, bootstrap, pairs_in_dataset
+        self.ids = [str(r["id"]) for r in rows]
+        self.runs: list[ScoreFile] = []
+        self.data_path = self._write("dataset.json", rows)
+        self._original: ScoreFile | None = None
 
-        original: ScoreFile | None = None
-        for name in probes:
-            rng = np.random.default_rng(seed)
-            if name in ("verbosity", "injection"):
-                original = original or await run(data_path, None, settings)
-                edit = _pad if name == "verbosity" else _inject
-                edited = await run(data_path, {i: edit(answers[i], texts, rng) for i in ids}, settings)
-                units = _paired(_unit_scores(original), _unit_scores(edited), {})
-                what = (
-                    "padded with content-free sentences"
-                    if name == "verbosity"
-                    else "with an injected top-score claim"
-                )
-                results.append(
-                    _effect(name, units, f"score of the response {what} - original", bootstrap, seed)
-                )
-            elif name == "aspect_order":
-                all_settings = settings.model_copy(update={"mode": "all_aspects"})
-                field_name = rubric.spec.inputs.aspects or "rubric_aspects"
-                orders: dict[str, list[int]] = {}
-                permuted_rows = []
-                for row in rows:
-                    n = len(row.get(field_name) or [])
-                    perm = rng.permutation(n).tolist()
-                    if n > 1 and perm == list(range(n)):
-                        perm = perm[1:] + perm[:1]
-                    orders[str(row["id"])] = perm
-                    permuted_rows.append({**row, field_name: [row[field_name][k] for k in perm]})
-                base = await run(data_path, None, all_settings)
-                edited = await run(write("permuted.json", permuted_rows), None, all_settings)
-                single = {q for q, perm in orders.items() if len(perm) < 2}
-                units = _paired(
-                    _unit_scores(base),
-                    {q: s for q, s in _unit_scores(edited).items() if q not in single},
-                    orders,
-                )
-                eff = _effect(
-                    name,
-                    units,
-                    "aspect score with the aspect list permuted - unpermuted (all_aspects mode)",
-                    bootstrap,
-                    seed,
-                )
-                eff.not_applicable = sum(len(_unit_scores(base)[q]) for q in single)
-                results.append(eff)
-            else:
-                sf = await run(data_path, None, settings)
-                units = _position_units(sf, rubric)
-                eff = _effect(name, units, "A's score shown first - A's score shown second", bootstrap, seed)
-                if sf.pairwise is not None and "position_consistency" in sf.pairwise:
-                    eff.extra["position_consistency"] = sf.pairwise["position_consistency"]
-                results.append(eff)
-    return {
-        "probes": [e.to_json() for e in results],
-        "meta": {
-            "rubric": rubric.name,
-            "judge": runs[0].meta.get("judge", {}).get("identity") if runs else None,
-            "calls": sum(r.totals.calls for r in runs),
-            "cache_hits": sum(r.totals.cache_hits for r in runs),
-            "mode": mode,
-            "questions": len(ids),
-            "questions_available": len(items),
-            "sample": sample,
-            "seed": seed,
-            "bootstrap": bootstrap,
-            "ci": "95% percentile bootstrap over units, paired",
-            "test": TEST,
-            "texts": texts.model_dump(),
-        },
-    }
+    def _write(self, name: str, data: Any) -> Path:
+        path = self.folder / name
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    async def _run(
+        self, data: Path, answers_of: dict[str, Any] | None, settings: ScoreSettings | None = None
+    ) -> ScoreFile:
+        settings = settings or self.settings
+        common: dict[str, Any] = {"judge": self.judge, "settings": settings, "cache": self.cache}
+        if self.rubric.pairwise and self.pairs_in_dataset:
+            sf = await ascore(data, **common)
+        elif self.rubric.pairwise:
+            a = self._write("a.json", {i: self.answers[i]["a"] for i in self.ids})
+            b = self._write("b.json", {i: self.answers[i]["b"] for i in self.ids})
+            sf = await ascore(data, responses_a=a, responses_b=b, **common)
+        else:
+            resp = self._write("responses.json", answers_of or {i: self.answers[i] for i in self.ids})
+            sf = await ascore(data, resp, **common)
+        self.runs.append(sf)
+        return sf
+
+    async def probe(self, name: str) -> Effect:
+        rng = np.random.default_rng(self.seed)
+        if name in ("verbosity", "injection"):
+            return await self._edited_response(name, rng)
+        if name == "aspect_order":
+            return await self._aspect_order(rng)
+        return await self._position()
+
+    async def _edited_response(self, name: str, rng: np.random.Generator) -> Effect:
+        self._original = self._original or await self._run(self.data_path, None)
+        edit = _pad if name == "verbosity" else _inject
+        edited_answers = {i: edit(self.answers[i], self.texts, rng) for i in self.ids}
+        edited = await self._run(self.data_path, edited_answers)
+        units = _paired(_unit_scores(self._original), _unit_scores(edited), {})
+        what = (
+            "padded with content-free sentences"
+            if name == "verbosity"
+            else "with an injected top-score claim"
+        )
+        return _effect(name, units, f"score of the response {what} - original", self.bootstrap, self.seed)
+
+    async def _aspect_order(self, rng: np.random.Generator) -> Effect:
+        all_settings = self.settings.model_copy(update={"mode": "all_aspects"})
+        field_name = self.rubric.spec.inputs.aspects or "rubric_aspects"
+        orders: dict[str, list[int]] = {}
+        permuted_rows = []
+        for row in self.rows:
+            n = len(row.get(field_name) or [])
+            perm = rng.permutation(n).tolist()
+            if n > 1 and perm == list(range(n)):
+                perm = perm[1:] + perm[:1]
+            orders[str(row["id"])] = perm
+            permuted_rows.append({**row, field_name: [row[field_name][k] for k in perm]})
+        base = await self._run(self.data_path, None, all_settings)
+        edited = await self._run(self._write("permuted.json", permuted_rows), None, all_settings)
+        single = {q for q, perm in orders.items() if len(perm) < 2}
+        units = _paired(
+            _unit_scores(base), {q: s for q, s in _unit_scores(edited).items() if q not in single}, orders
+        )
+        eff = _effect(
+            "aspect_order",
+            units,
+            "aspect score with the aspect list permuted - unpermuted (all_aspects mode)",
+            self.bootstrap,
+            self.seed,
+        )
+        eff.not_applicable = sum(len(_unit_scores(base)[q]) for q in single)
+        return eff
+
+    async def _position(self) -> Effect:
+        sf = await self._run(self.data_path, None)
+        units = _position_units(sf, self.rubric)
+        eff = _effect(
+            "position", units, "A's score shown first - A's score shown second", self.bootstrap, self.seed
+        )
+        if sf.pairwise is not None and "position_consistency" in sf.pairwise:
+            eff.extra["position_consistency"] = sf.pairwise["position_consistency"]
+        return eff
 
 
 def _position_units(sf: ScoreFile, rubric: Rubric) -> list[Unit]:

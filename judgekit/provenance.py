@@ -1,20 +1,30 @@
-"""Provenance: how a score file was made, as recorded in its ``meta``, read back.
+"""Provenance: how a score file was made, as recorded in its ``meta``; written here and read back here.
 
-:func:`judgekit.score` writes ``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity,
-temperature, samples, seed, endpoint, structured output) and ``meta.engine``. This module is the inverse: the
-judge spec and :class:`~judgekit.scoring.ScoreSettings` that reproduce a run (the gate's drift check re-scores
-with them), and the settings two score files must share to be comparable.
+:func:`start_meta` is what :func:`judgekit.score` knows before its first call (the run log's header):
+``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity, temperature, samples, seed,
+endpoint, structured output), ``meta.engine``, the inputs' hashes and package versions; :func:`finish_meta`
+adds what the run learned (concurrency changes, score methods used). The rest is the inverse: the judge spec
+and :class:`~judgekit.settings.ScoreSettings` that reproduce a run (the gate's drift check re-scores with
+them), and the settings two score files must share to be comparable.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import contextlib
+import platform
+from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from judgekit._version import __version__
+from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
+
+# The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
-    from judgekit.scoring import ScoreSettings
+    from judgekit.engine import RunStats
+    from judgekit.rubric import Rubric
+    from judgekit.settings import ScoreSettings
 
 #: Judge and rubric settings that must agree for two score files to be comparable.
 PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -41,32 +51,14 @@ def has_provenance(meta: Mapping[str, Any]) -> bool:
 def judge_spec_from_meta(meta: Mapping[str, Any]) -> str | None:
     """The ``--judge`` string that produced a score file, recovered from its ``meta.judge.identity``.
 
+    Each judge backend says how its identity maps back (:func:`judgekit.judges.registry.spec_from_meta`):
     ``litellm:MODEL[@API_BASE]|structured=...`` -> ``MODEL``; ``local:FILE:SIZE`` -> ``local``;
     ``python:module:attr`` -> ``module:attr``. ``None`` when the identity is missing or unknown (a panel).
     """
+    from judgekit.judges.registry import spec_from_meta
+
     judge = meta.get("judge")
-    if not isinstance(judge, dict) or not isinstance(judge.get("identity"), str):
-        return None
-    identity: str = judge["identity"].split("|", 1)[0]
-    if identity.startswith("litellm:"):
-        model = identity[len("litellm:") :]
-        api_base = judge.get("api_base")
-        if isinstance(api_base, str) and model.endswith("@" + api_base):
-            model = model[: -len(api_base) - 1]
-        else:
-            model = _split_endpoint(model)[0]
-        return model or None
-    if identity.startswith("local:"):
-        return "local"
-    if identity.startswith("python:"):
-        return identity[len("python:") :] or None
-    return None
-
-
-def _split_endpoint(model: str) -> tuple[str, str | None]:
-    """``MODEL@http://HOST/v1`` -> (MODEL, URL); a model name may itself hold '@' (``x/sonnet@20240620``)."""
-    found = re.fullmatch(r"(.+?)@(https?://\S+)", model)
-    return (found.group(1), found.group(2)) if found else (model, None)
+    return spec_from_meta(judge) if isinstance(judge, dict) else None
 
 
 def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
@@ -74,8 +66,8 @@ def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
     if isinstance(judge.get("api_base"), str):
         return str(judge["api_base"])
     identity = judge.get("identity")
-    if isinstance(identity, str) and identity.startswith("litellm:"):
-        return _split_endpoint(identity.split("|", 1)[0][len("litellm:") :])[1]
+    if isinstance(identity, str) and identity.startswith(IDENTITY_PREFIX):
+        return split_endpoint(identity.split("|", 1)[0][len(IDENTITY_PREFIX) :])[1]
     return None
 
 
@@ -99,7 +91,7 @@ def _rubric_ref(rubric: dict[str, Any]) -> str:
 def settings_from_meta(
     meta: Mapping[str, Any], api_base: str | None = None, api_key: str | None = None
 ) -> ScoreSettings:
-    """:class:`~judgekit.scoring.ScoreSettings` equal to those recorded in a score file's ``meta``.
+    """:class:`~judgekit.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
 
     ``api_base`` / ``api_key`` override the recorded endpoint (the key is never recorded). Raises pydantic's
     ``ValidationError`` when the recorded values are not valid settings.
@@ -108,7 +100,7 @@ def settings_from_meta(
 
     from judgekit.engine import EngineSettings
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.scoring import ScoreSettings
+    from judgekit.settings import ScoreSettings
 
     rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
     judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
@@ -132,3 +124,92 @@ def settings_from_meta(
         ),
         engine=engine,
     )
+
+
+def start_meta(
+    rubric: Rubric,
+    settings: ScoreSettings,
+    identities: Sequence[str],
+    input_files: Mapping[str, str | Path],
+    judgments: int,
+    cache: Path | None,
+    started_at: str,
+    log: Path | None = None,
+) -> dict[str, Any]:
+    """Provenance known before the first call: the run log's header, and the score file's meta.
+
+    ``identities`` are the judges' (already redacted); ``log`` is the run log's path, if one is written."""
+    from judgekit.data import file_sha256
+
+    meta: dict[str, Any] = {
+        "judgekit_version": __version__,
+        "started_at": started_at,
+        "rubric": {
+            "name": rubric.name,
+            "version": rubric.spec.version,
+            "content_sha256": rubric.content_hash,
+            "mode": settings.mode or rubric.spec.mode,
+            "folder": str(rubric.folder),
+        },
+        "judge": {
+            "identity": identities[0] if len(identities) == 1 else "panel(" + ", ".join(identities) + ")",
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "samples": settings.samples,
+            "seed": settings.seed,
+            "api_base": settings.judge.api_base,
+            "structured": settings.judge.structured,
+        },
+        "engine": settings.engine.model_dump(),
+        "min_coverage": settings.min_coverage,
+        "inputs": {
+            name: {"path": str(path), "sha256": file_sha256(path)} for name, path in input_files.items()
+        },
+        "judgments": judgments,
+        "cache": str(cache) if cache is not None else None,
+        "versions": package_versions(),
+        "score_definition": _score_definition(rubric),
+        "score_method": {"requested": rubric.spec.score_method},
+        "combine": settings.combine,
+    }
+    if len(identities) > 1:
+        meta["judges"] = list(identities)
+    if log is not None:
+        meta["log"] = str(log)
+    return meta
+
+
+def finish_meta(
+    meta: Mapping[str, Any], judges: Sequence[tuple[str, RunStats]], methods_used: Mapping[str, int]
+) -> dict[str, Any]:
+    """``meta`` with what the run learned: each judge's concurrency changes (``judges`` pairs a redacted
+    identity with its engine's stats) and how many judgments each score method produced."""
+    return {
+        **meta,
+        "score_method": {**meta["score_method"], "used": dict(methods_used)},
+        "concurrency_changes": [
+            {**change, "judge": who} if len(judges) > 1 else change
+            for who, stats in judges
+            for change in stats.concurrency_changes
+        ],
+    }
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("litellm", "pydantic", "jinja2"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def _score_definition(rubric: Rubric) -> str:
+    from judgekit.aggregate import score_definition
+
+    text = score_definition(rubric.spec)
+    if rubric.spec.score_method == "logprob_weighted":
+        text += (
+            "; each unit score is the probability-weighted mean over the score field's values from the "
+            "judge's token log-probabilities (G-Eval) where the backend returned them, else the written value"
+        )
+    return text

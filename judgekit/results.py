@@ -6,6 +6,7 @@ everything else is extra keys. ``score`` is ``None`` where nothing could be scor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +58,9 @@ class Coverage(_Model):
     questions_total: int = 0
 
 
-class Totals(_Model):
+class Counts(_Model):
+    """What judging cost: the engine counts these per judge as it runs, the score file sums them."""
+
     calls: int = 0
     cache_hits: int = 0
     retries: int = 0
@@ -65,7 +68,17 @@ class Totals(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+
+
+class Totals(Counts):
     wall_time_s: float = 0.0
+
+    @classmethod
+    def of(cls, counts: Sequence[Counts], wall_time_s: float) -> Totals:
+        """The sum of every judge's counts, and the run's wall time."""
+        summed: dict[str, Any] = {name: sum(getattr(c, name) for c in counts) for name in Counts.model_fields}
+        summed["cost_usd"] = round(summed["cost_usd"], 8)
+        return cls(**summed, wall_time_s=round(wall_time_s, 3))
 
 
 class Unscored(_Model):

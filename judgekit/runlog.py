@@ -11,10 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from judgekit.engine import JobResult
 from judgekit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from judgekit.results import ScoreFile, Totals
+
+
+def default_log_path(out: Path) -> Path:
+    """The run log beside a score file: ``scores.json`` -> ``scores.log.jsonl``."""
+    return out.with_name(out.stem + ".log.jsonl")
 
 
 def result_rows(judge: str, result: JobResult, clean: Callable[[str], str]) -> Iterator[dict[str, Any]]:
@@ -81,6 +89,23 @@ class RunLog:
         if isinstance(row.get("error"), str):
             row["error"] = self._clean(row["error"])
         self._write([row])
+
+    def end(
+        self, status: str, totals: Totals, error: str | None = None, result: ScoreFile | None = None
+    ) -> None:
+        """Write the summary row (how the run ended, the totals so far, the result's figures) and close."""
+        fields: dict[str, Any] = {"totals": totals.model_dump()}
+        if result is not None:
+            fields.update(
+                score=result.score,
+                coverage=result.coverage.model_dump(),
+                concurrency_changes=result.meta.get("concurrency_changes", []),
+                score_method=result.meta.get("score_method"),
+            )
+        if error:
+            fields["error"] = error
+        self.summary(status, **fields)
+        self.close()
 
     def close(self) -> None:
         if self._file is not None:

@@ -25,6 +25,8 @@ from judgekit.lexical import (
     load_predictions,
     load_references,
     parse_metrics,
+    pool,
+    worker,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,9 +129,9 @@ M = EXPECTED["meteor_nltk"]
 
 
 def test_tokenizer_keeps_pretokenised_words() -> None:
-    lexical._setup(lexical._Config((), True, False, True, False))
+    worker.setup(worker.Config((), True, False, True, False))
     for key in ("hypothesis1", "hypothesis2", "reference1", "reference2", "reference3"):
-        assert lexical._word_tokens(" ".join(M[key])) == M[key]
+        assert worker.word_tokens(" ".join(M[key])) == M[key]
 
 
 def test_meteor_published_values() -> None:
@@ -154,7 +156,7 @@ def _no_wordnet(monkeypatch: pytest.MonkeyPatch) -> None:
     import judgekit.wordnet
 
     monkeypatch.setattr(judgekit.wordnet, "load_wordnet", lambda: None)
-    lexical._STATE.clear()
+    worker.STATE.clear()
 
 
 def test_meteor_without_wordnet_exact_and_stem(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,7 +177,7 @@ def test_meteor_without_wordnet_exact_and_stem(monkeypatch: pytest.MonkeyPatch) 
     assert round(report.items["h1r3"]["meteor"], 4) == local["h1_vs_r3"]
     assert round(report.items["h2r2"]["meteor"], 4) == local["h2_vs_r2"]
     exact_only = report.items["syn"]["meteor"]
-    lexical._STATE.clear()
+    worker.STATE.clear()
     monkeypatch.undo()
     # the synonym stage is the only difference: with WordNet 'car' matches 'auto'
     from judgekit.wordnet import wordnet_available
@@ -187,7 +189,7 @@ def test_meteor_without_wordnet_exact_and_stem(monkeypatch: pytest.MonkeyPatch) 
 def test_meteor_uses_wordnet_when_installed() -> None:
     """CI installs WordNet (python -m judgekit.wordnet install); there this must not skip."""
     _wordnet_or_skip()
-    lexical._STATE.clear()
+    worker.STATE.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error", lexical.WordNetMissingWarning)
         report = compute_lexical({"s": "the car is red"}, {"s": ["the auto is red"]}, ["meteor"], processes=1)
@@ -370,11 +372,11 @@ def _library_scores(prediction: str, references: list[str], stemmer: bool, wordn
 def test_every_score_identical_to_the_libraries(stemmer: bool) -> None:
     from judgekit.wordnet import load_wordnet
 
-    wordnet = load_wordnet() or lexical._NoWordNet()
+    wordnet = load_wordnet() or worker.NoWordNet()
     cases = _random_cases(seed=1 if stemmer else 2, n=400)
     preds = {str(k): pred for k, (pred, _) in enumerate(cases)}
     refs = {str(k): ref for k, (_, ref) in enumerate(cases)}
-    lexical._STATE.clear()
+    worker.STATE.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = compute_lexical(preds, refs, ALL, stemmer=stemmer, processes=1)
@@ -398,7 +400,7 @@ def test_meteor_identical_with_and_without_synonyms() -> None:
     stems = "start started starting end finish help assist aid show display choose select pick run"
     vocab = f"{synonyms} {stems} running runs ran Car AUTO Big set put place house home dog dogs".split()
     rng = random.Random(5)
-    readers = [lexical._NoWordNet()]
+    readers = [worker.NoWordNet()]
     wordnet = load_wordnet()
     if wordnet is not None:
         readers.append(wordnet)
@@ -468,11 +470,11 @@ def test_fast_implementations_are_in_use() -> None:
     from judgekit.lexical._rouge import FastRouge
     from judgekit.lexical._words import FastWordTokenizer
 
-    lexical._setup(lexical._Config(("rouge1", "rougeLsum"), True, False, True, False))
-    assert isinstance(lexical._STATE["rouge"], FastRouge)
-    assert isinstance(lexical._STATE["meteor"].__self__, FastMeteor)
-    assert isinstance(lexical._STATE["words"].__self__, FastWordTokenizer)
-    lexical._STATE.clear()
+    worker.setup(worker.Config(("rouge1", "rougeLsum"), True, False, True, False))
+    assert isinstance(worker.STATE["rouge"], FastRouge)
+    assert isinstance(worker.STATE["meteor"].__self__, FastMeteor)
+    assert isinstance(worker.STATE["words"].__self__, FastWordTokenizer)
+    worker.STATE.clear()
 
 
 # --- process pool -----------------------------------------------------------------------------------
@@ -527,10 +529,10 @@ def test_forked_workers_read_wordnet_safely() -> None:
 
 def test_spawned_pool_matches_single_process() -> None:
     preds, refs = _corpus(8)
-    config = lexical._Config(("rouge1", "rougeL"), False, True, True, False)
+    config = worker.Config(("rouge1", "rougeL"), False, True, True, False)
     tasks = [(i, preds[i], tuple(refs[i])) for i in refs]
-    in_process = lexical._run(tasks, config, 1, None, False)
-    spawned = lexical._run(tasks, config, 2, "spawn", False)
+    in_process = pool.run_tasks(tasks, config, 1, None, False)
+    spawned = pool.run_tasks(tasks, config, 2, "spawn", False)
     assert spawned == in_process
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from judgekit.cli._args import int_at_least
+from judgekit.cli._args import add_command, int_at_least
 
+HELP = "rank systems with score CIs, rank intervals and Holm-adjusted paired tests"
+DESCRIPTION = (
+    "Compare systems judged on the same questions: each file's score with a bootstrap CI and "
+    "a rank interval, and every pair's paired difference with a CI and a Holm-adjusted p-value."
+)
 EPILOG = """\
 examples:
   # three systems scored with the same rubric and judge on the same dataset
@@ -28,15 +33,8 @@ exit codes:
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "compare",
-        help="rank systems with score CIs, rank intervals and Holm-adjusted paired tests",
-        description="Compare systems judged on the same questions: each file's score with a bootstrap CI and "
-        "a rank interval, and every pair's paired difference with a CI and a Holm-adjusted p-value.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(sub, "compare", HELP, DESCRIPTION, EPILOG)
     p.add_argument("files", nargs="+", metavar="SCORES.json", help="judgekit score files, one per system")
     p.add_argument("--out", default=None, metavar="FILE", help="write the comparison as JSON")
     p.add_argument(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli._args import add_command
+
+HELP = "check Python, packages, CPU vs llama.cpp build, the local judge, WordNet and the cache"
 DESCRIPTION = """\
 Check this machine's judgekit setup, one line per check ("ok", "warn", "FAIL" or "skip"):
 
@@ -34,13 +37,7 @@ exit codes: 0 every check passed (warnings allowed), 1 a check failed.
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "doctor",
-        help="check Python, packages, CPU vs llama.cpp build, the local judge, WordNet and the cache",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "doctor", HELP, DESCRIPTION, EPILOG)
     p.add_argument(
         "--skip-local", action="store_true", help="do not start the local judge (the only slow check)"
     )

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli import options as shared
+from judgekit.cli._args import add_command
+
+HELP = "CI regression checks against a stored baseline"
+DESCRIPTION = (
+    "Check a candidate score file against floors, a stored baseline (a paired significance "
+    "test that tells noise from a real drop) and a judge-drift set; exit 0 pass, 1 fail, 2 usage/input "
+    "error, 3 the drift judge could not judge. Writes JUnit XML, a Markdown summary and a JSON result."
+)
 EPILOG = """\
 examples:
   # in CI: score the candidate, then gate it against the stored baseline
@@ -43,15 +52,7 @@ exit codes:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "gate",
-        help="CI regression checks against a stored baseline",
-        description="Check a candidate score file against floors, a stored baseline (a paired significance "
-        "test that tells noise from a real drop) and a judge-drift set; exit 0 pass, 1 fail, 2 usage/input "
-        "error, 3 the drift judge could not judge. Writes JUnit XML, a Markdown summary and a JSON result.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "gate", HELP, DESCRIPTION, EPILOG)
     io = p.add_argument_group("inputs")
     io.add_argument(
         "--candidate",
@@ -98,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--append-summary", action="store_true", help="append to --summary instead of replacing it"
     )
     out.add_argument("--json", default=None, metavar="FILE", help="the full result as JSON")
+    shared.add_report_option(out, "the result", "a check fails (exit 1)")
     out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     d = p.add_argument_group("judge drift (only with a 'drift' section in the config)")
@@ -119,19 +121,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="judge for re-scoring the drift set (default: the candidate's, read from its metadata)",
     )
-    d.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server for --judge")
-    d.add_argument("--api-key-env", default=None, metavar="VAR", help="read the judge's API key from VAR")
-    d.add_argument(
-        "--cache",
-        default=None,
-        help="SQLite score cache (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, else ~/.cache/judgekit/cache.sqlite)",
-    )
-    d.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+    shared.add_endpoint_options(d)
+    shared.add_cache_options(d)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import sys
 
     from judgekit.errors import ConfigError
@@ -154,19 +149,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--junit, --summary and --json must name different files")
     if args.append_summary and not args.summary:
         raise ConfigError("--append-summary needs --summary FILE")
-    if args.no_cache and args.cache:
-        raise ConfigError("--cache and --no-cache contradict each other")
+    shared.check_report(args, flags)
+    cache = shared.cache_choice(args)
     options = None
     if args.api_base or args.api_key_env:
         from judgekit.judges.factory import JudgeOptions
 
-        api_key = None
-        if args.api_key_env:
-            api_key = os.environ.get(args.api_key_env)
-            if not api_key:
-                raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
-        options = JudgeOptions(api_base=args.api_base, api_key=api_key)
-    cache: str | bool = False if args.no_cache else (args.cache or True)
+        options = JudgeOptions(**shared.endpoint(args)._asdict())
 
     inputs = (args.candidate, args.baseline, args.config)
     result = gate(
@@ -193,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("\n".join(terminal_lines(result)))
         sys.stdout.flush()
+    shared.write_run_report(args, args.json or result, args.quiet)  # also for a failed gate
     return 0 if result.passed else 1
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from judgekit.cli._args import int_at_least
+from judgekit.cli._args import add_command, int_at_least
 
+HELP = "ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets"
 DESCRIPTION = """\
 Score predictions against reference texts with ROUGE-1/2/L/Lsum (rouge-score, Porter stemming on),
 METEOR (nltk, with WordNet synonyms when installed) and BLEU (nltk, smoothing method1). Corpus-level
@@ -37,13 +39,7 @@ so. Offline setup: apt-get install wordnet-base wordnet-sense-index && python -m
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "lexical",
-        help="ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "lexical", HELP, DESCRIPTION, EPILOG)
     p.add_argument("--predictions", required=True, metavar="FILE", help="predictions / responses file")
     p.add_argument(
         "--references",
@@ -113,16 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     from judgekit.errors import ConfigError
     from judgekit.io import atomic_write_text, check_writable
-    from judgekit.lexical import (
-        DEFAULT_METRICS,
-        WordNetMissingWarning,
-        check_ids,
-        compute_lexical,
-        format_table,
-        load_predictions,
-        load_references,
-        parse_metrics,
-    )
+    from judgekit.lexical import WordNetMissingWarning
 
     out_path = Path(args.out) if args.out else None
     if out_path is not None:
@@ -134,49 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WordNetMissingWarning)
-        if args.benchmark is not None:
-            from judgekit.presets import format_preset, get_preset, run_preset
-
-            if args.metrics is not None:
-                raise ConfigError(
-                    "--metrics and --benchmark exclude each other: a benchmark fixes its metrics"
-                )
-            get_preset(args.benchmark)  # unknown name -> ConfigError before reading any file
-            preset_report = run_preset(
-                args.benchmark,
-                args.predictions,
-                args.references,
-                reference_field=args.reference_field,
-                prediction_field=args.prediction_field,
-                id_field=args.id_field,
-                stemmer=args.stemmer,
-                processes=args.processes,
-                progress=progress,
-            )
-            preset_report.inputs = inputs
-            payload = preset_report.model_dump(mode="json")
-            table = format_preset(preset_report)
-        else:
-            metrics = parse_metrics(args.metrics) if args.metrics is not None else DEFAULT_METRICS
-            predictions = load_predictions(args.predictions, args.prediction_field, id_field=args.id_field)
-            references = load_references(args.references, args.reference_field, id_field=args.id_field)
-            check_ids(
-                predictions,
-                references,
-                predictions_name=str(args.predictions),
-                references_name=str(args.references),
-            )
-            report = compute_lexical(
-                predictions,
-                references,
-                metrics,
-                stemmer=True if args.stemmer is None else args.stemmer,
-                processes=args.processes,
-                progress=progress,
-            )
-            report.inputs = inputs
-            payload = report.model_dump(mode="json")
-            table = format_table(report)
+        scored = _benchmark if args.benchmark is not None else _metrics
+        payload, table = scored(args, inputs, progress)
     for w in caught:
         if issubclass(w.category, WordNetMissingWarning):
             print(f"judgekit: warning: {w.message}", file=sys.stderr)
@@ -189,3 +135,56 @@ def run(args: argparse.Namespace) -> int:
     if out_path is not None:
         print(f"wrote {out_path}")
     return 0
+
+
+def _benchmark(args: argparse.Namespace, inputs: dict[str, str], progress: bool) -> tuple[Any, str]:
+    """A benchmark preset's report (as JSON data) and its table."""
+    from judgekit.errors import ConfigError
+    from judgekit.presets import format_preset, get_preset, run_preset
+
+    if args.metrics is not None:
+        raise ConfigError("--metrics and --benchmark exclude each other: a benchmark fixes its metrics")
+    get_preset(args.benchmark)  # unknown name -> ConfigError before reading any file
+    report = run_preset(
+        args.benchmark,
+        args.predictions,
+        args.references,
+        reference_field=args.reference_field,
+        prediction_field=args.prediction_field,
+        id_field=args.id_field,
+        stemmer=args.stemmer,
+        processes=args.processes,
+        progress=progress,
+    )
+    report.inputs = inputs
+    return report.model_dump(mode="json"), format_preset(report)
+
+
+def _metrics(args: argparse.Namespace, inputs: dict[str, str], progress: bool) -> tuple[Any, str]:
+    """The chosen metrics' report (as JSON data) and its table."""
+    from judgekit.lexical import (
+        DEFAULT_METRICS,
+        check_ids,
+        compute_lexical,
+        format_table,
+        load_predictions,
+        load_references,
+        parse_metrics,
+    )
+
+    metrics = parse_metrics(args.metrics) if args.metrics is not None else DEFAULT_METRICS
+    predictions = load_predictions(args.predictions, args.prediction_field, id_field=args.id_field)
+    references = load_references(args.references, args.reference_field, id_field=args.id_field)
+    check_ids(
+        predictions, references, predictions_name=str(args.predictions), references_name=str(args.references)
+    )
+    report = compute_lexical(
+        predictions,
+        references,
+        metrics,
+        stemmer=True if args.stemmer is None else args.stemmer,
+        processes=args.processes,
+        progress=progress,
+    )
+    report.inputs = inputs
+    return report.model_dump(mode="json"), format_table(report)

@@ -81,8 +81,7 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        code: int = args.run(args)
-        return code
+        return int(args.run(args))
     except JudgekitError as err:
         print(f"judgekit: error: {err}", file=sys.stderr)
         return err.exit_code

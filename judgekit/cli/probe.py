@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from judgekit.cli._args import add_command, int_at_least
+from judgekit.cli.options import add_min_coverage
 
 EPILOG = """\
 examples:
@@ -68,13 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--concurrency", type=int_at_least(1), default=16, help="judge calls in flight at most")
     p.add_argument("--max-retries", type=int_at_least(0), default=6, help="retries per call (default: 6)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
-    p.add_argument(
-        "--min-coverage",
-        type=float,
-        default=0.9,
-        metavar="FRACTION",
-        help="per run, as for score (default: 0.9)",
-    )
+    add_min_coverage(p, "per run, as for score (default: 0.9)")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: score's)")
     p.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
     p.set_defaults(run=run)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from judgekit.cli._args import add_command
+
+HELP = "one self-contained HTML report of score, validate, gate and compare results"
 DESCRIPTION = """\
 Write one HTML file that shows how far to trust the number: the verdict and provenance of each input
 (score with its CI, coverage, judges, rubric hash, input hashes, versions, calls, tokens, cost, wall time,
@@ -29,13 +32,7 @@ exit codes: 0 written, 2 bad usage or input (one-line message; no output file is
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "report",
-        help="one self-contained HTML report of score, validate, gate and compare results",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "report", HELP, DESCRIPTION, EPILOG)
     p.add_argument(
         "inputs",
         nargs="+",

@@ -7,6 +7,11 @@ from typing import Any
 
 from judgekit.cli._args import add_command
 
+HELP = "list, show and render rubric templates"
+DESCRIPTION = (
+    "Rubrics are folders: rubric.yaml plus Jinja templates. Inspect them and preview the "
+    "messages a judge receives."
+)
 EPILOG = """\
 examples:
   judgekit rubrics list
@@ -23,14 +28,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = add_command(
-        sub,
-        "rubrics",
-        help="list, show and render rubric templates",
-        description="Rubrics are folders: rubric.yaml plus Jinja templates. Inspect them and preview the "
-        "messages a judge receives.",
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "rubrics", HELP, DESCRIPTION, EPILOG)
     rsub = p.add_subparsers(dest="rubrics_command", metavar="ACTION", required=True)
     ls = rsub.add_parser("list", help="list built-in rubrics")
     ls.set_defaults(run=run_list)

@@ -5,6 +5,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from judgekit.cli._args import add_command
+from judgekit.cli.options import (
+    Endpoint,
+    add_cache_options,
+    add_endpoint_options,
+    add_min_coverage,
+    add_report_option,
+    cache_choice,
+    check_report,
+    endpoint,
+    write_run_report,
+)
+
+HELP = "judge responses with a rubric (LaMP-QA aspect checklists by default)"
+DESCRIPTION = (
+    "Judge each response with an LLM through a rubric and write a LaMP-QA-shaped score file, "
+    "with coverage, unscored reasons, run totals, and a JSONL run log beside it."
+)
 EPILOG = """\
 examples:
   # the example set, scored by the bundled local model (no API key; needs judgekit[local])
@@ -57,16 +75,16 @@ guarantees:
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "score",
-        help="judge responses with a rubric (LaMP-QA aspect checklists by default)",
-        description="Judge each response with an LLM through a rubric and write a LaMP-QA-shaped score file, "
-        "with coverage, unscored reasons, run totals, and a JSONL run log beside it.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    io = p.add_argument_group("inputs and outputs")
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(sub, "score", HELP, DESCRIPTION, EPILOG)
+    _inputs_outputs(p.add_argument_group("inputs and outputs"))
+    _rubric(p.add_argument_group("rubric"))
+    _judge(p.add_argument_group("judge"))
+    _engine(p.add_argument_group("engine"))
+    p.set_defaults(run=run)
+
+
+def _inputs_outputs(io: argparse._ArgumentGroup) -> None:
     io.add_argument(
         "--dataset",
         required=True,
@@ -92,6 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     io.add_argument("--out", required=True, help="score file to write (JSON)")
     io.add_argument("--log", default=None, help="run log (JSONL; default: OUT with .log.jsonl)")
+    add_report_option(io, "the score file", "the run ends below --min-coverage (exit 4)")
     io.add_argument(
         "--max-response-chars",
         type=int,
@@ -111,7 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="lexical metrics with --references (comma-separated; default: rouge1,rougeL,meteor,bleu)",
     )
 
-    r = p.add_argument_group("rubric")
+
+def _rubric(r: argparse._ArgumentGroup) -> None:
     r.add_argument(
         "--rubric",
         default="lamp_qa",
@@ -126,7 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "all_aspects: one call per question)",
     )
 
-    j = p.add_argument_group("judge")
+
+def _judge(j: argparse._ArgumentGroup) -> None:
     j.add_argument(
         "--judge",
         action="append",
@@ -156,13 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="bootstrap resamples over questions for the 95%% CIs of the score (overall, per category, per "
         "recurring aspect title) and of pairwise rates (default: 2000; 0 = no CIs, score_ci null)",
     )
-    j.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
-    j.add_argument(
-        "--api-key-env",
-        default=None,
-        metavar="VAR",
-        help="read the API key from this environment variable (keys are never written to any file)",
-    )
+    add_endpoint_options(j)
     j.add_argument(
         "--structured",
         default="auto",
@@ -182,7 +197,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     j.add_argument("--samples", type=int, default=1, help="judge each unit N times and average (default: 1)")
     j.add_argument("--seed", type=int, default=None, help="sampling seed, where the backend supports one")
 
-    e = p.add_argument_group("engine")
+
+def _engine(e: argparse._ArgumentGroup) -> None:
     e.add_argument(
         "--workers",
         type=int,
@@ -209,89 +225,63 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--max-reasks", type=int, default=2, help="follow-ups after an unparseable answer (default: 2)"
     )
     e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
-    e.add_argument(
-        "--min-coverage",
-        type=float,
-        default=0.9,
-        metavar="FRACTION",
-        help="fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
-        'written and says "status": "failed" (default: 0.9; 0 = never)',
-    )
-    e.add_argument(
-        "--cache",
-        default=None,
-        help="SQLite cache file (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, "
-        "else ~/.cache/judgekit/cache.sqlite)",
-    )
-    e.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+    add_min_coverage(e)
+    add_cache_options(e)
     e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
+#: ScoreSettings fields taken from the option of the same name.
+_SETTINGS = (
+    "rubric", "mode", "samples", "temperature", "max_tokens", "seed", "max_response_chars", "combine",
+    "bootstrap", "min_coverage",
+)  # fmt: skip
 
+
+#: JudgeOptions and EngineSettings fields taken from the option of the same name.
+_JUDGE = ("structured", "timeout", "workers", "client")
+_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout")
+
+
+def _settings(args: argparse.Namespace, access: Endpoint) -> Any:
+    """The run's ScoreSettings; a value pydantic refuses is reported under its option's name."""
     from pydantic import ValidationError
 
     from judgekit.engine import EngineSettings
-    from judgekit.errors import ConfigError, CoverageTooLow
-    from judgekit.io import check_writable
+    from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.judges.litellm_judge import check_api_base
-    from judgekit.panel import load_panel_file
-    from judgekit.scoring import ScoreSettings, _default_log_path, score
-    from judgekit.summary import print_score_summary
+    from judgekit.scoring import ScoreSettings
 
-    if args.api_base is not None:
-        check_api_base(args.api_base)
-    api_key = None
-    if args.api_key_env:
-        api_key = os.environ.get(args.api_key_env)
-        if not api_key:
-            raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
     try:
-        settings = ScoreSettings(
-            rubric=args.rubric,
-            mode=args.mode,
-            samples=args.samples,
-            temperature=args.temperature,
-            max_tokens=args.max_tokens,
-            seed=args.seed,
-            max_response_chars=args.max_response_chars,
-            combine=args.combine,
-            bootstrap=args.bootstrap,
-            min_coverage=args.min_coverage,
-            judge=JudgeOptions(
-                api_base=args.api_base,
-                api_key=api_key,
-                structured=args.structured,
-                timeout=args.timeout,
-                workers=args.workers,
-                client=args.client,
-            ),
+        return ScoreSettings(
+            **{name: getattr(args, name) for name in _SETTINGS},
+            judge=JudgeOptions(**access._asdict(), **{name: getattr(args, name) for name in _JUDGE}),
             engine=EngineSettings(
-                concurrency=args.concurrency,
-                max_retries=args.max_retries,
-                max_reasks=args.max_reasks,
-                timeout=args.timeout,
-                backoff_base=args.backoff,
+                **{name: getattr(args, name) for name in _ENGINE}, backoff_base=args.backoff
             ),
         )
     except ValidationError as err:
         first = err.errors()[0]
         name = "--" + str(first["loc"][-1]).replace("_", "-")
         raise ConfigError(f"{name}: {first['msg']}") from None
-    if args.no_cache and args.cache:
-        raise ConfigError("--cache and --no-cache contradict each other")
-    cache: str | bool = False if args.no_cache else (args.cache or True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from judgekit.errors import CoverageTooLow
+    from judgekit.io import check_writable
+    from judgekit.panel import load_panel_file
+    from judgekit.scoring import _default_log_path, score
+    from judgekit.summary import print_score_summary
+
+    settings = _settings(args, endpoint(args))
+    cache = cache_choice(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     check_writable(args.out, "--out")  # before any judge call, not after all of them
-    if args.log:
-        check_writable(args.log, "--log")
-    else:
-        check_writable(_default_log_path(Path(args.out)), "run log")
+    log = Path(args.log) if args.log else _default_log_path(Path(args.out))
+    check_writable(log, "--log" if args.log else "run log")
+    check_report(args, {"--out": args.out, "--log" if args.log else "the run log": log})
     _configure_logging(args.quiet)
     try:
         result = score(
@@ -312,10 +302,12 @@ def run(args: argparse.Namespace) -> int:
     except CoverageTooLow as err:  # the run finished: show what it got above the one error line
         if not args.quiet and err.score_file is not None:
             print_score_summary(err.score_file, args.out)
+        write_run_report(args, args.out, args.quiet)  # a failed run's report is the one to look at
         raise
     if not args.quiet:
         print_score_summary(result, args.out)
         _print_extras(result)
+    write_run_report(args, args.out, args.quiet)
     return 0
 
 

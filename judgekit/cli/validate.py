@@ -6,7 +6,9 @@ import argparse
 from typing import Any
 
 from judgekit.cli._args import add_command, int_at_least
+from judgekit.cli.options import add_report_option, check_report, write_run_report
 
+HELP = "agreement of judge scores with human labels, with 95%% CIs"
 DESCRIPTION = """\
 Measure a judge against human labels before trusting it. Prints a table and (with --out) writes every
 figure, its confidence interval, the items used and the items dropped (with the reason) to a JSON file.
@@ -49,13 +51,7 @@ exit codes: 0 done, 2 bad usage or input (one-line message; no output file is wr
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        subparsers,
-        "validate",
-        "agreement of judge scores with human labels, with 95%% CIs",
-        DESCRIPTION,
-        EPILOG,
-    )
+    p = add_command(subparsers, "validate", HELP, DESCRIPTION, EPILOG)
     _inputs(p.add_argument_group("inputs"))
     _structure(p.add_argument_group("structure"))
     sc = p.add_argument_group("scales")
@@ -72,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="count two invalid verdicts on an item as positional agreement (LLMBar's published convention)",
     )
     p.add_argument("--out", metavar="FILE", default=None, help="write agreement.json here")
+    add_report_option(p, "the agreement figures")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(run=run)
 
@@ -171,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_writable(args.out, "--out")
+    check_report(args, {"--out": args.out})
     report = validate(args.judge, args.human, **validate_options(args))
     if args.out:
         atomic_write_text(
@@ -180,4 +178,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(format_report(report))
         if args.out:
             sys.stdout.write(f"wrote {args.out}\n")
+    write_run_report(args, args.out or report, args.quiet)
     return 0

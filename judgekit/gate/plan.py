@@ -87,16 +87,9 @@ def plan(
         f"(one-sided paired t-test, alpha {alpha:g}; SD of paired differences {fixed(sd, 4)}, {spread})"
     )
     return Plan(
-        questions=n,
-        drop=drop,
-        sd=sd,
-        sd_source=source,
-        sd_questions=measured_on,
-        alpha=alpha,
-        power=power,
-        assumption=_ASSUMED if source == "baseline" else None,
-        message=message,
-    )
+        questions=n, drop=drop, sd=sd, sd_source=source, sd_questions=measured_on, alpha=alpha, power=power,
+        assumption=_ASSUMED if source == "baseline" else None, message=message,
+    )  # fmt: skip
 
 
 def _sd_from_files(baseline: str | Path, candidate: str | Path | None) -> tuple[float, int, SdSource]:

@@ -127,15 +127,10 @@ def aspect_changes(base: QuestionResult | None, cand: QuestionResult | None) -> 
         b_status = ba.status if ba is not None else "absent"
         c_status = ca.status if ca is not None else "absent"
         if (diff is not None and diff != 0) or b_status != c_status:
-            out.append(
-                AspectChange(
-                    aspect=name,
-                    baseline=bs,
-                    candidate=cs,
-                    diff=diff,
-                    baseline_status=b_status,
-                    candidate_status=c_status,
-                )
-            )
+            change = AspectChange(
+                aspect=name, baseline=bs, candidate=cs, diff=diff,
+                baseline_status=b_status, candidate_status=c_status,
+            )  # fmt: skip
+            out.append(change)
     out.sort(key=lambda a: a.diff if a.diff is not None else -math.inf)
     return out

@@ -1,28 +1,41 @@
-"""The judge protocol and the factory that turns a ``--judge`` string into a judge.
+"""Judges: the protocol, and the one registry every backend goes through.
 
-A judge is anything with ``identity`` and ``async complete(messages, params) -> Completion``. litellm is one
-implementation, imported only when used; a user's own Python object plugs in as ``module:attribute``.
+A judge is anything with ``identity`` and ``async complete(messages, params) -> Completion``. A backend
+(:class:`Backend`) claims the ``--judge`` values it serves, opens its judge for a run (owning any server or
+worker pool) and declares how many calls it takes at once; litellm is one backend, imported only when used,
+and a user's own Python object plugs in as ``module:attribute`` or through :func:`register`.
 """
 
-from __future__ import annotations
-
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
 from judgekit.judges.base import (
     CallFailed,
     Completion,
     FunctionJudge,
     Judge,
+    JudgeDown,
     JudgeParams,
     TransientError,
 )
 from judgekit.judges.factory import JudgeOptions, resolve_judge
+from judgekit.judges.registry import backend_for, backends, open_judge, register, spec_from_meta, unregister
 
 __all__ = [
+    "Backend",
     "CallFailed",
     "Completion",
     "FunctionJudge",
     "Judge",
+    "JudgeDown",
     "JudgeOptions",
     "JudgeParams",
+    "OpenRequest",
+    "OpenedJudge",
     "TransientError",
+    "backend_for",
+    "backends",
+    "open_judge",
+    "register",
     "resolve_judge",
+    "spec_from_meta",
+    "unregister",
 ]

@@ -1,21 +1,19 @@
-"""Turn a ``--judge`` string into a judge: a litellm model, ``local[:model.gguf]``, or ``module:attribute``."""
+"""Build a judge from a ``--judge`` string without a lifecycle: the options every backend shares, and
+:func:`resolve_judge` for a Python object or a litellm model (``local`` needs :func:`~judgekit.judges.open_judge`)."""
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit.errors import ConfigError, JudgeError
-from judgekit.judges.base import FunctionJudge, Judge
+from judgekit.errors import ConfigError
+from judgekit.judges.base import Judge
 from judgekit.judges.litellm_judge import StructuredMode
-from judgekit.judges.local.model import is_local_spec as is_local_spec
-from judgekit.judges.local.model import parse_local_spec
+from judgekit.judges.python_object import is_python_object, load_python_judge
 
-_PY_OBJECT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+if TYPE_CHECKING:
+    from judgekit.judges.litellm_judge import LiteLLMJudge
 
 
 class JudgeOptions(BaseModel):
@@ -40,37 +38,22 @@ class JudgeOptions(BaseModel):
     )
 
 
-def is_python_object(spec: str) -> bool:
-    """``package.module:attr`` names a Python judge; litellm model strings use '/' instead."""
-    return bool(_PY_OBJECT.match(spec)) and "/" not in spec
+def litellm_judge(model: str, options: JudgeOptions) -> LiteLLMJudge:
+    """A litellm judge of ``model`` with the run's endpoint, key, structured-output mode and timeout."""
+    from judgekit.judges.litellm_judge import LiteLLMJudge
 
-
-def load_python_judge(spec: str) -> Judge:
-    module_name, _, attr = spec.partition(":")
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise JudgeError(f"judge {spec!r}: cannot import module {module_name!r} ({err})") from None
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise JudgeError(f"judge {spec!r}: module {module_name!r} has no attribute {attr!r}") from None
-    if isinstance(obj, type):
-        obj = obj()
-    if isinstance(obj, Judge):
-        return obj
-    if callable(obj):
-        return FunctionJudge(obj, identity=f"python:{spec}")
-    raise JudgeError(f"judge {spec!r}: expected a judge object (with async complete()) or a function")
+    return LiteLLMJudge(
+        model,
+        api_base=options.api_base,
+        api_key=options.api_key,
+        structured=options.structured,
+        timeout=options.timeout,
+    )
 
 
 def resolve_judge(spec: str | Judge, options: JudgeOptions | None = None) -> Judge:
-    """Build the judge a user named. ``local`` judges need :func:`judgekit.judges.local.local_judge` (a
-    context manager that owns the server), so the scoring API handles them before calling this."""
+    """Build the judge a user named. ``local`` judges own a server, so they are opened with
+    :func:`judgekit.judges.open_judge` (a context manager), not built here."""
     options = options or JudgeOptions()
     if not isinstance(spec, str):
         if isinstance(spec, Judge):
@@ -81,16 +64,4 @@ def resolve_judge(spec: str | Judge, options: JudgeOptions | None = None) -> Jud
         raise ConfigError("--judge is empty")
     if is_python_object(spec):
         return load_python_judge(spec)
-    from judgekit.judges.litellm_judge import LiteLLMJudge
-
-    return LiteLLMJudge(
-        spec,
-        api_base=options.api_base,
-        api_key=options.api_key,
-        structured=options.structured,
-        timeout=options.timeout,
-    )
-
-
-# One rule for ``local[:PATH]``, the local judge's own; scoring reads the model path under this name.
-local_model_path = parse_local_spec
+    return litellm_judge(spec, options)

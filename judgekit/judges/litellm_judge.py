@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import time
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +23,7 @@ from judgekit.errors import ConfigError
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
+IDENTITY_PREFIX = "litellm:"  # identity: litellm:MODEL[@PUBLIC_ENDPOINT]|structured=MODE
 
 _litellm: Any = None
 
@@ -82,6 +84,13 @@ def public_url(url: str) -> str:
     """The URL without user:password or query string, so an identity or a message never carries a secret."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def split_endpoint(model: str) -> tuple[str, str | None]:
+    """``MODEL@http://HOST/v1`` (an identity without its prefix) -> (MODEL, URL); a model name may itself
+    hold '@' (``x/sonnet@20240620``)."""
+    found = re.fullmatch(r"(.+?)@(https?://\S+)", model)
+    return (found.group(1), found.group(2)) if found else (model, None)
 
 
 def _provider(model: str) -> str:
@@ -161,7 +170,7 @@ def classify_error(err: Exception) -> Exception:
 
 def base_identity(model: str, endpoint: str | None) -> str:
     """The judge's name in cache keys; every client that calls ``model`` at ``endpoint`` shares it."""
-    return f"litellm:{model}" + (f"@{public_url(endpoint)}" if endpoint else "")
+    return f"{IDENTITY_PREFIX}{model}" + (f"@{public_url(endpoint)}" if endpoint else "")
 
 
 def response_format(

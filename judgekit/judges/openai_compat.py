@@ -82,8 +82,9 @@ def connection_error(err: BaseException) -> TransientError:
 
 
 class OpenAICompatJudge:
-    """Posts ``/chat/completions`` with aiohttp. One session per event loop, its connector sized to the
-    run's concurrency; :meth:`aclose` closes it at the end of the run."""
+    """Posts ``/chat/completions`` with aiohttp: one session per event loop whose connector keeps as many
+    connections alive as calls were in flight (at most ``concurrency`` if given); :meth:`aclose` closes it at
+    the end of the run."""
 
     def __init__(
         self,
@@ -94,7 +95,7 @@ class OpenAICompatJudge:
         structured: StructuredMode = "auto",
         timeout: float = 120.0,
         identity: str | None = None,
-        concurrency: int = 64,
+        concurrency: int | None = None,
     ) -> None:
         self.model = model
         self.api_base = check_api_base(api_base)
@@ -107,7 +108,7 @@ class OpenAICompatJudge:
             "json_schema" if structured == "auto" else structured
         )
         self.timeout = timeout
-        self.concurrency = max(1, concurrency)
+        self.concurrency = concurrency
         self._identity = identity or base_identity(model, self.api_base)
         self._wire_model = model.split("/", 1)[1] if model.startswith("openai/") else model
         self._session: Any = None
@@ -154,9 +155,10 @@ class OpenAICompatJudge:
         import aiohttp
 
         if self._session is None or self._loop is not loop or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self.concurrency, limit_per_host=self.concurrency, ttl_dns_cache=300
-            )
+            # The engine's adaptive limiter decides how many calls are in flight; a fixed pool below it
+            # (aiohttp's default is 100) would silently cap --concurrency, so by default there is none.
+            size = self.concurrency or 0
+            connector = aiohttp.TCPConnector(limit=size, limit_per_host=size, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -217,7 +219,7 @@ class OpenAICompatJudge:
         )
 
 
-def lean_judge(model: str, options: JudgeOptions, concurrency: int) -> OpenAICompatJudge:
+def lean_judge(model: str, options: JudgeOptions) -> OpenAICompatJudge:
     """The lean client for ``model`` at ``options.api_base`` (see :func:`is_openai_compatible`)."""
     assert options.api_base is not None
     return OpenAICompatJudge(
@@ -226,5 +228,4 @@ def lean_judge(model: str, options: JudgeOptions, concurrency: int) -> OpenAICom
         api_key=options.api_key,
         structured=options.structured,
         timeout=options.timeout,
-        concurrency=concurrency,
     )

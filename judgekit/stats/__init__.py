@@ -17,8 +17,9 @@ import the correlation code.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from judgekit._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from judgekit.stats.alpha import (
@@ -184,13 +185,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'judgekit.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr("judgekit.stats", _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -1,0 +1,119 @@
+"""Option groups that several commands share, declared once, and their resolution into run settings.
+
+Declaring (``add_*``) imports only argparse, so ``--help`` stays fast; resolving imports what it checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+CACHE_HELP = (
+    "SQLite cache file (default: $JUDGEKIT_CACHE_DIR/cache.sqlite, else ~/.cache/judgekit/cache.sqlite)"
+)
+
+
+class Endpoint(NamedTuple):
+    """Where a judge named by a model string is reached, and the key it sends (never written anywhere)."""
+
+    api_base: str | None
+    api_key: str | None
+
+
+def add_endpoint_options(group: argparse._ArgumentGroup) -> None:
+    """``--api-base`` and ``--api-key-env``: the endpoint of a judge given as a model string."""
+    group.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
+    group.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="VAR",
+        help="read the API key from this environment variable (keys are never written to any file)",
+    )
+
+
+def endpoint(args: argparse.Namespace) -> Endpoint:
+    """The checked ``--api-base`` and the key read from ``--api-key-env`` (ConfigError when it is unset)."""
+    import os
+
+    from judgekit.errors import ConfigError
+    from judgekit.judges.litellm_judge import check_api_base
+
+    if args.api_base is not None:
+        check_api_base(args.api_base)
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
+    return Endpoint(args.api_base, api_key)
+
+
+MIN_COVERAGE_HELP = (
+    "fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
+    'written and says "status": "failed" (default: 0.9; 0 = never)'
+)
+
+
+def add_min_coverage(group: argparse._ActionsContainer, help: str = MIN_COVERAGE_HELP) -> None:
+    group.add_argument("--min-coverage", type=float, default=0.9, metavar="FRACTION", help=help)
+
+
+def add_cache_options(group: argparse._ArgumentGroup) -> None:
+    """``--cache FILE`` and ``--no-cache``."""
+    group.add_argument("--cache", default=None, help=CACHE_HELP)
+    group.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+
+
+def cache_choice(args: argparse.Namespace) -> str | bool:
+    """The ``cache=`` argument of score() and gate(): a file, True for the default one, False for none."""
+    from judgekit.errors import ConfigError
+
+    if args.no_cache and args.cache:
+        raise ConfigError("--cache and --no-cache contradict each other")
+    cache: str | bool = False if args.no_cache else (args.cache or True)
+    return cache
+
+
+def add_report_option(group: argparse._ActionsContainer, what: str, failed: str | None = None) -> None:
+    """``--report FILE.html``: the run's HTML report, the file ``judgekit report`` makes of its output."""
+    also = f"; written also when {failed}" if failed else ""
+    group.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE.html",
+        help=f"also write the HTML report of {what}, as 'judgekit report' makes it (needs judgekit[report])"
+        + also,
+    )
+
+
+def check_report(args: argparse.Namespace, outputs: Mapping[str, str | Path | None]) -> None:
+    """Before any work: matplotlib is there, ``--report`` can be written and names none of ``outputs``
+    (flag -> path)."""
+    import importlib.util
+
+    from judgekit.errors import ConfigError
+    from judgekit.io import check_writable
+
+    if not args.report:
+        return
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("the HTML report draws its charts with matplotlib: pip install 'judgekit[report]'")
+    check_writable(args.report, "--report")
+    target = Path(args.report).resolve()
+    for flag, path in outputs.items():
+        if path and Path(path).resolve() == target:
+            raise ConfigError(f"--report and {flag} must name different files")
+
+
+def write_run_report(args: argparse.Namespace, source: Any, quiet: bool) -> None:
+    """Write ``--report`` (if given) from the run's result: the path of its written output (so the report
+    is the one ``judgekit report`` makes of that file) or, when it wrote none, the loaded object."""
+    if not args.report:
+        return
+    from judgekit.report import write_report
+
+    write_report([source], args.report)
+    if not quiet:
+        print(f"wrote {args.report}")

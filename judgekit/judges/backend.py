@@ -1,0 +1,65 @@
+"""What a judge backend declares to the registry: the specs it claims, how it opens, how it is read back.
+
+A backend is data plus three small functions, so built-in backends and a user's own register the same way
+(:func:`judgekit.judges.registry.register`). Opening is a context manager: the backend owns whatever lives as
+long as the run (a llama.cpp server, a pool of worker processes) and says how many calls it takes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from judgekit.judges.base import Judge
+
+if TYPE_CHECKING:
+    from judgekit.engine import EngineSettings
+    from judgekit.judges.factory import JudgeOptions
+
+
+@dataclass(frozen=True)
+class OpenedJudge:
+    """A ready judge and the most calls it takes in flight (``None``: the run's ``--concurrency``)."""
+
+    judge: Judge
+    max_concurrency: int | None = None
+
+    def engine_settings(self, settings: EngineSettings) -> EngineSettings:
+        """The run's engine settings, with the concurrency lowered to what this judge takes."""
+        if self.max_concurrency is None or settings.concurrency <= self.max_concurrency:
+            return settings
+        return settings.model_copy(update={"concurrency": self.max_concurrency})
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What the run asks of the judge it opens: its options, how many calls lie ahead, log-probabilities."""
+
+    options: JudgeOptions
+    n_calls: int = 0
+    logprobs: bool = False
+
+
+Opener = Callable[[Any, OpenRequest], AbstractContextManager[OpenedJudge]]
+SpecFromIdentity = Callable[[str, Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A registered judge backend.
+
+    ``claims(spec)`` says whether a ``--judge`` value (a stripped string, or an object) is this backend's;
+    among the backends that claim a spec the highest ``priority`` wins (the litellm fallback, which claims
+    every string, has the lowest). ``open(spec, request)`` yields an :class:`OpenedJudge` and stops what it
+    started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
+    score file records (``meta.judge.identity`` without its ``|settings``) back into a ``--judge`` spec.
+    """
+
+    name: str
+    claims: Callable[[object], bool]
+    open: Opener
+    priority: int = 50
+    identity_prefix: str | None = None
+    spec_from_identity: SpecFromIdentity | None = None

@@ -1,0 +1,146 @@
+"""The built-in judge backends, registered through the same hook as a user's (:func:`register_builtins`).
+
+Each backend is a small factory that imports its SDK when a run opens it: a litellm model string (the
+fallback: any string no other backend claims), ``local`` / ``local:PATH`` (a llama.cpp server started for the
+run), ``module:attribute`` (a Python judge), a :class:`~judgekit.judges.panel_spec.PanelJudge` (a litellm
+model with its own endpoint and key) and any object with the judge protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.base import Judge
+from judgekit.judges.factory import JudgeOptions, litellm_judge
+from judgekit.judges.litellm_judge import IDENTITY_PREFIX as LITELLM_PREFIX
+from judgekit.judges.litellm_judge import split_endpoint
+from judgekit.judges.openai_compat import is_openai_compatible, lean_judge
+from judgekit.judges.panel_spec import PanelJudge
+from judgekit.judges.python_object import IDENTITY_PREFIX as PYTHON_PREFIX
+from judgekit.judges.python_object import is_python_object, load_python_judge
+
+LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
+POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
+LOCAL_PREFIX = "local:"
+
+
+def register_builtins(register: Callable[[Backend], Any]) -> None:
+    """The hook that registers judgekit's own backends (a user's backend calls the same ``register``)."""
+    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec))
+    register(
+        Backend("python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None)
+    )
+    register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
+    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40))
+    register(Backend("object", _is_judge_object, _open_object, 40))
+
+
+def _is_string(spec: object) -> bool:
+    return isinstance(spec, str)
+
+
+def _is_python_spec(spec: object) -> bool:
+    return isinstance(spec, str) and is_python_object(spec)
+
+
+def _is_local_spec(spec: object) -> bool:
+    from judgekit.judges.local import is_local_spec
+
+    return isinstance(spec, str) and is_local_spec(spec)
+
+
+def _is_panel_entry(spec: object) -> bool:
+    return isinstance(spec, PanelJudge)
+
+
+def _is_judge_object(spec: object) -> bool:
+    return not isinstance(spec, str) and isinstance(spec, Judge)
+
+
+def pool_workers(options: JudgeOptions, n_calls: int) -> int:
+    """Worker processes for a litellm judge: ``--workers``, else one per core (up to 4) for 200+ calls."""
+    return options.workers or (min(os.cpu_count() or 1, 4) if n_calls >= POOL_THRESHOLD else 1)
+
+
+@contextlib.contextmanager
+def _open_litellm(model: str, request: OpenRequest) -> Iterator[OpenedJudge]:
+    """A litellm model; with many calls ahead its calls run in worker processes (litellm's per-call CPU then
+    uses every core), stopped when the run ends."""
+    options = request.options
+    if options.client != "litellm" and is_openai_compatible(model, options.api_base):
+        yield OpenedJudge(lean_judge(model, options))  # one process keeps up with the server: no pool
+        return
+    judge = litellm_judge(model, options)
+    workers = pool_workers(options, request.n_calls)
+    if workers <= 1:
+        yield OpenedJudge(judge)
+        return
+    from judgekit.judges.pool import ProcessPoolJudge
+
+    pool_spec = {
+        "model": model,
+        "api_base": options.api_base,
+        "api_key": options.api_key,
+        "structured": judge.structured,
+        "timeout": options.timeout,
+        "identity": judge.base_identity,
+    }
+    with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
+        yield OpenedJudge(pool)
+
+
+def _litellm_spec(model: str, judge: Mapping[str, Any]) -> str | None:
+    """``MODEL[@API_BASE]`` -> ``MODEL`` (the endpoint is read back on its own)."""
+    api_base = judge.get("api_base")
+    if isinstance(api_base, str) and model.endswith("@" + api_base):
+        model = model[: -len(api_base) - 1]
+    else:
+        model = split_endpoint(model)[0]
+    return model or None
+
+
+@contextlib.contextmanager
+def _open_panel_entry(entry: PanelJudge, request: OpenRequest) -> Iterator[OpenedJudge]:
+    """A judge of a panel with its own endpoint and key: the litellm backend with its options."""
+    with _open_litellm(
+        entry.model, dataclasses.replace(request, options=entry.options(request.options))
+    ) as o:
+        yield o
+
+
+@contextlib.contextmanager
+def _open_local(spec: str, request: OpenRequest) -> Iterator[OpenedJudge]:
+    """Start (and afterwards stop) a llama.cpp server on loopback and judge through it with litellm."""
+    from judgekit.judges.litellm_judge import LiteLLMJudge
+    from judgekit.judges.local import LocalServer, WatchedJudge, parse_local_spec
+
+    options = request.options
+    # llama.cpp only returns log-probabilities when started for them (and is slower then).
+    with LocalServer(parse_local_spec(spec), logprobs=request.logprobs) as server:
+        path = Path(str(server.model_path))
+        judge = LiteLLMJudge(
+            server.model,
+            api_base=server.api_base,
+            api_key="no-key",
+            structured="json_object" if options.structured == "auto" else options.structured,
+            timeout=options.timeout,
+            identity=f"{LOCAL_PREFIX}{path.name}:{path.stat().st_size}",
+        )
+        # a dead server stops the run at once (JudgeDown); llama.cpp answers one request at a time
+        yield OpenedJudge(WatchedJudge(judge, server), LOCAL_CONCURRENCY)
+
+
+@contextlib.contextmanager
+def _open_python(spec: str, _request: OpenRequest) -> Iterator[OpenedJudge]:
+    yield OpenedJudge(load_python_judge(spec))
+
+
+@contextlib.contextmanager
+def _open_object(judge: Judge, _request: OpenRequest) -> Iterator[OpenedJudge]:
+    yield OpenedJudge(judge)

@@ -1,0 +1,91 @@
+"""The one registry every judge backend goes through: which backend a ``--judge`` value names, opening it for
+a run, and reading a recorded identity back into a spec.
+
+Built-in backends (:mod:`judgekit.judges.providers`) register through :func:`register` on first use, exactly
+as a user's backend does; registering one with the name of another replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from judgekit.errors import ConfigError
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.factory import JudgeOptions
+
+_backends: dict[str, Backend] = {}
+_builtins_loaded = False
+
+
+def register(backend: Backend) -> Backend:
+    """Add ``backend`` (or replace the one of the same name); returns it, so it can serve as a decorator's result."""
+    _load_builtins()
+    _backends[backend.name] = backend
+    return backend
+
+
+def unregister(name: str) -> None:
+    """Remove the backend called ``name`` (nothing happens if there is none)."""
+    _load_builtins()
+    _backends.pop(name, None)
+
+
+def backends() -> list[Backend]:
+    """The registered backends, in the order a spec is offered to them (highest priority first)."""
+    _load_builtins()
+    ordered = list(_backends.values())[::-1]  # among equal priorities, the latest registered first
+    return sorted(ordered, key=lambda b: -b.priority)
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        from judgekit.judges.providers import register_builtins
+
+        register_builtins(lambda backend: _backends.setdefault(backend.name, backend))
+
+
+def normalise(spec: object) -> object:
+    """A string spec without surrounding blanks; an empty one is an error."""
+    if isinstance(spec, str):
+        spec = spec.strip()
+        if not spec:
+            raise ConfigError("--judge is empty")
+    return spec
+
+
+def backend_for(spec: object) -> Backend:
+    """The backend a (normalised) ``--judge`` value names; a one-line :class:`ConfigError` if none claims it."""
+    for backend in backends():
+        if backend.claims(spec):
+            return backend
+    raise ConfigError(f"judge must be a model string or an object with async complete(), got {spec!r}")
+
+
+@contextlib.contextmanager
+def open_judge(
+    spec: object, options: JudgeOptions | None = None, n_calls: int = 0, logprobs: bool = False
+) -> Iterator[OpenedJudge]:
+    """Open the judge ``spec`` names for a run of ``n_calls`` calls; its backend stops what it started on exit.
+
+    ``logprobs``: the run asks for token log-probabilities (a local server must be started for them)."""
+    spec = normalise(spec)
+    request = OpenRequest(options or JudgeOptions(), n_calls, logprobs)
+    with backend_for(spec).open(spec, request) as opened:
+        yield opened
+
+
+def spec_from_meta(judge: Mapping[str, Any]) -> str | None:
+    """The ``--judge`` spec that reproduces a score file's ``meta.judge`` (``None``: unknown, e.g. a panel)."""
+    identity = judge.get("identity")
+    if not isinstance(identity, str):
+        return None
+    identity = identity.split("|", 1)[0]
+    for backend in backends():
+        prefix = backend.identity_prefix
+        if prefix and backend.spec_from_identity and identity.startswith(prefix):
+            return backend.spec_from_identity(identity[len(prefix) :], judge)
+    return None

@@ -1,0 +1,98 @@
+"""How many judge calls may be in flight: a FIFO semaphore that adapts to the backend's rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+log = logging.getLogger("judgekit")
+
+SLOW_START = 8  # calls in flight at the start of a run; doubles per window of successes until a 429
+
+
+class AdaptiveLimiter:
+    """A FIFO semaphore whose size adapts to the backend's rate limit (TCP-style AIMD with slow start).
+
+    It starts small and doubles per window of successes until the first 429 (slow start), then grows by one
+    per window of successes and halves on a 429. A 429 from a call that started before the last cut does
+    not cut again: one burst, one halving. Each change is logged and appended to ``changes`` (the score
+    file's ``meta.concurrency_changes``).
+    """
+
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        adaptive: bool = True,
+        initial: int | None = None,
+        changes: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.maximum = maximum
+        self.adaptive = adaptive
+        self.limit = maximum if not adaptive else max(1, min(maximum, initial or SLOW_START))
+        self.in_flight = 0
+        self.generation = 0
+        self._slow_start = adaptive and self.limit < maximum
+        self._successes = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._changes = changes
+
+    async def acquire(self) -> int:
+        if self.in_flight < self.limit and not self._waiters:
+            self.in_flight += 1
+            return self.generation
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
+            raise
+        return self.generation
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self.in_flight += 1
+                fut.set_result(None)
+
+    def _change(self, new: int, why: str, quiet: bool = False) -> None:
+        (log.info if quiet else log.warning)("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
+        if self._changes is not None:
+            self._changes.append({"t": time.time(), "from": self.limit, "to": new, "why": why})
+        self.limit = new
+
+    def on_rate_limit(self, generation: int) -> None:
+        if not self.adaptive or generation < self.generation:
+            return
+        self.generation += 1
+        self._successes = 0
+        self._slow_start = False
+        new = max(1, self.limit // 2)
+        if new != self.limit:
+            self._change(new, "rate limited (429)")
+
+    def on_success(self) -> None:
+        if not self.adaptive or self.limit >= self.maximum:
+            return
+        self._successes += 1
+        if self._successes >= self.limit:
+            self._successes = 0
+            if self._slow_start:
+                self._change(min(self.maximum, self.limit * 2), "slow start", quiet=True)
+            else:
+                self._change(self.limit + 1, "calls succeeding")
+            self._wake()
