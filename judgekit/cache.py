@@ -1,12 +1,14 @@
 """On-disk cache of judge completions (SQLite, WAL), keyed by a stable hash of everything that shapes a call.
 
 The key covers the judge's identity, the rendered messages, the sampling parameters, the output schema and
-the sample index; never an API key. Only successful completions are stored, each committed as it arrives,
-so a killed run loses nothing and a rerun judges nothing twice.
+the sample index; never an API key. Only successful completions are stored,
+committed as they arrive (those of one event-loop turn in one transaction), so a killed run loses nothing and
+a rerun judges nothing twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -68,8 +70,11 @@ class Cache:
             )
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(f"{self.path}: cannot open the cache ({err})") from None
+        self._unsaved: list[tuple[str, str, str, float]] = []
+        self._flush_due = False
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
+        self.flush()
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Completion] = {}
         for start in range(0, len(wanted), 900):
@@ -84,14 +89,39 @@ class Cache:
         return self.get_many([key]).get(key)
 
     def put(self, key: str, judge_identity: str, completion: Completion) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO completions (key, judge, value, created) VALUES (?, ?, ?, ?)",
-            (key, judge_identity, completion.model_dump_json(), time.time()),
-        )
+        """Store a completion. Inside an event loop, the completions that arrive in one turn of the loop
+        are committed together as that turn ends (one transaction, not one per row); outside, at once."""
+        self._unsaved.append((key, judge_identity, completion.model_dump_json(), time.time()))
+        if self._flush_due:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+            self._flush_due = True
+        except RuntimeError:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the completions not yet written."""
+        rows, self._unsaved, self._flush_due = self._unsaved, [], False
+        if not rows:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO completions (key, judge, value, created) VALUES (?, ?, ?, ?)", rows
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def stats(self) -> dict[str, Any]:
+        self.flush()
         (n,) = self._db.execute("SELECT COUNT(*) FROM completions").fetchone()
         return {"path": str(self.path), "entries": n}
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            self._db.close()

@@ -153,13 +153,16 @@ async def ascore(
     return _write(run, result, failure, out_path)
 
 
-def _open_engine(stack: contextlib.ExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:
+def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:
     """Open one judge (its server or worker processes stop with ``stack``) and the engine that runs it."""
     settings, jobs = run.settings, run.jobs
     wants_logprobs = any(job.params.logprobs for job in jobs)
     opened = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
     # each backend declares how many calls it takes at once (the local server: 2)
     judge_obj, engine_settings = opened.judge, opened.engine_settings(settings.engine)
+    aclose = getattr(judge_obj, "aclose", None)
+    if aclose is not None:  # a judge with an async resource (the lean client's HTTP session) closes it here
+        stack.push_async_callback(aclose)
 
     def on_done(result: JobResult, who: str = judge_obj.identity) -> None:
         bar.update(1)
@@ -184,7 +187,7 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
     Ctrl-C and SIGTERM leave as one line without secrets."""
     bar = _progress_bar(len(run.jobs) * len(run.specs), progress)
     try:
-        with contextlib.ExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             for spec in run.specs:
                 run.judges.append(_open_engine(stack, spec, run, bar))
             _check_distinct([r.identity for r in run.judges])

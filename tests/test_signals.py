@@ -25,7 +25,7 @@ from tests.server import ScriptedServer
 
 ITEMS = 80
 TOTAL = ITEMS * ASPECTS_PER_ITEM  # 400 judgments; at 0.5 s each and 8 in flight: ~25 s
-RUN_ARGS = ("--workers", "2", "--concurrency", "8")
+RUN_ARGS = ("--client", "litellm", "--workers", "2", "--concurrency", "8")  # litellm: its worker pool
 
 
 class Run:

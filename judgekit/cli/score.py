@@ -189,6 +189,13 @@ def _judge(j: argparse._ArgumentGroup) -> None:
         help="how to ask for JSON: OpenAI json_schema, llama.cpp json_object+schema, or prompt only "
         "(default: auto)",
     )
+    j.add_argument(
+        "--client",
+        default="auto",
+        choices=["auto", "aiohttp", "litellm"],
+        help="who calls an openai/ model at --api-base: auto/aiohttp = judgekit's lean client (fast with "
+        "vLLM, llama.cpp, TGI, SGLang), litellm = litellm; other judges always use litellm (default: auto)",
+    )
     j.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     j.add_argument("--max-tokens", type=int, default=None, help="max tokens per answer")
     j.add_argument("--samples", type=int, default=1, help="judge each unit N times and average (default: 1)")
@@ -236,7 +243,7 @@ _SETTINGS = (
 
 
 #: JudgeOptions and EngineSettings fields taken from the option of the same name.
-_JUDGE = ("structured", "timeout", "workers")
+_JUDGE = ("structured", "timeout", "workers", "client")
 _ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout")
 
 

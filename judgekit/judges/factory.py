@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,11 @@ class JudgeOptions(BaseModel):
     api_key: str | None = None
     structured: StructuredMode = "auto"
     timeout: float = 120.0
+    client: Literal["auto", "aiohttp", "litellm"] = Field(
+        default="auto",
+        description="who calls an openai/ model at --api-base: auto = the lean aiohttp client, "
+        "litellm = litellm (every other judge always goes through litellm)",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,

@@ -52,6 +52,11 @@ def _retry_after(err: Exception) -> float | None:
             value = source.get("retry-after") or source.get("Retry-After")
             if value is not None:
                 break
+    return retry_after_seconds(value)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header (seconds or an HTTP date) in seconds from now."""
     if value is None:
         return None
     try:
@@ -113,7 +118,7 @@ def env_endpoint(model: str) -> tuple[str, str] | None:
     return None
 
 
-def _connection_detail(err: BaseException) -> str:
+def connection_detail(err: BaseException) -> str:
     """What went wrong under litellm's 'Connection error.': refused, reset, closed, a bad URL."""
     seen: set[int] = set()
     cause: BaseException | None = err
@@ -128,7 +133,12 @@ def _connection_detail(err: BaseException) -> str:
             return "connection refused"
         if isinstance(cause, ConnectionResetError) or "Connection reset" in text:
             return "connection reset"
-        if type(cause).__name__ in ("RemoteProtocolError", "ReadError"):
+        if type(cause).__name__ in (
+            "RemoteProtocolError",
+            "ReadError",
+            "ServerDisconnectedError",  # aiohttp's words (the lean client)
+            "ClientPayloadError",
+        ):
             return "connection closed without an answer"
         if type(cause).__name__ == "UnsupportedProtocol":
             return "URL without http:// or https://"
@@ -146,7 +156,7 @@ def classify_error(err: Exception) -> Exception:
         return TransientError("timeout", text)
     if isinstance(err, litellm.APIConnectionError) or "Connection error" in str(err):
         # A dropped or truncated connection reaches us as a 500 whose message says so.
-        return TransientError("connection", f"{_connection_detail(err)} ({type(err).__name__})")
+        return TransientError("connection", f"{connection_detail(err)} ({type(err).__name__})")
     if isinstance(
         err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
     ):
@@ -156,6 +166,22 @@ def classify_error(err: Exception) -> Exception:
         kind: Literal["rate_limit", "server_error"] = "rate_limit" if status == 429 else "server_error"
         return TransientError(kind, text, _retry_after(err))
     return CallFailed(text)
+
+
+def base_identity(model: str, endpoint: str | None) -> str:
+    """The judge's name in cache keys; every client that calls ``model`` at ``endpoint`` shares it."""
+    return f"{IDENTITY_PREFIX}{model}" + (f"@{public_url(endpoint)}" if endpoint else "")
+
+
+def response_format(
+    structured: Literal["json_schema", "json_object", "none"], schema: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The ``response_format`` that asks a backend for JSON following ``schema`` in the chosen form."""
+    if schema is None or structured == "none":
+        return None
+    if structured == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
 
 class LiteLLMJudge:
@@ -184,9 +210,7 @@ class LiteLLMJudge:
         if found is not None:
             check_api_base(found[1], found[0])
         self.endpoint = api_base or (found[1] if found else None)
-        self._identity = identity or f"{IDENTITY_PREFIX}{model}" + (
-            f"@{public_url(self.endpoint)}" if self.endpoint else ""
-        )
+        self._identity = identity or base_identity(model, self.endpoint)
 
     @property
     def identity(self) -> str:
@@ -210,11 +234,7 @@ class LiteLLMJudge:
         return "none"
 
     def response_format(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        if schema is None or self.structured == "none":
-            return None
-        if self.structured == "json_object":
-            return {"type": "json_object", "schema": schema}
-        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
+        return response_format(self.structured, schema)
 
     async def complete(self, messages: list[Message], params: JudgeParams) -> Completion:
         litellm = import_litellm()

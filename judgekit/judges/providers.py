@@ -20,6 +20,7 @@ from judgekit.judges.base import Judge
 from judgekit.judges.factory import JudgeOptions, litellm_judge
 from judgekit.judges.litellm_judge import IDENTITY_PREFIX as LITELLM_PREFIX
 from judgekit.judges.litellm_judge import split_endpoint
+from judgekit.judges.openai_compat import is_openai_compatible, lean_judge
 from judgekit.judges.panel_spec import PanelJudge
 from judgekit.judges.python_object import IDENTITY_PREFIX as PYTHON_PREFIX
 from judgekit.judges.python_object import is_python_object, load_python_judge
@@ -72,6 +73,9 @@ def _open_litellm(model: str, request: OpenRequest) -> Iterator[OpenedJudge]:
     """A litellm model; with many calls ahead its calls run in worker processes (litellm's per-call CPU then
     uses every core), stopped when the run ends."""
     options = request.options
+    if options.client != "litellm" and is_openai_compatible(model, options.api_base):
+        yield OpenedJudge(lean_judge(model, options))  # one process keeps up with the server: no pool
+        return
     judge = litellm_judge(model, options)
     workers = pool_workers(options, request.n_calls)
     if workers <= 1:
