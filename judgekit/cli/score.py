@@ -76,6 +76,12 @@ guarantees:
 """
 
 
+CLIENT_HELP = (
+    "who calls an openai/ model at --api-base: auto/aiohttp = judgekit's lean client (fast with vLLM, "
+    "llama.cpp, TGI, SGLang), litellm = litellm; other judges always use litellm (default: auto)"
+)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add_command(sub, "score", HELP, DESCRIPTION, EPILOG)
     _inputs_outputs(p.add_argument_group("inputs and outputs"))
@@ -189,13 +195,7 @@ def _judge(j: argparse._ArgumentGroup) -> None:
         help="how to ask for JSON: OpenAI json_schema, llama.cpp json_object+schema, or prompt only "
         "(default: auto)",
     )
-    j.add_argument(
-        "--client",
-        default="auto",
-        choices=["auto", "aiohttp", "litellm"],
-        help="who calls an openai/ model at --api-base: auto/aiohttp = judgekit's lean client (fast with "
-        "vLLM, llama.cpp, TGI, SGLang), litellm = litellm; other judges always use litellm (default: auto)",
-    )
+    j.add_argument("--client", default="auto", choices=["auto", "aiohttp", "litellm"], help=CLIENT_HELP)
     j.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     j.add_argument("--max-tokens", type=int, default=None, help="max tokens per answer")
     j.add_argument("--samples", type=int, default=1, help="judge each unit N times and average (default: 1)")

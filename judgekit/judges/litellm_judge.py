@@ -184,7 +184,23 @@ def response_format(
     return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
 
-class LiteLLMJudge:
+class EndpointIdentity:
+    """The identity both OpenAI-style clients share (so they share the cache): the model and endpoint, and
+    how structured output is asked for."""
+
+    _identity: str
+    structured: Literal["json_schema", "json_object", "none"]
+
+    @property
+    def identity(self) -> str:
+        return f"{self._identity}|structured={self.structured}"
+
+    @property
+    def base_identity(self) -> str:
+        return self._identity
+
+
+class LiteLLMJudge(EndpointIdentity):
     """Calls ``litellm.acompletion``; asks for structured output the way the backend understands it."""
 
     def __init__(
@@ -211,14 +227,6 @@ class LiteLLMJudge:
             check_api_base(found[1], found[0])
         self.endpoint = api_base or (found[1] if found else None)
         self._identity = identity or base_identity(model, self.endpoint)
-
-    @property
-    def identity(self) -> str:
-        return f"{self._identity}|structured={self.structured}"
-
-    @property
-    def base_identity(self) -> str:
-        return self._identity
 
     def _resolve_structured(self, mode: StructuredMode) -> Literal["json_schema", "json_object", "none"]:
         if mode != "auto":

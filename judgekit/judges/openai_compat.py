@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
 from judgekit.judges.litellm_judge import (
+    EndpointIdentity,
     StructuredMode,
     base_identity,
     check_api_base,
@@ -81,7 +82,7 @@ def connection_error(err: BaseException) -> TransientError:
     return TransientError("connection", f"{connection_detail(err)} ({type(err).__name__})")
 
 
-class OpenAICompatJudge:
+class OpenAICompatJudge(EndpointIdentity):
     """Posts ``/chat/completions`` with aiohttp: one session per event loop whose connector keeps as many
     connections alive as calls were in flight (at most ``concurrency`` if given); :meth:`aclose` closes it at
     the end of the run."""
@@ -114,14 +115,6 @@ class OpenAICompatJudge:
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tails: dict[str, str] = {}
-
-    @property
-    def identity(self) -> str:
-        return f"{self._identity}|structured={self.structured}"
-
-    @property
-    def base_identity(self) -> str:
-        return self._identity
 
     def body(self, messages: list[Message], params: JudgeParams) -> dict[str, Any]:
         """The request body: the fields litellm sends for the same call, in its order, nothing else."""
@@ -223,9 +216,6 @@ def lean_judge(model: str, options: JudgeOptions) -> OpenAICompatJudge:
     """The lean client for ``model`` at ``options.api_base`` (see :func:`is_openai_compatible`)."""
     assert options.api_base is not None
     return OpenAICompatJudge(
-        model,
-        api_base=options.api_base,
-        api_key=options.api_key,
-        structured=options.structured,
+        model, api_base=options.api_base, api_key=options.api_key, structured=options.structured,
         timeout=options.timeout,
-    )
+    )  # fmt: skip
