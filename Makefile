@@ -33,6 +33,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_cli_throughput.py
 	$(PY) benchmarks/bench_bootstrap.py
 	$(PY) benchmarks/bench_compare.py
 	$(PY) benchmarks/bench_report.py
