@@ -377,12 +377,13 @@ def test_all_four_kinds_mix_in_one_report(runs: dict[str, Path], open_page: Any,
     assert "score " in verdicts[0] and "coverage" in verdicts[0]
     assert "Spearman" in verdicts[1]
     assert "PASSED" in verdicts[2] or "FAILED" in verdicts[2]
-    # Provenance: rubric hash, input hashes, the rebuilt command (the run recorded none).
+    # Provenance: rubric hash, input hashes, and the command the run recorded (judgekit score records it).
     prov = p.page.locator("#in0-prov").inner_text()
     meta = json.loads(runs["candidate"].read_text())["meta"]
     assert meta["rubric"]["content_sha256"] in prov
     assert meta["inputs"]["dataset"]["sha256"] in prov
-    assert "judgekit score --dataset" in prov and "rebuilt from meta" in prov
+    assert meta["command"].startswith("judgekit score --dataset")
+    assert meta["command"] in prov and "rebuilt from meta" not in prov
     # Unscored units with their reason (the hostile aspect), as text.
     unscored = p.page.locator("#in0-unscored").inner_text()
     assert "Knee care" in unscored
