@@ -455,6 +455,7 @@ def test_exit_codes_and_usage_errors(tmp_path: Path) -> None:
         (["--candidate", str(c)], "floors: {score: 0.5, bogus: 1}\n", "floors.bogus: unknown key"),
         (["--candidate", str(c)], "regression: {alpha: 2}\n", "regression.alpha"),
         (["--candidate", str(c)], "floors: [1, 2\n", "not valid YAML"),
+        (["--candidate", str(c)], "floors: {score: 0.9}\nfloors: {score: 0.1}\n", "duplicate key 'floors'"),
         (["--candidate", str(c)], "drift: {labels: l.json, floors: {spearman: 0.5}}\n", "drift"),
         (
             ["--candidate", str(c)],

@@ -141,6 +141,7 @@ def test_panel_file_beside_a_judge_flag(make_server: Any, tmp_path: Path) -> Non
             ("'openai/a' at http://h/v1 is given twice",),
         ),
         ("judges: [{model: openai/a, name: x}, {model: openai/b, name: x}]\n", ("named 'x'",)),
+        ("judges: [{model: openai/a}]\njudges: [{model: openai/b}]\n", ("duplicate key 'judges'", "line 2")),
     ],
 )
 def test_bad_panel_files_are_one_line_errors(tmp_path: Path, text: str, needles: tuple[str, ...]) -> None:

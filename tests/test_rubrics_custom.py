@@ -131,6 +131,7 @@ def test_score_with_a_custom_rubric(scripted_server: ScriptedServer, tmp_path: P
 
 BAD_SPECS = [
     ("unknown_key", RUBRIC_YAML + "colour: blue\n", "colour"),
+    ("duplicated_key", RUBRIC_YAML + "name: other\n", "duplicate key 'name'"),
     (
         "weighted_free_text",
         RUBRIC_YAML.replace("score: grade", "score: missing\n  score_map: {none: 1}"),

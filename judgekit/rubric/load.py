@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from judgekit.errors import RubricError
 from judgekit.rubric.core import Rubric
 from judgekit.rubric.spec import RubricSpec
+from judgekit.yamlfile import load_yaml
 
 
 def builtin_rubrics_dir() -> Path:
@@ -81,7 +82,7 @@ def load_rubric(name_or_path: str | Path) -> Rubric:
 def _read_spec(spec_path: Path) -> RubricSpec:
     """``rubric.yaml`` as a validated :class:`RubricSpec`; a :class:`RubricError` with one line otherwise."""
     try:
-        raw = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        raw = load_yaml(spec_path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise RubricError(f"{spec_path}: invalid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(raw, dict):
