@@ -125,6 +125,11 @@ class BatchAPI:
             "metadata": b.metadata,
         }
 
+    def content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (an uploaded input file, or an output or error file)."""
+        with self._lock:
+            return bytes(self._files[file_id]["_content"])
+
     # ---- files
 
     def _add_file(self, content: bytes, filename: str, purpose: str) -> dict[str, Any]:
