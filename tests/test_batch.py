@@ -238,7 +238,7 @@ def test_a_run_stopped_while_polling_resumes_the_same_batch(
 @pytest.mark.parametrize(
     ("judges", "needle"),
     [
-        (["local"], "the local judge (local) has no batch API"),
+        (["local"], "the local judge has no batch API"),
         (["mypkg.judges:judge"], "a Python judge (mypkg.judges:judge) has no batch API"),
         (["openai/a", "openai/b"], "--batch takes one judge, not a panel of 2"),
         (["anthropic/claude-3-5-haiku-latest"], "provider 'anthropic' has no batch API judgekit can use"),
@@ -282,3 +282,21 @@ def test_an_endpoint_without_a_batch_api_stops_the_run_with_exit_3(
     proc = _batch(scripted_server.url + "/nothing/v1", tmp_path / "cache.sqlite", tmp_path / "s.json")
     assert_clean_error(proc, "could not upload the batch input", "NotFoundError", code=3)
     assert not (tmp_path / "s.json").exists()
+
+
+def test_dry_run_with_batch_prices_at_the_batch_rates_of_litellms_table(tmp_path: Path) -> None:
+    import litellm
+
+    base = ["score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES)]
+    base += ["--judge", "openai/gpt-4o-mini", "--dry-run", "--json"]
+    live, batch = (run_cli(*base, *extra) for extra in ([], ["--batch"]))
+    assert live.returncode == 0 and batch.returncode == 0, (live.stderr, batch.stderr)
+    est_live, est = json.loads(live.stdout), json.loads(batch.stdout)
+    info = litellm.model_cost["gpt-4o-mini"]
+    rate_in, rate_out = info["input_cost_per_token_batches"], info["output_cost_per_token_batches"]
+    assert est["calls"] == est_live["calls"] == N_ASPECTS
+    assert est["cost_usd"] == pytest.approx(est["prompt_tokens"] * rate_in + est["output_tokens"] * rate_out)
+    assert est["cost_usd"] < est_live["cost_usd"]
+    assert "batch rates" in est["judges"][0]["price_source"]
+    assert est["batch"] is True and est["time_s"] == 24 * 3600
+    assert any("--batch" in note for note in est["notes"])

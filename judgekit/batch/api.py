@@ -59,8 +59,13 @@ def batch_target(specs: Sequence[object], options: JudgeOptions) -> BatchTarget:
     spec = normalise(specs[0])
     backend = backend_for(spec).name
     if backend != "litellm" or not isinstance(spec, str):
-        what = {"local": "the local judge", "python": "a Python judge"}.get(backend, "this judge")
-        raise ConfigError(f"{what} ({spec}) has no batch API; {_HOW}")
+        names = {
+            "local": "the local judge",
+            "python": f"a Python judge ({spec})",
+            "object": "a Python judge object",
+        }
+        what = names.get(backend, f"the {backend} judge {spec}")
+        raise ConfigError(f"{what} has no batch API; {_HOW}")
     try:
         provider = str(import_litellm().get_llm_provider(spec)[1])
     except Exception:
