@@ -49,6 +49,21 @@ def _batch(base_url: str, cache: Path, out: Path, *extra: str) -> subprocess.Com
     return run_cli(*_args(base_url, cache, out, "--batch", "--batch-poll", POLL, *extra), timeout=180)
 
 
+def _start_batch_run(base_url: str, cache: Path, out: Path) -> subprocess.Popen[str]:
+    """``score --batch`` as a background process, for tests that stop it (or its server) while it polls."""
+    cmd = [sys.executable, "-m", "judgekit", *_args(base_url, cache, out, "--batch", "--batch-poll", POLL)]
+    return subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_until_polled(batches: Any, proc: subprocess.Popen[str], polls: int = 3) -> None:
+    """Wait until the server has seen the run's batch polled ``polls`` times (``batches()``: its batch log)."""
+    deadline = time.monotonic() + 120
+    while not ((log := batches()) and log[0]["retrievals"] >= polls):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the batch was never polled"
+        time.sleep(0.05)
+
+
 def _cache_keys(cache: Path) -> set[str]:
     with sqlite3.connect(cache) as db:
         return {k for (k,) in db.execute("SELECT key FROM completions")}
@@ -199,18 +214,8 @@ def test_a_run_stopped_while_polling_resumes_the_same_batch(
 ) -> None:
     server: ServerProcess = make_server_process(script={"batch": {"polls": 1_000_000}})
     cache, out = tmp_path / "cache.sqlite", tmp_path / "scores.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "judgekit",
-        *_args(server.base_url, cache, out, "--batch", "--batch-poll", POLL),
-    ]
-    proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (server.control.batches and server.control.batches[0]["retrievals"] >= 3):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the batch was never polled"
-        time.sleep(0.05)
+    proc = _start_batch_run(server.base_url, cache, out)
+    _wait_until_polled(lambda: server.control.batches, proc)
     proc.send_signal(sig)
     _stdout, stderr = proc.communicate(timeout=30)
     if sig == signal.SIGTERM:
@@ -300,3 +305,48 @@ def test_dry_run_with_batch_prices_at_the_batch_rates_of_litellms_table(tmp_path
     assert "batch rates" in est["judges"][0]["price_source"]
     assert est["batch"] is True and est["time_s"] == 24 * 3600
     assert any("--batch" in note for note in est["notes"])
+
+
+def test_a_provider_that_stops_answering_polls_stops_the_run_with_exit_3(
+    make_server_process: Any, tmp_path: Path
+) -> None:
+    server: ServerProcess = make_server_process(script={"batch": {"polls": 1_000_000}})
+    proc = _start_batch_run(server.base_url, tmp_path / "cache.sqlite", tmp_path / "s.json")
+    _wait_until_polled(lambda: server.control.batches, proc, polls=1)
+    server.stop()
+    stdout, stderr = proc.communicate(timeout=120)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    assert_clean_error(done, "cannot poll batch batch_scripted_1", "rerun to resume polling it", code=3)
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("SELECT ended FROM batches").fetchall() == [(None,)], "kept open for a rerun"
+
+
+def test_a_batch_the_provider_no_longer_knows_falls_back_to_live_calls(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    scripted_server.batch.polls = 1_000_000
+    cache, out = tmp_path / "cache.sqlite", tmp_path / "scores.json"
+    proc = _start_batch_run(scripted_server.base_url, cache, out)
+    _wait_until_polled(lambda: scripted_server.batch_api.log, proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    scripted_server.reset()  # the provider forgot the batch (deleted, or another account)
+    second = _batch(scripted_server.base_url, cache, out)
+    assert second.returncode == 0, second.stderr
+    assert "batch lost: the provider no longer knows batch batch_scripted_1" in second.stderr
+    assert not scripted_server.batch_api.log, "nothing new submitted: the lost batch's requests went live"
+    assert scripted_server.count() == N_ASPECTS
+    assert json.loads(out.read_text())["coverage"]["scored"] == N_ASPECTS
+
+
+def test_progress_shows_the_batch_state_and_counts(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    scripted_server.batch.polls = 2
+    scripted_server.batch.fail_every = 3
+    args = _args(
+        scripted_server.base_url, tmp_path / "c.sqlite", tmp_path / "s.json", "--batch", "--batch-poll", POLL
+    )
+    proc = run_cli(*[a for a in args if a != "--no-progress"], timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "batch batch_scripted_1 in_progress: 6/18 done, 0 failed" in proc.stderr
+    assert "batch batch_scripted_1 in_progress: 12/18 done, 0 failed" in proc.stderr
+    assert "batch batch_scripted_1 completed: 12/18 done, 6 failed" in proc.stderr

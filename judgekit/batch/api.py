@@ -27,6 +27,7 @@ ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 _PROVIDERS = ("openai",)  # batch APIs whose lines are OpenAI chat requests (litellm's custom_llm_provider)
 _OPENAI = "https://api.openai.com/v1"
+_TRANSFER_TIMEOUT_S = 600.0  # uploading or downloading up to 200 MB takes longer than one chat call
 _HOW = (
     "--batch needs one litellm model of a provider with an OpenAI-style batch API (openai/MODEL, at OpenAI "
     "or at an OpenAI-compatible --api-base that serves /v1/batches)"
@@ -86,6 +87,7 @@ class BatchTarget:
         self._lines = OpenAICompatJudge(model, api_base=live.endpoint or _OPENAI, structured=live.structured)
         key = options.api_key or os.environ.get("OPENAI_API_KEY") or ("no-key" if live.endpoint else None)
         self._kwargs: dict[str, Any] = {"custom_llm_provider": "openai", "timeout": options.timeout}
+        self._transfer = max(options.timeout, _TRANSFER_TIMEOUT_S)
         if live.endpoint:
             self._kwargs["api_base"] = live.endpoint
         if key:
@@ -105,7 +107,9 @@ class BatchTarget:
 
     async def upload(self, data: bytes) -> str:
         """Upload the input file; its id."""
-        found = await self._call("acreate_file", file=("judgekit-batch.jsonl", data), purpose="batch")
+        found = await self._call(
+            "acreate_file", file=("judgekit-batch.jsonl", data), purpose="batch", timeout=self._transfer
+        )
         return str(found.id)
 
     async def create(self, input_file_id: str, metadata: dict[str, str]) -> BatchState:
@@ -122,14 +126,14 @@ class BatchTarget:
         return _state(await self._call("aretrieve_batch", batch_id=batch_id))
 
     async def content(self, file_id: str) -> bytes:
-        found = await self._call("afile_content", file_id=file_id)
+        found = await self._call("afile_content", file_id=file_id, timeout=self._transfer)
         return bytes(found.content)
 
     async def _call(self, name: str, **kwargs: Any) -> Any:
         """A litellm batch/file call; its failure as TransientError (retry) or CallFailed (don't)."""
         litellm = import_litellm()
         try:
-            return await getattr(litellm, name)(**kwargs, **self._kwargs)
+            return await getattr(litellm, name)(**{**self._kwargs, **kwargs})
         except Exception as err:
             raise classify_error(err) from None
 
