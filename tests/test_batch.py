@@ -96,6 +96,7 @@ def test_a_batch_that_completes_after_a_few_polls_scores_everything_without_a_li
     result = json.loads(out.read_text())
     assert result["coverage"]["scored"] == N_ASPECTS
     assert result["meta"]["batch"]["answered"] == N_ASPECTS
+    assert [b["status"] for b in result["meta"]["batch"]["batches"]] == ["completed"]
     assert result["totals"]["calls"] == 0 and result["totals"]["prompt_tokens"] > 0
     # each line's custom_id is its cache key: the cache holds exactly the batch's answers
     assert _cache_keys(cache) == set(batch["custom_ids"])
@@ -324,7 +325,7 @@ def test_a_provider_that_stops_answering_polls_stops_the_run_with_exit_3(
 def test_a_batch_the_provider_no_longer_knows_falls_back_to_live_calls(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    scripted_server.batch.polls = 1_000_000
+    scripted_server.load_script({"batch": {"polls": 1_000_000}})  # never ends by itself
     cache, out = tmp_path / "cache.sqlite", tmp_path / "scores.json"
     proc = _start_batch_run(scripted_server.base_url, cache, out)
     _wait_until_polled(lambda: scripted_server.batch_api.log, proc)
@@ -350,3 +351,26 @@ def test_progress_shows_the_batch_state_and_counts(scripted_server: ScriptedServ
     assert "batch batch_scripted_1 in_progress: 6/18 done, 0 failed" in proc.stderr
     assert "batch batch_scripted_1 in_progress: 12/18 done, 0 failed" in proc.stderr
     assert "batch batch_scripted_1 completed: 12/18 done, 6 failed" in proc.stderr
+
+
+def test_a_large_run_is_split_into_several_batches_from_python(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    import judgekit
+
+    scripted_server.batch.polls = 1
+    settings = judgekit.ScoreSettings(batch=judgekit.BatchSettings(poll=0.05, max_lines=5))
+    settings.judge.api_base = scripted_server.base_url
+    result = judgekit.score(
+        EXAMPLE_DATASET,
+        EXAMPLE_RESPONSES,
+        judge="openai/judge",
+        settings=settings,
+        cache=tmp_path / "c.sqlite",
+    )
+    log = scripted_server.batch_api.log
+    assert [b["lines"] for b in log] == [5, 5, 5, 3]
+    assert len({k for b in log for k in b["custom_ids"]}) == N_ASPECTS
+    assert scripted_server.count() == 0
+    assert result.coverage.scored == N_ASPECTS
+    assert len(result.meta["batch"]["batches"]) == 4
