@@ -64,8 +64,9 @@ def batch_target(specs: Sequence[object], options: JudgeOptions) -> BatchTarget:
             "local": "the local judge",
             "python": f"a Python judge ({spec})",
             "object": "a Python judge object",
+            "panel-entry": "a judge of a --panel file",
         }
-        what = names.get(backend, f"the {backend} judge {spec}")
+        what = names.get(backend, f"the {backend} judge")
         raise ConfigError(f"{what} has no batch API; {_HOW}")
     try:
         provider = str(import_litellm().get_llm_provider(spec)[1])
