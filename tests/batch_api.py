@@ -9,7 +9,8 @@ when the batch is polled, so a test can change it while a batch runs:
 - ``outcome``: ``completed`` | ``expired`` | ``failed`` (the whole batch fails: no output at all);
 - ``fail_every``: with ``N > 0``, every Nth line (the 2nd, 4th, ... for N = 2) fails with ``fail_status``
   (an error-file line with ``response.status_code``), the others succeed;
-- ``done_before_end``: an expired batch answers its first N lines; the rest are ``batch_expired`` errors.
+- ``done_before_end``: an expired batch answers its first N lines; the rest are ``batch_expired`` errors;
+- ``create_delay``: seconds ``POST /v1/batches`` waits before answering (the batch already exists).
 
 Output files list their lines in reverse input order (providers promise no order), so clients must match
 lines by ``custom_id``.
@@ -17,6 +18,7 @@ lines by ``custom_id``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -41,6 +43,7 @@ class BatchScript:
     fail_every: int = 0
     fail_status: int = 500
     done_before_end: int = 0
+    create_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -209,6 +212,7 @@ class BatchAPI:
                 custom_ids=ids,
             )
             self._batches[batch.id] = batch
+        await asyncio.sleep(self._server.batch.create_delay)  # the batch exists before its creator hears so
         return web.json_response(self._object(batch))
 
     async def _list_batches(self, http: web.Request) -> web.Response:

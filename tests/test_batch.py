@@ -374,3 +374,21 @@ def test_a_large_run_is_split_into_several_batches_from_python(
     assert scripted_server.count() == 0
     assert result.coverage.scored == N_ASPECTS
     assert len(result.meta["batch"]["batches"]) == 4
+
+
+def test_a_run_stopped_while_the_batch_is_being_created_records_it_and_resumes_it(
+    make_server_process: Any, tmp_path: Path
+) -> None:
+    server: ServerProcess = make_server_process(script={"batch": {"polls": 0, "create_delay": 2.0}})
+    cache, out = tmp_path / "cache.sqlite", tmp_path / "scores.json"
+    proc = _start_batch_run(server.base_url, cache, out)
+    _wait_until_polled(lambda: server.control.batches, proc, polls=0)  # created, its id not yet answered
+    proc.send_signal(signal.SIGTERM)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT batch_id, ended FROM batches").fetchall() == [("batch_scripted_1", None)]
+    second = run_cli(*_args(server.base_url, cache, out, "--batch", "--batch-poll", POLL), timeout=180)
+    assert second.returncode == 0, second.stderr
+    assert [b["id"] for b in server.control.batches] == ["batch_scripted_1"], "one batch created, not two"
+    assert server.control.count() == 0

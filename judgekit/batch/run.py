@@ -30,6 +30,7 @@ from judgekit.judges.base import CallFailed, Completion, TransientError
 log = logging.getLogger("judgekit")
 
 Status = Callable[[str], None]
+CREATE_GRACE_S = 10.0  # a stop during batch creation waits this long for the batch's id, to record it
 
 
 class BatchRun:
@@ -82,9 +83,7 @@ class BatchRun:
         for chunk in self._chunks(fresh):
             data = b"".join(line for _key, line in chunk)
             file_id = await self._retrying(engine, "upload the batch input", self.target.upload, data)
-            state = await self._retrying(
-                engine, "create the batch", self.target.create, file_id, {"created_by": "judgekit"}
-            )
+            state, stopping = await self._create(engine, file_id)
             record = BatchRecord(
                 batch_id=state.id,
                 judge=self.target.identity,
@@ -101,7 +100,24 @@ class BatchRun:
                 len(record.keys),
                 self.settings.poll,
             )
+            if stopping:
+                raise asyncio.CancelledError
         return records
+
+    async def _create(self, engine: Engine, file_id: str) -> tuple[BatchState, bool]:
+        """Create the batch; True if the run is stopping. A stop (Ctrl-C, SIGTERM) while the provider creates
+        it waits a moment for the batch's id, so that it is recorded and resumed by a rerun, not paid twice."""
+        meta = {"created_by": "judgekit"}
+        task = asyncio.ensure_future(
+            self._retrying(engine, "create the batch", self.target.create, file_id, meta)
+        )
+        try:
+            return await asyncio.shield(task), False
+        except asyncio.CancelledError:
+            try:
+                return await asyncio.wait_for(task, CREATE_GRACE_S), True
+            except Exception:
+                raise asyncio.CancelledError from None
 
     def _chunks(self, fresh: dict[str, Job]) -> list[list[tuple[str, bytes]]]:
         chunks: list[list[tuple[str, bytes]]] = []
