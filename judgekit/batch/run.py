@@ -45,21 +45,18 @@ class BatchRun:
         self._failures: dict[str, str] = {}
 
     async def run(self, engine: Engine, jobs: Sequence[Job], status: Status) -> list[JobResult]:
-        if (
-            engine.judge.identity != self.target.identity
-        ):  # the batch's answers must be this judge's cache hits
-            raise JudgeError(f"--batch: judge {engine.judge.identity} is not {self.target.identity}")
+        """The engine's results for ``jobs``, the batch's answers among them; ``status`` gets the progress line."""
+        identity = self.target.identity
+        if engine.judge.identity != identity:  # the batch's answers must be this judge's cache hits
+            raise JudgeError(f"--batch: judge {engine.judge.identity} is not {identity}")
         keys = [engine.key(job.plan.messages, job) for job in jobs]
         cached = self.cache.get_many(keys)
         wanted = {key: job for key, job in zip(keys, jobs, strict=True) if key not in cached}
         if wanted:
             store = BatchStore(self.cache.path)
             try:
-                records = [
-                    r
-                    for r in store.open_batches(self.target.identity)
-                    if not wanted.keys().isdisjoint(r.keys)
-                ]
+                opened = store.open_batches(identity)
+                records = [r for r in opened if not wanted.keys().isdisjoint(r.keys)]
                 for r in records:
                     log.warning(
                         "judgekit: resuming batch %s (%d requests) submitted by an earlier run",
