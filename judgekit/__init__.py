@@ -13,6 +13,7 @@ from judgekit._version import __version__
 from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, JudgekitError, RubricError
 
 if TYPE_CHECKING:
+    from judgekit.batch import BatchSettings
     from judgekit.engine import EngineSettings
     from judgekit.estimation import Estimate, EstimateSettings, estimate
     from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from judgekit.scoring import ScoreSettings, ascore, score
 
 _LAZY = {
+    "BatchSettings": "judgekit.batch",
     "EngineSettings": "judgekit.engine",
     "Estimate": "judgekit.estimation",
     "EstimateSettings": "judgekit.estimation",
@@ -49,6 +51,7 @@ __getattr__ = lazy_getattr("judgekit", _LAZY)
 
 
 __all__ = [
+    "BatchSettings",
     "CallFailed",
     "Completion",
     "ConfigError",

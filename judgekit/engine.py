@@ -168,6 +168,10 @@ class Engine:
             self._on_done(result)
         return result
 
+    def unscored(self, job: Job, reason: str) -> JobResult:
+        """A judgment given up without a call (a request a batch did not answer, with no live fallback)."""
+        return self._finish(JobResult(job, False, reason=reason))
+
     async def run(self, jobs: Sequence[Job]) -> list[JobResult]:
         """Judge every job; returns results in job order. Cached, parseable answers cost no task at all.
 

@@ -37,6 +37,7 @@ from judgekit.scoring import (
 )
 
 DEFAULT_LATENCY_S = 2.0
+BATCH_WINDOW_S = 24 * 3600.0  # --batch: a batch API answers within its completion window (24 h)
 STRING_FIELD_TOKENS = 100  # a free-text field of the answer (a reason): no schema bounds its length
 FREE_TEXT_TOKENS = 256  # a pattern rubric's whole answer is free text
 UNBOUNDED_NUMBER = 100_000  # a number field without bounds, written out at this length
@@ -104,6 +105,7 @@ class Estimate(BaseModel):
     cache: str | None
     judges: list[JudgeEstimate]
     notes: list[str]
+    batch: bool = Field(False, description="priced and timed for --batch (the provider's batch API)")
 
 
 @dataclass
@@ -135,6 +137,10 @@ def estimate(
     assume = assume or EstimateSettings()
     rubric = load_rubric(settings.rubric)
     specs = judge_list(judge)
+    if settings.batch is not None:
+        from judgekit.batch.api import batch_target
+
+        batch_target(specs, settings.judge)  # the run's own refusal of a judge without a batch API
     items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
     jobs = plan_jobs(rubric, items, answers, settings)
     targets = [_target(spec, settings) for spec in specs]
@@ -150,11 +156,18 @@ def estimate(
         for t, judge_keys in zip(targets, keys, strict=True)
     ]
     costs = [j.cost_usd for j in judges]
-    notes = [
-        "calls are first calls only: a re-ask after an unparseable answer, and retries, add calls",
-        f"time assumes {assume.latency:g} s per call (--latency), no 429s, and the engine's slow start "
-        f"({SLOW_START} calls in flight, doubling up to --concurrency)",
-    ]
+    notes = ["calls are first calls only: a re-ask after an unparseable answer, and retries, add calls"]
+    if settings.batch is None:
+        notes.append(
+            f"time assumes {assume.latency:g} s per call (--latency), no 429s, and the engine's slow start "
+            f"({SLOW_START} calls in flight, doubling up to --concurrency)"
+        )
+    else:
+        notes.append(
+            "--batch: priced at the batch rates where litellm's table lists them; time is the batch's 24 h "
+            "completion window at most (often much less); requests the batch does not answer are judged live "
+            "(--batch-fallback live), at list price, and are not counted here"
+        )
     if cache_path is None:
         notes.append("the cache is off (--no-cache): every judgment is a call")
     elif not cache_path.exists():
@@ -176,6 +189,7 @@ def estimate(
         cache=str(cache_path) if cache_path is not None else None,
         judges=judges,
         notes=notes,
+        batch=settings.batch is not None,
     )
 
 
@@ -341,7 +355,8 @@ def _judge_estimate(
         usage[(counter.prompt(model, job), out)] += 1
     calls = sum(usage.values())
     per_call = sorted({out for _, out in usage})
-    source, price_in, price_out, cost = _price(target, usage, assume)
+    batch = settings.batch is not None
+    source, price_in, price_out, cost = _price(target, usage, assume, batch)
     return JudgeEstimate(
         identity=target.identity, kind=target.kind, model=target.model, judgments=len(jobs), cached=cached,
         calls=calls, prompt_tokens=sum(p * n for (p, _), n in usage.items()),
@@ -349,7 +364,8 @@ def _judge_estimate(
         output_tokens_per_call=per_call[0] if len(per_call) == 1 else None,
         output_basis=_basis(per_call, bases), tokenizer=counter.describe(model), price_source=source,
         price_in_per_million=price_in, price_out_per_million=price_out, cost_usd=cost,
-        concurrency=target.concurrency, time_s=run_time(calls, target.concurrency, assume.latency),
+        concurrency=target.concurrency,
+        time_s=(BATCH_WINDOW_S if calls else 0.0) if batch else run_time(calls, target.concurrency, assume.latency),
     )  # fmt: skip
 
 
@@ -361,9 +377,10 @@ def _basis(per_call: list[int], bases: set[str]) -> str:
 
 
 def _price(
-    target: _Target, usage: Counter[tuple[int, int]], assume: EstimateSettings
+    target: _Target, usage: Counter[tuple[int, int]], assume: EstimateSettings, batch: bool = False
 ) -> tuple[str | None, float | None, float | None, float | None]:
-    """(source, USD per million in, out, total USD); all None but the source when the price is unknown."""
+    """(source, USD per million in, out, total USD); all None but the source when the price is unknown.
+    ``batch``: at the batch rates of litellm's table where it lists them (else at its list price)."""
     if assume.price_in is not None and assume.price_out is not None:
         cost = sum(n * (p * assume.price_in + o * assume.price_out) / 1e6 for (p, o), n in usage.items())
         return "--price-in/--price-out", assume.price_in, assume.price_out, cost
@@ -373,6 +390,13 @@ def _price(
         return None, None, None, None
     from judgekit.judges.litellm_judge import import_litellm
 
+    if batch:
+        from judgekit.batch.api import batch_rates
+
+        rates = batch_rates(target.model)
+        if rates is not None:
+            cost = sum(n * (p * rates[0] + o * rates[1]) for (p, o), n in usage.items())
+            return "litellm's price table, batch rates", rates[0] * 1e6, rates[1] * 1e6, cost
     litellm = import_litellm()
     try:
         info = litellm.get_model_info(target.model)
@@ -388,7 +412,8 @@ def _price(
         None if info.get(k) is None else float(info[k]) * 1e6
         for k in ("input_cost_per_token", "output_cost_per_token")
     ]
-    return "litellm's price table", per_million[0], per_million[1], cost
+    source = "litellm's price table" + (", list price: it lists no batch rate" if batch else "")
+    return source, per_million[0], per_million[1], cost
 
 
 def run_time(calls: int, concurrency: int, latency: float) -> float:
@@ -444,7 +469,8 @@ def format_estimate(est: Estimate) -> str:
                 else ""
             )
             lines.append(f"  price   {_money(j.cost_usd)} ({j.price_source}{rates})")
-        lines.append(f"  time    ~{_duration(j.time_s)} at concurrency {j.concurrency}")
+        pace = "at most (the batch's completion window)" if est.batch else f"at concurrency {j.concurrency}"
+        lines.append(f"  time    ~{_duration(j.time_s)} {pace}")
     cost = "unknown price" if est.cost_usd is None else _money(est.cost_usd)
     if est.cost_usd is None and len(est.judges) > len(est.unknown_price):
         known = sum(j.cost_usd or 0.0 for j in est.judges)

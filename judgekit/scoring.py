@@ -22,6 +22,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from judgekit import interrupts
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
+from judgekit.batch.api import batch_target
+from judgekit.batch.run import BatchRun
 from judgekit.cache import Cache, default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
 from judgekit.engine import Engine, Job, JobResult
@@ -98,6 +100,7 @@ class _Run:
     started_at: str
     judges: list[_JudgeRun] = field(default_factory=list)
     log: RunLog | None = None
+    batch: BatchRun | None = None  # --batch: the judge's calls go through its batch API
 
     def clean(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -136,6 +139,9 @@ async def ascore(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     rubric = load_rubric(settings.rubric)
     specs = judge_list(judge)
+    target = batch_target(specs, settings.judge) if settings.batch is not None else None
+    if target is not None and cache is False:
+        raise ConfigError("--batch keeps its answers and batch ids in the cache: drop --no-cache")
     items, answers, input_files = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
     out_path = Path(out) if out is not None else None
     if out_path is not None:
@@ -145,6 +151,8 @@ async def ascore(
     secrets = run_secrets(settings.judge, specs)
     cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
     run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
+    if target is not None and settings.batch is not None and cache_obj is not None:
+        run.batch = BatchRun(target, settings.batch, cache_obj)
     log_file = None
     if out_path is not None:
         log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
@@ -208,7 +216,12 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
             if log_file is not None:
                 run.log = RunLog(log_file, run.clean)
                 run.log.header(meta)
-            outcomes = await _run_engines([r.engine for r in run.judges], run.jobs)
+            if run.batch is not None:
+                status = functools.partial(bar.set_postfix_str, refresh=True)
+                outcomes = [await run.batch.run(run.judges[0].engine, run.jobs, status)]
+                meta["batch"] = run.batch.summary
+            else:
+                outcomes = await _run_engines([r.engine for r in run.judges], run.jobs)
             for judge_run, results in zip(run.judges, outcomes, strict=True):
                 judge_run.results = results
     except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets

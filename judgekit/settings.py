@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.aggregate import COMBINE_METHODS, Combine
+from judgekit.batch.settings import BatchSettings
 from judgekit.data import DEFAULT_MAX_RESPONSE_CHARS
 from judgekit.engine import EngineSettings
 from judgekit.judges.factory import JudgeOptions
@@ -36,6 +37,9 @@ class ScoreSettings(BaseModel):
     )
     bootstrap: int = Field(2000, ge=0, le=100_000, description="bootstrap resamples for CIs (0 = none)")
     bootstrap_seed: int = 0
+    batch: BatchSettings | None = Field(
+        None, description="judge through the provider's batch API (None: live calls); see judgekit.batch"
+    )
     min_coverage: float = Field(
         0.9,
         ge=0,

@@ -47,6 +47,8 @@ from typing import Any, Literal, Self, cast
 
 from aiohttp import web
 
+from tests.batch_api import BatchAPI, BatchScript
+
 __all__ = [
     "REPO_ROOT",
     "RemoteControl",
@@ -673,6 +675,8 @@ class ScriptedServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._stopped = threading.Event()
+        self.batch = BatchScript()  # how batches end (/v1/batches); a setting like latency
+        self.batch_api = BatchAPI(self)
         if script is not None:
             self.load_script(script)
 
@@ -745,6 +749,7 @@ class ScriptedServer:
         app.router.add_get("/_calls", self._handle_calls)
         app.router.add_post("/_reset", self._handle_reset)
         app.router.add_post("/_script", self._handle_script)
+        self.batch_api.add_routes(app)
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024, reuse_address=True)
@@ -826,6 +831,8 @@ class ScriptedServer:
             self._queue.clear()
             self._calls.clear()
         self.latency, self.max_in_flight, self.retry_after, self.hang_seconds = self._initial
+        self.batch = BatchScript()
+        self.batch_api.clear()
         self.peak_in_flight = self._in_flight
 
     def load_script(self, script: Mapping[str, Any] | str | Path) -> None:
@@ -1054,7 +1061,7 @@ def parse_script(
 
     Rules and queue replace the current ones unless ``append`` is true; settings change only when present.
     """
-    known = {"rules", "queue", "latency", "max_in_flight", "retry_after", "hang_seconds", "append"}
+    known = {"rules", "queue", "latency", "max_in_flight", "retry_after", "hang_seconds", "append", "batch"}
     unknown = set(script) - known
     if unknown:
         raise ValueError(f"unknown script key(s): {sorted(unknown)}")
@@ -1075,6 +1082,8 @@ def parse_script(
         settings["retry_after"] = None if v is None else float(v)
     if "hang_seconds" in script:
         settings["hang_seconds"] = float(script["hang_seconds"])
+    if "batch" in script:
+        settings["batch"] = BatchScript.from_dict(script["batch"])
     return rules, queue, settings, bool(script.get("append", False))
 
 
@@ -1108,6 +1117,11 @@ class RemoteControl:
 
     def reset(self) -> None:
         self._req("POST", "/_reset", {})
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """The server's batch log (see tests/batch_api.py)."""
+        return cast(list[dict[str, Any]], self._req("GET", "/_batches"))
 
     def script(self, script: Mapping[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], self._req("POST", "/_script", dict(script)))

@@ -76,6 +76,43 @@ def cache_choice(args: argparse.Namespace) -> str | bool:
     return cache
 
 
+BATCH_HELP = (
+    "send the judge calls through the provider's batch API (about half the price; results can take hours): "
+    "upload, create, poll, download; answers fill the same cache as live calls, and a stopped run resumes "
+    "polling its batch on rerun (openai/ models; see docs/large_runs.md)"
+)
+
+
+_BATCH_POLL_HELP = "--batch: seconds between two polls of a running batch (default: 30)"
+_BATCH_FALLBACK_HELP = (
+    "--batch: requests the batch did not answer (failed lines, an expired or failed batch) are judged with "
+    "live calls (live, the default) or left unscored with their reason (unscored)"
+)
+
+
+def add_batch_options(group: argparse._ActionsContainer) -> None:
+    """``--batch``, ``--batch-poll SECONDS`` and ``--batch-fallback live|unscored``."""
+    group.add_argument("--batch", action="store_true", help=BATCH_HELP)
+    group.add_argument("--batch-poll", type=float, metavar="SECONDS", help=_BATCH_POLL_HELP)
+    group.add_argument("--batch-fallback", choices=["live", "unscored"], help=_BATCH_FALLBACK_HELP)
+
+
+def batch_settings(args: argparse.Namespace) -> Any:
+    """The run's BatchSettings with --batch, else None; the --batch-* flags mean nothing without it."""
+    from judgekit.batch import BatchSettings
+    from judgekit.errors import ConfigError
+
+    given = [f"--batch-{name}" for name in ("poll", "fallback") if getattr(args, f"batch_{name}") is not None]
+    if not args.batch:
+        if given:
+            raise ConfigError(f"{given[0]} is for --batch")
+        return None
+    if args.batch_poll is not None and not 0 < args.batch_poll <= 3600:
+        raise ConfigError(f"--batch-poll: {args.batch_poll:g} is not between 0 (excluded) and 3600 seconds")
+    chosen = {"poll": args.batch_poll, "fallback": args.batch_fallback}
+    return BatchSettings(**{name: value for name, value in chosen.items() if value is not None})
+
+
 def add_report_option(group: argparse._ActionsContainer, what: str, failed: str | None = None) -> None:
     """``--report FILE.html``: the run's HTML report, the file ``judgekit report`` makes of its output."""
     also = f"; written also when {failed}" if failed else ""

@@ -9,10 +9,12 @@ from typing import Any
 from judgekit.cli._args import add_command
 from judgekit.cli.options import (
     Endpoint,
+    add_batch_options,
     add_cache_options,
     add_endpoint_options,
     add_min_coverage,
     add_report_option,
+    batch_settings,
     cache_choice,
     check_report,
     endpoint,
@@ -88,6 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _rubric(p.add_argument_group("rubric"))
     _judge(p.add_argument_group("judge"))
     _engine(p.add_argument_group("engine"))
+    add_batch_options(p.add_argument_group("batch API (--batch)"))
     from judgekit.cli.estimate import add_dry_run_options
 
     add_dry_run_options(p.add_argument_group("estimate (--dry-run)"))
@@ -260,6 +263,7 @@ def _settings(args: argparse.Namespace, access: Endpoint) -> Any:
         return ScoreSettings(
             **{name: getattr(args, name) for name in _SETTINGS},
             judge=JudgeOptions(**access._asdict(), **{name: getattr(args, name) for name in _JUDGE}),
+            batch=batch_settings(args),
             engine=EngineSettings(
                 **{name: getattr(args, name) for name in _ENGINE}, backoff_base=args.backoff
             ),

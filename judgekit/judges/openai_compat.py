@@ -187,6 +187,10 @@ class OpenAICompatJudge(EndpointIdentity):
         latency = time.perf_counter() - start
         return self._to_completion(raw, latency)
 
+    def completion(self, raw: bytes) -> Completion:
+        """A chat completion's JSON (e.g. a batch result line's body) as this client reads an answer."""
+        return self._to_completion(raw, 0.0)
+
     def _to_completion(self, raw: bytes, latency: float) -> Completion:
         try:
             data = json.loads(raw)
