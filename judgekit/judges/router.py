@@ -362,9 +362,7 @@ class RoutedJudge(LiteLLMJudge):
         except RouterRateLimitError as err:
             raise self._nothing_to_call(err) from None
         except Exception as err:
-            found = classify_error(err)
-            if isinstance(found, TransientError) and _over_limit(err):
-                found.retry_after = _next_minute() if _all_limited(err) else 0.0
+            found = self._over_limit(err) or classify_error(err)
             if isinstance(found, TransientError | CallFailed):
                 self._last_error = found
             raise found from None
@@ -380,19 +378,20 @@ class RoutedJudge(LiteLLMJudge):
         detail = str(last) if last is not None else "rpm/tpm limits reached"
         return TransientError(kind, f"{detail}; {why}", float(getattr(err, "cooldown_time", 1.0) or 1.0))
 
+    def _over_limit(self, err: Exception) -> TransientError | None:
+        """litellm's own refusal of a call over rpm/tpm (not a provider's 429): when every deployment is at
+        its limit, wait for litellm's next minute; when one lost a race for the last slot, ask again now."""
+        request = getattr(getattr(err, "response", None), "request", None)
+        if getattr(request, "method", None) != "tpm_rpm_limits":
+            return None
+        if "No deployments available" in str(err):
+            why = f"every deployment of {self.model!r} is at its rpm/tpm limit this minute"
+            return TransientError("rate_limit", why, _next_minute())
+        return TransientError("rate_limit", f"a deployment of {self.model!r} reached its rpm/tpm limit", 0.0)
+
     def close(self) -> None:
         """Unhook the Router's callbacks from litellm's global lists (a later run starts clean)."""
         self.router.discard()
-
-
-def _over_limit(err: Exception) -> bool:
-    """litellm's own refusal of a call over a deployment's rpm/tpm (not a provider's 429)."""
-    request = getattr(getattr(err, "response", None), "request", None)
-    return getattr(request, "method", None) == "tpm_rpm_limits"
-
-
-def _all_limited(err: Exception) -> bool:
-    return "No deployments available" in str(err)
 
 
 def _next_minute() -> float:
