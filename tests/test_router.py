@@ -58,9 +58,13 @@ def router_args(tmp_path: Path, router: Path, *extra: str, judge: str | None = "
     return [*args, "--cache", str(tmp_path / "cache.sqlite"), "--out", str(tmp_path / "s.json"), *extra]
 
 
-def scored(tmp_path: Path, router: Path, *extra: str, judge: str | None = "judge") -> dict[str, Any]:
+def scored(
+    tmp_path: Path, router: Path, *extra: str, judge: str | None = "judge", stderr: list[str] | None = None
+) -> dict[str, Any]:
     proc = run_cli(*router_args(tmp_path, router, "--no-progress", *extra, judge=judge), env=ENV)
     assert proc.returncode == 0, proc.stderr
+    if stderr is not None:
+        stderr.append(proc.stderr)
     assert "Traceback" not in proc.stderr
     for key in (KEY_A, KEY_B):
         assert key not in proc.stdout + proc.stderr
@@ -75,12 +79,13 @@ def assert_no_keys(tmp_path: Path) -> None:
             assert key.encode() not in data, (name, key)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])  # without rpm/tpm the Router may run in each worker process
 def test_calls_spread_over_both_deployments_each_with_its_key(
-    tmp_path: Path, make_server: Callable[..., ScriptedServer]
+    tmp_path: Path, make_server: Callable[..., ScriptedServer], workers: str
 ) -> None:
     a, b = make_server(), make_server()
     router = write_router(tmp_path / "r.yaml", deployment(a.base_url), deployment(b.base_url, key=KEY_B))
-    result = scored(tmp_path, router)
+    result = scored(tmp_path, router, "--workers", workers)
     assert result["coverage"]["scored"] == N_ASPECTS
     assert result["totals"]["calls"] == N_ASPECTS
     assert a.count() > 0 and b.count() > 0, (a.count(), b.count())
@@ -129,7 +134,11 @@ def test_a_deployment_with_a_low_rpm_gets_no_more_calls_than_its_limit(
     router = write_router(
         tmp_path / "r.yaml", deployment(limited.base_url, rpm=3), deployment(free.base_url, rpm=10_000)
     )
-    result = scored(tmp_path, router)
+    stderr: list[str] = []
+    result = scored(
+        tmp_path, router, "--workers", "2", stderr=stderr
+    )  # limits keep the Router in one process
+    assert "--workers does not apply to judge: its rpm/tpm limits need one process" in stderr[0]
     assert result["coverage"]["scored"] == N_ASPECTS
     # 3 calls per UTC minute: at most 6 if the run straddles a minute boundary
     assert 1 <= limited.count() <= 6, limited.count()

@@ -40,7 +40,7 @@ def register_builtins(register: Callable[[Backend], Any]) -> None:
     register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
     register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40))
     register(Backend("object", _is_judge_object, _open_object, 40))
-    register(router_backend())  # --router FILE: a model_name group of litellm Router deployments
+    register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
 
 
 def _is_string(spec: object) -> bool:

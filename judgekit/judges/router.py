@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -29,6 +30,8 @@ from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
 from judgekit.judges.base import CallFailed, TransientError
 from judgekit.judges.factory import JudgeOptions
 from judgekit.judges.litellm_judge import LiteLLMJudge, check_api_base, classify_error, import_litellm
+
+log = logging.getLogger("judgekit")
 
 IDENTITY_PREFIX = "router:"  # identity: router:GROUP=MODEL[,MODEL...][>FALLBACK=MODEL...]|structured=MODE
 SPEC_PREFIX = "router/"  # --judge router/GROUP (or just GROUP) names a group of the --router file
@@ -277,14 +280,18 @@ class RouterJudge(BaseModel):
             prices.add((info.get("input_cost_per_token"), info.get("output_cost_per_token")))
         return models[0] if len(prices) == 1 else None
 
+    @property
+    def limited(self) -> bool:
+        """Some deployment it may call has an rpm or tpm limit."""
+        return any(d.litellm_params.rpm or d.litellm_params.tpm for d in self._used())
+
     def router_kwargs(self, options: JudgeOptions) -> dict[str, Any]:
         """The Router's arguments: its deployments, settings, and no retries of its own."""
         settings = self.config.router_settings
-        limited = any(d.litellm_params.rpm or d.litellm_params.tpm for d in self._used())
+        strategy = settings.routing_strategy or (LIMITED_STRATEGY if self.limited else "simple-shuffle")
         kwargs: dict[str, Any] = {
             "model_list": self.model_list(),
-            "routing_strategy": settings.routing_strategy
-            or (LIMITED_STRATEGY if limited else "simple-shuffle"),
+            "routing_strategy": strategy,
             "num_retries": 0,
             "timeout": settings.timeout or options.timeout,
         }
@@ -404,18 +411,38 @@ def _is_router_spec(spec: object) -> bool:
     return isinstance(spec, RouterJudge) or (isinstance(spec, str) and spec.startswith(SPEC_PREFIX))
 
 
-@contextlib.contextmanager
-def _open_router(spec: RouterJudge | str, request: OpenRequest) -> Iterator[OpenedJudge]:
-    """A Router for the run, in this process: its rpm/tpm counts must see every call of the run."""
-    if isinstance(spec, str):
-        raise ConfigError(f"--judge {spec} names a group of a router file: give the file with --router FILE")
-    judge = RoutedJudge(spec, request.options)
-    try:
-        yield OpenedJudge(judge)
-    finally:
-        judge.close()
+def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
+    """The registry's entry: claims a :class:`RouterJudge` (and ``router/NAME``, to say the file is missing).
+    ``pool_workers(options, n_calls)``: the worker processes a litellm judge gets for that many calls."""
 
+    @contextlib.contextmanager
+    def open_router(spec: RouterJudge | str, request: OpenRequest) -> Iterator[OpenedJudge]:
+        """With rpm/tpm limits, one Router in this process (its counts must see every call of the run);
+        without, a Router in each worker process of the pool, as a plain litellm judge gets."""
+        if isinstance(spec, str):
+            raise ConfigError(
+                f"--judge {spec} names a group of a router file: give the file with --router FILE"
+            )
+        workers = pool_workers(request.options, request.n_calls)
+        if spec.limited and workers > 1:
+            if request.options.workers:
+                log.warning(
+                    "judgekit: --workers does not apply to %s: its rpm/tpm limits need one process", spec.name
+                )
+            workers = 1
+        if workers > 1:
+            import litellm.router  # noqa: F401 (imported once here, inherited by the forked workers)
 
-def router_backend() -> Backend:
-    """The registry's entry: claims a :class:`RouterJudge` (and ``router/NAME``, to say the file is missing)."""
-    return Backend("router", _is_router_spec, _open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None)
+            from judgekit.judges.pool import ProcessPoolJudge
+
+            pool_spec = {"make": RoutedJudge, "spec": spec, "options": request.options}
+            with ProcessPoolJudge(pool_spec, spec.identity(request.options), workers) as pool:
+                yield OpenedJudge(pool)
+            return
+        judge = RoutedJudge(spec, request.options)
+        try:
+            yield OpenedJudge(judge)
+        finally:
+            judge.close()
+
+    return Backend("router", _is_router_spec, open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None)
