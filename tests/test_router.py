@@ -109,7 +109,13 @@ def test_a_dead_deployment_leaves_the_other_to_answer_everything(
 
 
 def test_every_deployment_dead_stops_the_run_with_exit_3(tmp_path: Path) -> None:
-    router = write_router(tmp_path / "r.yaml", deployment(dead_url()), deployment(dead_url(), key=KEY_B))
+    one, two = free_port(), free_port()
+    with_credentials = (
+        f"http://user:{KEY_B}@127.0.0.1:{two}/v1"  # never shown: endpoints are named without them
+    )
+    router = write_router(
+        tmp_path / "r.yaml", deployment(f"http://127.0.0.1:{one}/v1"), deployment(with_credentials)
+    )
     proc = start(router_args(tmp_path, router, "--no-progress"), env=ENV)
     assert proc.stderr is not None
     lines, first_failure = [], None
@@ -121,6 +127,8 @@ def test_every_deployment_dead_stops_the_run_with_exit_3(tmp_path: Path) -> None
     done.stderr = "".join(lines)
     after_failure = time.monotonic() - (first_failure or 0.0)
     assert_clean_error(done, "router:judge=openai/judge", "unreachable", code=3)
+    assert f"connection refused at http://127.0.0.1:{one}/v1" in done.stderr, done.stderr
+    assert f"at http://127.0.0.1:{two}/v1" in done.stderr, done.stderr  # named without its credentials
     assert first_failure is not None, done.stderr
     assert after_failure < 15 + 30, after_failure  # the default 15 s window, generous margin
     assert KEY_A not in done.stderr and KEY_B not in done.stderr

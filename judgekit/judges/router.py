@@ -29,7 +29,14 @@ from judgekit.errors import ConfigError
 from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
 from judgekit.judges.base import CallFailed, TransientError
 from judgekit.judges.factory import JudgeOptions
-from judgekit.judges.litellm_judge import LiteLLMJudge, check_api_base, classify_error, import_litellm
+from judgekit.judges.litellm_judge import (
+    LiteLLMJudge,
+    check_api_base,
+    classify_error,
+    connection_detail,
+    import_litellm,
+    public_url,
+)
 
 log = logging.getLogger("judgekit")
 
@@ -359,6 +366,12 @@ class RoutedJudge(LiteLLMJudge):
 
         self.router: Any = Router(**spec.router_kwargs(options))
         self._last_error: TransientError | CallFailed | None = None
+        # deployment id -> where it is (no key, no credentials), to say which deployment is unreachable
+        self._where = {
+            str(d["model_info"]["id"]): public_url(d["litellm_params"].get("api_base") or "")
+            or d["litellm_params"]["model"]
+            for d in self.router.get_model_list() or []
+        }
 
     async def _send(self, kwargs: dict[str, Any]) -> Any:
         from litellm.types.router import RouterRateLimitError
@@ -370,6 +383,11 @@ class RoutedJudge(LiteLLMJudge):
             raise self._nothing_to_call(err) from None
         except Exception as err:
             found = self._over_limit(err) or classify_error(err)
+            where = self._where.get(str(getattr(err, "failed_deployment_id", "")))
+            if isinstance(found, TransientError) and found.kind == "connection" and where:
+                found = TransientError(
+                    "connection", f"{connection_detail(err)} at {where} ({type(err).__name__})"
+                )
             if isinstance(found, TransientError | CallFailed):
                 self._last_error = found
             raise found from None
