@@ -280,3 +280,5 @@ def test_router_options_that_cannot_work(tmp_path: Path) -> None:
     no_file = run_cli("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES),
                       "--judge", "router/judge", "--out", str(tmp_path / "s.json"))  # fmt: skip
     assert_clean_error(no_file, "--router FILE")
+    both = run_cli(*router_args(tmp_path, two, "--api-base", "http://127.0.0.1:9/v1"))
+    assert_clean_error(both, "--api-base does not apply with --router")

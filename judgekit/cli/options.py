@@ -71,6 +71,13 @@ def named_judges(args: argparse.Namespace) -> list[Any]:
     from judgekit.judges.router import SPEC_PREFIX, router_judges
 
     if args.router:
+        for flag, value in (("--api-base", args.api_base), ("--api-key-env", args.api_key_env)):
+            if (
+                value
+            ):  # every --judge is a group of the file, and each deployment has its own endpoint and key
+                raise ConfigError(
+                    f"{flag} does not apply with --router: give api_base/api_key in {args.router}"
+                )
         return list(router_judges(args.router, args.judge))
     for name in args.judge or []:
         if name.strip().startswith(SPEC_PREFIX):
