@@ -24,6 +24,7 @@ from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
 from judgekit.judges.panel_spec import PanelJudge, check_distinct
 from judgekit.judges.python_object import is_python_object
+from judgekit.judges.router import RouterJudge
 from judgekit.limiter import SLOW_START
 from judgekit.parse import parse_completion
 from judgekit.rubric import Rubric, load_rubric
@@ -197,6 +198,8 @@ def _target(spec: JudgeSpec, settings: ScoreSettings) -> _Target:
     """The judge's identity (what its cache keys hold) and what prices it, as the run would build it."""
     options: JudgeOptions = settings.judge
     concurrency = settings.engine.concurrency
+    if isinstance(spec, RouterJudge):  # priced by its deployments' model, when they all cost the same
+        return _Target(spec.identity(options), "litellm", spec.price_model(), concurrency)
     if is_local_spec(spec):
         assert isinstance(spec, str)
         return _Target(_local_identity(spec, options), "local", None, min(concurrency, LOCAL_CONCURRENCY))

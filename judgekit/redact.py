@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from judgekit.judges.router import RouterJudge
 from judgekit.panel import PanelJudge
 
 if TYPE_CHECKING:
@@ -32,5 +33,6 @@ def run_secrets(options: JudgeOptions, specs: Sequence[object] = ()) -> list[str
     variable of the environment."""
     found = [options.api_key] if options.api_key else []
     found += [key for s in specs if isinstance(s, PanelJudge) for key in [s.secret()] if key]
+    found += [key for s in specs if isinstance(s, RouterJudge) for key in s.secrets()]
     found += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
     return [s for s in found if s]

@@ -76,5 +76,9 @@ def validate(path: str | Path, model: type[M], raw: dict[str, Any]) -> M:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        msg = (
+            "unknown key"
+            if first["type"] == "extra_forbidden"
+            else first["msg"].removeprefix("Value error, ")
+        )
         raise ConfigError(f"{path}: {loc}: {msg}") from None

@@ -50,6 +50,43 @@ def endpoint(args: argparse.Namespace) -> Endpoint:
     return Endpoint(args.api_base, api_key)
 
 
+ROUTER_HELP = (
+    "litellm Router file: one judge on several deployments (endpoints or keys) with rpm/tpm limits. "
+    "model_list: [{model_name: NAME, litellm_params: {model: openai/x, api_base: URL, api_key: "
+    "os.environ/VAR, rpm: N, tpm: N}}, ...] plus optional router_settings (routing_strategy, fallbacks, "
+    "allowed_fails, cooldown_time, timeout). --judge NAME (or router/NAME) picks the model_name group "
+    "(needless when the file has one). Results are cached per group and its models, not per deployment: "
+    "reorder, add or remove deployments and rerun from the cache (see docs/large_runs.md)"
+)
+
+
+def add_router_option(group: argparse._ArgumentGroup) -> None:
+    """``--router FILE``: the judge's deployments, as litellm's Router model list."""
+    group.add_argument("--router", default=None, metavar="FILE", help=ROUTER_HELP)
+
+
+def named_judges(args: argparse.Namespace) -> list[Any]:
+    """The ``--judge`` values; with ``--router`` the model_name groups of its file they name."""
+    from judgekit.errors import ConfigError
+    from judgekit.judges.router import SPEC_PREFIX, router_judges
+
+    if args.router:
+        for flag, value in (("--api-base", args.api_base), ("--api-key-env", args.api_key_env)):
+            if (
+                value
+            ):  # every --judge is a group of the file, and each deployment has its own endpoint and key
+                raise ConfigError(
+                    f"{flag} does not apply with --router: give api_base/api_key in {args.router}"
+                )
+        return list(router_judges(args.router, args.judge))
+    for name in args.judge or []:
+        if name.strip().startswith(SPEC_PREFIX):
+            raise ConfigError(
+                f"--judge {name.strip()} names a group of a router file: give it with --router FILE"
+            )
+    return list(args.judge or [])
+
+
 MIN_COVERAGE_HELP = (
     "fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
     'written and says "status": "failed" (default: 0.9; 0 = never)'

@@ -14,10 +14,12 @@ from judgekit.cli.options import (
     add_endpoint_options,
     add_min_coverage,
     add_report_option,
+    add_router_option,
     batch_settings,
     cache_choice,
     check_report,
     endpoint,
+    named_judges,
     write_run_report,
 )
 
@@ -58,6 +60,9 @@ examples:
   # check answers against gold references: correct / partially_correct / incorrect
   judgekit score --rubric reference --dataset examples/reference/dataset.json \
       --responses examples/reference/responses.json --judge openai/gpt-4o-mini --out reference.json
+
+  # one judge on several deployments (endpoints or keys, rpm/tpm limits): litellm Router's model list
+  judgekit score --dataset D --responses R --router examples/router.yaml --judge judge --out scores.json
 
   # a panel of three judges combined by majority, with per-judge scores and Krippendorff's alpha
   judgekit score --rubric reference --dataset D --responses R --judge openai/gpt-4o-mini \
@@ -191,6 +196,7 @@ def _judge(j: argparse._ArgumentGroup) -> None:
         "recurring aspect title) and of pairwise rates (default: 2000; 0 = no CIs, score_ci null)",
     )
     add_endpoint_options(j)
+    add_router_option(j)
     j.add_argument(
         "--structured",
         default="auto",
@@ -286,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, endpoint(args))
     cache = cache_choice(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    judges = [*(args.judge or []), *(load_panel_file(args.panel) if args.panel else [])] or ["local"]
+    judges = [*named_judges(args), *(load_panel_file(args.panel) if args.panel else [])] or ["local"]
     from judgekit.cli.estimate import dry_run
 
     if (estimated := dry_run(args, settings, judges, cache)) is not None:

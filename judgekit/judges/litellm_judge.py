@@ -245,7 +245,6 @@ class LiteLLMJudge(EndpointIdentity):
         return response_format(self.structured, schema)
 
     async def complete(self, messages: list[Message], params: JudgeParams) -> Completion:
-        litellm = import_litellm()
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -274,11 +273,17 @@ class LiteLLMJudge(EndpointIdentity):
                 kwargs["top_logprobs"] = params.top_logprobs
         start = time.perf_counter()
         try:
-            resp = await litellm.acompletion(**kwargs)
+            resp = await self._send(kwargs)
+        except (TransientError, CallFailed):
+            raise
         except Exception as err:
             raise classify_error(err) from None
         latency = time.perf_counter() - start
         return self._to_completion(resp, latency)
+
+    async def _send(self, kwargs: dict[str, Any]) -> Any:
+        """One request to litellm (the router judge sends it to a litellm Router instead)."""
+        return await import_litellm().acompletion(**kwargs)
 
     def _to_completion(self, resp: Any, latency: float) -> Completion:
         choice = resp.choices[0]

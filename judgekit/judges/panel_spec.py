@@ -18,6 +18,7 @@ from judgekit.judges.base import Judge
 from judgekit.judges.factory import JudgeOptions
 from judgekit.judges.litellm_judge import StructuredMode
 from judgekit.judges.python_object import is_python_object
+from judgekit.judges.router import RouterJudge
 
 
 class PanelJudge(BaseModel):
@@ -115,7 +116,7 @@ def load_panel_file(path: str | Path) -> list[PanelJudge]:
     return judges
 
 
-JudgeSpec = str | Judge | PanelJudge
+JudgeSpec = str | Judge | PanelJudge | RouterJudge
 
 
 def judge_list(judge: JudgeSpec | Sequence[JudgeSpec]) -> list[JudgeSpec]:

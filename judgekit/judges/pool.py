@@ -77,7 +77,8 @@ def _detach(inherited: list[Connection]) -> None:
 async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
     from judgekit.judges.litellm_judge import LiteLLMJudge
 
-    judge = LiteLLMJudge(**spec)
+    spec = dict(spec)
+    judge = spec.pop("make", LiteLLMJudge)(**spec)  # "make": another litellm judge class (the router's)
     loop = asyncio.get_running_loop()
     outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     done = asyncio.Event()

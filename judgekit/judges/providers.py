@@ -24,6 +24,7 @@ from judgekit.judges.openai_compat import is_openai_compatible, lean_judge
 from judgekit.judges.panel_spec import PanelJudge
 from judgekit.judges.python_object import IDENTITY_PREFIX as PYTHON_PREFIX
 from judgekit.judges.python_object import is_python_object, load_python_judge
+from judgekit.judges.router import router_backend
 
 LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
 POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
@@ -39,6 +40,7 @@ def register_builtins(register: Callable[[Backend], Any]) -> None:
     register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
     register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40))
     register(Backend("object", _is_judge_object, _open_object, 40))
+    register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
 
 
 def _is_string(spec: object) -> bool:
