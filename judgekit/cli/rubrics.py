@@ -19,9 +19,9 @@ examples:
   judgekit rubrics render lamp_qa --dataset examples/lamp_qa/dataset.json \\
       --responses examples/lamp_qa/responses.json --id lqa-001
   judgekit rubrics render ./my_rubric --dataset D --responses R --id q7 --mode all_aspects --json
-  judgekit rubrics render criteria --dataset examples/criteria/dataset.json \
+  judgekit rubrics render criteria --dataset examples/criteria/dataset.json \\
       --responses examples/criteria/responses.json --id c1
-  judgekit rubrics render pairwise --dataset examples/pairwise/dataset.json \
+  judgekit rubrics render pairwise --dataset examples/pairwise/dataset.json \\
       --responses-a examples/pairwise/responses_a.json --responses-b examples/pairwise/responses_b.json --id p1
   judgekit rubrics render pairwise --dataset examples/pairwise/llmbar.json --id 1
 """

@@ -46,26 +46,32 @@ examples:
   judgekit score --dataset D --responses R --judge local --references refs.json --out scores.json
 
   # one criterion on a 1-5 scale, probability-weighted when the backend returns log-probabilities (G-Eval)
-  judgekit score --rubric criteria --dataset examples/criteria/dataset.json \
+  judgekit score --rubric criteria --dataset examples/criteria/dataset.json \\
       --responses examples/criteria/responses.json --judge openai/gpt-4o-mini --out criteria.json
 
   # which of two systems answers better: both orders per pair, win/tie/loss rates with 95% CIs
-  judgekit score --rubric pairwise --dataset examples/pairwise/dataset.json \
-      --responses-a examples/pairwise/responses_a.json --responses-b examples/pairwise/responses_b.json \
+  judgekit score --rubric pairwise --dataset examples/pairwise/dataset.json \\
+      --responses-a examples/pairwise/responses_a.json --responses-b examples/pairwise/responses_b.json \\
       --judge openai/gpt-4o-mini --out pairwise.json
   # ... or a dataset that holds both outputs and a gold label (LLMBar layout): adds accuracy
-  judgekit score --rubric pairwise --dataset examples/pairwise/llmbar.json --judge openai/gpt-4o-mini \
+  judgekit score --rubric pairwise --dataset examples/pairwise/llmbar.json --judge openai/gpt-4o-mini \\
       --out llmbar.json
 
   # check answers against gold references: correct / partially_correct / incorrect
-  judgekit score --rubric reference --dataset examples/reference/dataset.json \
+  judgekit score --rubric reference --dataset examples/reference/dataset.json \\
       --responses examples/reference/responses.json --judge openai/gpt-4o-mini --out reference.json
+
+  # through the provider's batch API (usually half price); a stopped run resumes the same batch
+  judgekit score --dataset D --responses R --judge openai/gpt-4o-mini --batch --out scores.json
+
+  # what the run will cost before it runs: calls after the cache, tokens, price, time
+  judgekit score --dataset D --responses R --judge openai/gpt-4o-mini --dry-run
 
   # one judge on several deployments (endpoints or keys, rpm/tpm limits): litellm Router's model list
   judgekit score --dataset D --responses R --router examples/router.yaml --judge judge --out scores.json
 
   # a panel of three judges combined by majority, with per-judge scores and Krippendorff's alpha
-  judgekit score --rubric reference --dataset D --responses R --judge openai/gpt-4o-mini \
+  judgekit score --rubric reference --dataset D --responses R --judge openai/gpt-4o-mini \\
       --judge anthropic/claude-3-5-haiku-latest --judge ollama/llama3 --combine majority --out panel.json
 
 judges:
