@@ -3,6 +3,7 @@ continues on the next line (a single backslash in the source string would join t
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -22,6 +23,6 @@ def test_help_examples_keep_their_line_continuations(command: str) -> None:
     for line in examples:
         # a joined continuation shows as a run of spaces before the next flag inside one line
         assert not re.search(r"\S {4,}--", line), line
-    for line, following in zip(lines, lines[1:], strict=False):
+    for line, following in itertools.pairwise(lines):
         if line.endswith(" \\"):
             assert following.startswith("      "), (line, following)
