@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit._gc import collector_paused
 from judgekit.breaker import Breaker
 from judgekit.cache import Cache, request_key
 from judgekit.errors import JudgeUnavailable
@@ -174,16 +175,17 @@ class Engine:
         Raises JudgeUnavailable when the judge cannot judge; the workers are cancelled and awaited first, so
         nothing keeps calling and no task is left with an unretrieved exception."""
         results: list[JobResult | None] = [None] * len(jobs)
-        first_keys = [self.key(job.plan.messages, job) for job in jobs]
-        cached = self.cache.get_many(first_keys) if self.cache is not None else {}
         pending: deque[int] = deque()
-        for i, job in enumerate(jobs):
-            hit = cached.get(first_keys[i])
-            result = self._from_cache(job, first_keys[i], hit) if hit is not None else None
-            if result is not None:
-                results[i] = self._finish(result)
-            else:
-                pending.append(i)
+        with collector_paused():
+            first_keys = [self.key(job.plan.messages, job) for job in jobs]
+            cached = self.cache.get_many(first_keys) if self.cache is not None else {}
+            for i, job in enumerate(jobs):
+                hit = cached.get(first_keys[i])
+                result = self._from_cache(job, first_keys[i], hit) if hit is not None else None
+                if result is not None:
+                    results[i] = self._finish(result)
+                else:
+                    pending.append(i)
         if pending:
             self._limiter = AdaptiveLimiter(
                 self.settings.concurrency,

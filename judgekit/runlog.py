@@ -13,11 +13,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from judgekit._turn import flush_at_turn_end
 from judgekit.engine import JobResult
 from judgekit.errors import ConfigError
 
 if TYPE_CHECKING:
     from judgekit.results import ScoreFile, Totals
+
+# json.dumps builds a new encoder per call when given options; a row is encoded the same way by this one.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def default_log_path(out: Path) -> Path:
@@ -61,11 +65,14 @@ def result_rows(judge: str, result: JobResult, clean: Callable[[str], str]) -> I
 
 
 class RunLog:
-    """An open run log; each row is written and flushed at once (a write per judgment, no fsync)."""
+    """An open run log. Rows are written and flushed as they come; inside an event loop, the rows of one turn
+    of the loop (a cached rerun's thousands of judgments) go out together, in one write, as that turn ends."""
 
     def __init__(self, path: str | Path, clean: Callable[[str], str]) -> None:
         self.path = Path(path)
         self._clean = clean
+        self._pending: list[str] = []
+        self._flush_due = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
@@ -73,9 +80,16 @@ class RunLog:
             raise ConfigError(f"{self.path}: cannot write the run log ({err.strerror or err})") from None
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        if self._file is None:
+        self._pending.extend(_encode(r) + "\n" for r in rows)
+        if not self._flush_due:
+            self._flush_due = flush_at_turn_end(self.flush)
+
+    def flush(self) -> None:
+        """Write the rows not yet written, in one write, and flush them to the OS."""
+        rows, self._pending, self._flush_due = self._pending, [], False
+        if self._file is None or not rows:
             return
-        self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self._file.write("".join(rows))
         self._file.flush()
 
     def header(self, meta: dict[str, Any]) -> None:
@@ -108,6 +122,7 @@ class RunLog:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from judgekit import interrupts
+from judgekit._gc import collector_paused, run_scope
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
 from judgekit.cache import Cache, default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
@@ -131,26 +132,31 @@ async def ascore(
     """Async form of :func:`score`, for callers that already run an event loop. ``command`` is recorded in
     ``meta.command`` (the CLI passes the command line that reproduces the run)."""
     interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
-    settings = settings or ScoreSettings()
-    started = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    rubric = load_rubric(settings.rubric)
-    specs = judge_list(judge)
-    items, answers, input_files = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        check_writable(out_path)
-    jobs = plan_jobs(rubric, items, answers, settings)
-    lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
-    secrets = run_secrets(settings.judge, specs)
-    cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
-    run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
-    log_file = None
-    if out_path is not None:
-        log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
-    meta = await _judge(run, log_file, progress, command)
-    result, failure = _score_file(run, items, meta, lexical)
-    return _write(run, result, failure, out_path)
+    with run_scope():
+        settings = settings or ScoreSettings()
+        started = time.perf_counter()
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        rubric = load_rubric(settings.rubric)
+        specs = judge_list(judge)
+        with collector_paused():
+            items, answers, input_files = load_inputs(
+                rubric, settings, dataset, responses, responses_a, responses_b
+            )
+            out_path = Path(out) if out is not None else None
+            if out_path is not None:
+                check_writable(out_path)
+            jobs = plan_jobs(rubric, items, answers, settings)
+        lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
+        secrets = run_secrets(settings.judge, specs)
+        cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
+        run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
+        log_file = None
+        if out_path is not None:
+            log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
+        meta = await _judge(run, log_file, progress, command)
+        with collector_paused():
+            result, failure = _score_file(run, items, meta, lexical)
+            return _write(run, result, failure, out_path)
 
 
 def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:

@@ -38,6 +38,7 @@ class TemplateSet:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # a rubric's files don't change during a run: no stat() per rendered prompt
         )
         self._constant: dict[str, bool] = {}
         self._rendered: dict[str, str] = {}

@@ -1,0 +1,39 @@
+"""Keeping the cyclic garbage collector off a run's many long-lived objects, which form no cycles.
+
+Planning 10,000 judgments, reading them from the cache and building their score file allocate hundreds of
+thousands of objects that all stay alive until the run ends: the collector would traverse them again and
+again (a quarter to a third of a cached rerun's time) and free nothing. Reference counting frees them as
+usual; only cycles wait for the collector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No collection inside; after it, what it allocated and kept is frozen (see :func:`run_scope`), so
+    turning the collector back on does not traverse it all at once."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.freeze()
+            gc.enable()
+
+
+@contextlib.contextmanager
+def run_scope() -> Iterator[None]:
+    """A run: objects frozen by :func:`collector_paused` inside it go back to the collector as it ends
+    (unless the caller had frozen objects of its own: those stay as the caller left them)."""
+    own = gc.get_freeze_count() == 0
+    try:
+        yield
+    finally:
+        if own:
+            gc.unfreeze()
