@@ -42,6 +42,7 @@ log = logging.getLogger("judgekit")
 
 STOP_GRACE_S = 2.0  # on a stop, calls in flight this long may still land (and be counted) before cancelling
 _TICK_S = 0.25  # how often the run checks the breaker while every worker waits
+_READ_CHUNK = 5000  # judgments looked up in the cache at a time
 
 
 class EngineSettings(BaseModel):
@@ -175,17 +176,8 @@ class Engine:
         Raises JudgeUnavailable when the judge cannot judge; the workers are cancelled and awaited first, so
         nothing keeps calling and no task is left with an unretrieved exception."""
         results: list[JobResult | None] = [None] * len(jobs)
-        pending: deque[int] = deque()
-        with collector_paused():
-            first_keys = [self.key(job.plan.messages, job) for job in jobs]
-            cached = self.cache.get_many(first_keys) if self.cache is not None else {}
-            for i, job in enumerate(jobs):
-                hit = cached.get(first_keys[i])
-                result = self._from_cache(job, first_keys[i], hit) if hit is not None else None
-                if result is not None:
-                    results[i] = self._finish(result)
-                else:
-                    pending.append(i)
+        first_keys = [self.key(job.plan.messages, job) for job in jobs]
+        pending, stale = self._from_cache_all(jobs, first_keys, results)
         if pending:
             self._limiter = AdaptiveLimiter(
                 self.settings.concurrency,
@@ -197,7 +189,7 @@ class Engine:
                 with contextlib.suppress(_Halted):
                     while pending and self._breaker.stop is None and not self._closing:
                         i = pending.popleft()
-                        result = await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
+                        result = await self._run_job(jobs[i], first_keys[i], stale.pop(i, None))
                         results[i] = self._finish(result)
 
             self._breaker.arm(len(pending))
@@ -218,6 +210,29 @@ class Engine:
             if self._breaker.stop is not None:
                 raise self.unavailable()
         return [r for r in results if r is not None]
+
+    def _from_cache_all(
+        self, jobs: Sequence[Job], keys: list[str], results: list[JobResult | None]
+    ) -> tuple[deque[int], dict[int, Completion]]:
+        """Fill ``results`` with every judgment the cache answers, reading it in chunks (so a 100,000-judgment
+        rerun never holds all its cached completions at once). Returns the jobs left to run, and the cached
+        answers among them that no longer parse (the first turn of their conversation, to re-ask from)."""
+        pending: deque[int] = deque()
+        stale: dict[int, Completion] = {}
+        with collector_paused():
+            for start in range(0, len(jobs), _READ_CHUNK):
+                chunk = range(start, min(start + _READ_CHUNK, len(jobs)))
+                cached = self.cache.get_many(keys[i] for i in chunk) if self.cache is not None else {}
+                for i in chunk:
+                    hit = cached.get(keys[i])
+                    result = self._from_cache(jobs[i], keys[i], hit) if hit is not None else None
+                    if result is not None:
+                        results[i] = self._finish(result)
+                        continue
+                    pending.append(i)
+                    if hit is not None:
+                        stale[i] = hit
+        return pending, stale
 
     def _from_cache(self, job: Job, key: str, hit: Completion) -> JobResult | None:
         """A judgment straight from the cache, or ``None`` when the cached answer does not parse."""
