@@ -162,7 +162,7 @@ def aspect_results(
             if r.ok:
                 samples[key].append(r.scores[k])
                 methods[key].append(r.method)
-                fields[key] = dict(r.verdicts[k])
+                fields[key] = r.verdicts[k]  # AspectResult copies it
             else:
                 samples[key].append(None)
                 reasons[key].append(r.reason or "unknown failure")

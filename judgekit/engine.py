@@ -66,16 +66,16 @@ class EngineSettings(BaseModel):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     plan: CallPlan
     sample: int
     params: JudgeParams
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
-    """One request of a conversation, as the run log shows it."""
+    """One request of a conversation, as the run log shows it (slots: a large run holds 100,000 of them)."""
 
     key: str
     turn: int
@@ -89,7 +89,7 @@ class CallRecord:
     cost_usd: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class JobResult:
     job: Job
     ok: bool

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # json.dumps builds a new encoder per call when given options; a row is encoded the same way by this one.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+_ROWS_PER_WRITE = 2000  # a turn that makes more (a large cached rerun) writes them as they come, in blocks
 
 
 def default_log_path(out: Path) -> Path:
@@ -81,7 +82,9 @@ class RunLog:
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         self._pending.extend(_encode(r) + "\n" for r in rows)
-        if not self._flush_due:
+        if len(self._pending) >= _ROWS_PER_WRITE:
+            self.flush()
+        elif not self._flush_due:
             self._flush_due = flush_at_turn_end(self.flush)
 
     def flush(self) -> None:

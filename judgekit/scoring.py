@@ -150,6 +150,7 @@ async def ascore(
         secrets = run_secrets(settings.judge, specs)
         cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
         run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
+        del jobs  # the run holds them, until they are judged
         log_file = None
         if out_path is not None:
             log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
@@ -271,6 +272,12 @@ def _score_file(
     """Every judge's results -> the score file, built once with all its parts; and why it failed, if it did."""
     settings, spec = run.settings, run.rubric.spec
     per_judge = {r.identity: aspect_results(r.results, settings.combine) for r in run.judges}
+    methods = Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok)
+    # The judgments and their rendered prompts are all in per_judge now: let them go before the file is
+    # built (a third of a 100,000-judgment run's peak memory).
+    run.jobs = []
+    for judge_run in run.judges:
+        judge_run.results = []
     if len(run.judges) == 1:
         by_item = per_judge[run.judges[0].identity]
     else:
@@ -296,7 +303,7 @@ def _score_file(
     meta = finish_meta(
         meta,
         [(run.clean(r.identity), r.engine.stats) for r in run.judges],
-        Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok),
+        methods,
     )
     _redact_reasons(questions, unscored, run.clean)
     failure = _coverage_failure(coverage, settings.min_coverage)
@@ -337,7 +344,8 @@ def _coverage_failure(coverage: Coverage, min_coverage: float) -> str | None:
 def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | None) -> ScoreFile:
     """Write the score file and end the run log; a run below --min-coverage then fails (CoverageTooLow)."""
     if out_path is not None:
-        atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
+        # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
+        atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
     run.end_log("failed" if failure else "ok", failure, result)
     if failure:
         why = Counter(u.reason.split(":")[0] for u in result.unscored).most_common(3)
