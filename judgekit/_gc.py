@@ -12,10 +12,13 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+_runs = 0  # run_scope()s open: only inside one does collector_paused() freeze what it kept
+_unfreeze = False  # whether the last run to end unfreezes (nothing was frozen when the first began)
+
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """No collection inside; after it, what it allocated and kept is frozen (see :func:`run_scope`), so
+    """No collection inside; after it, inside a :func:`run_scope`, what it allocated and kept is frozen, so
     turning the collector back on does not traverse it all at once."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -23,17 +26,22 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
+            if _runs:
+                gc.freeze()
             gc.enable()
 
 
 @contextlib.contextmanager
 def run_scope() -> Iterator[None]:
-    """A run: objects frozen by :func:`collector_paused` inside it go back to the collector as it ends
-    (unless the caller had frozen objects of its own: those stay as the caller left them)."""
-    own = gc.get_freeze_count() == 0
+    """A run: objects frozen by :func:`collector_paused` inside it go back to the collector as the last run
+    open ends (unless the caller had frozen objects of its own: those stay as the caller left them)."""
+    global _runs, _unfreeze
+    if not _runs:
+        _unfreeze = gc.get_freeze_count() == 0
+    _runs += 1
     try:
         yield
     finally:
-        if own:
+        _runs -= 1
+        if not _runs and _unfreeze:
             gc.unfreeze()

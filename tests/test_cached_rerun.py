@@ -7,15 +7,16 @@ Expected values are written out by hand or come from what the scripted server wa
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
 
-from judgekit import load_rubric
+from judgekit import load_rubric, score
 from judgekit.cache import request_key
 from judgekit.judges.base import JudgeParams
 from judgekit.parse import parse_completion
-from tests.conftest import REPO, run_cli
+from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, run_cli
 from tests.server import Reply, ScriptedServer
 
 CRITERIA = REPO / "examples" / "criteria"
@@ -148,3 +149,31 @@ def test_a_cached_answer_that_no_longer_fits_is_judged_again(
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("first", "second"))
     assert one["score"] == 5 and two["score"] == 3
     assert two["totals"]["cache_hits"] == len(ITEMS) and two["totals"]["reasks"] == len(ITEMS)
+
+
+def instant(messages: list[dict[str, str]], params: object) -> str:
+    """A Python judge that answers at once."""
+    return '{"match_score": 2}'
+
+
+def test_rerun_from_the_cache_in_process_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    """score() pauses the cyclic collector and freezes what it keeps while it plans, reads the cache and
+    builds the file; afterwards the collector is on and nothing is left frozen. The rerun's log holds every
+    row, one JSON object per line, though a whole turn's rows are written together."""
+    n = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))
+    cache = tmp_path / "c.sqlite"
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    first = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge=f"{__name__}:instant", cache=cache, out=tmp_path / "a.json"
+    )
+    second = score(
+        EXAMPLE_DATASET, EXAMPLE_RESPONSES, judge=f"{__name__}:instant", cache=cache, out=tmp_path / "b.json"
+    )
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert (first.totals.calls, second.totals.calls, second.totals.cache_hits) == (n, 0, n)
+    assert second.score == 1.0  # every aspect 2 on LaMP-QA's 0-2 scale
+    rows = [json.loads(line) for line in (tmp_path / "b.log.jsonl").read_text().splitlines()]
+    kinds = [r["type"] for r in rows]
+    assert kinds == ["header"] + ["call", "verdict"] * n + ["summary"]
+    assert {r["status"] for r in rows if r["type"] == "call"} == {"cached"}
+    assert rows[-1]["status"] == "ok" and rows[-1]["totals"]["cache_hits"] == n
