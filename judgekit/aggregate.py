@@ -162,7 +162,7 @@ def aspect_results(
             if r.ok:
                 samples[key].append(r.scores[k])
                 methods[key].append(r.method)
-                fields[key] = dict(r.verdicts[k])
+                fields[key] = r.verdicts[k]  # AspectResult copies it
             else:
                 samples[key].append(None)
                 reasons[key].append(r.reason or "unknown failure")
@@ -278,6 +278,9 @@ def _aspect_scores(spec: RubricSpec, questions: list[QuestionResult]) -> dict[st
     """Per aspect title, one value per question that has it: the mean of its scored units with that title
     on the question score's scale (normalised where the question score is), ``None`` if none was scored.
     Empty unless every title recurs across questions (LaMP-QA's aspects are one question's own)."""
+    questions_with = Counter(title for q in questions for title in {a.aspect for a in q.details})
+    if not questions_with or min(questions_with.values()) < 2:
+        return {}  # some title is one question's own (LaMP-QA's all are): no means to compute
     lo, hi = spec.scale.min, spec.scale.max
     normalise = spec.question_score == "normalized"
     out: dict[str, list[float | None]] = defaultdict(list)

@@ -8,7 +8,6 @@ a rerun judges nothing twice.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -18,10 +17,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from judgekit._turn import flush_at_turn_end
 from judgekit.errors import ConfigError
 from judgekit.judges.base import Completion, JudgeParams, Message
 
 SCHEMA_VERSION = 1
+# The messages' canonical JSON in request_key (json.dumps with these options, without a new encoder per call).
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def cache_dir() -> Path:
@@ -39,17 +41,8 @@ def default_cache_path() -> Path:
 
 def request_key(judge_identity: str, messages: Sequence[Message], params: JudgeParams, sample: int) -> str:
     """sha256 over everything that shapes the answer: judge, messages, parameters (with schema), sample."""
-    h = hashlib.sha256()
-    for part in (
-        f"v{SCHEMA_VERSION}",
-        judge_identity,
-        json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":")),
-        params.cache_json,
-        str(sample),
-    ):
-        h.update(part.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
+    parts = (f"v{SCHEMA_VERSION}", judge_identity, _canonical(list(messages)), params.cache_json, str(sample))
+    return hashlib.sha256("\0".join(parts).encode("utf-8") + b"\0").hexdigest()
 
 
 class Cache:
@@ -92,13 +85,8 @@ class Cache:
         """Store a completion. Inside an event loop, the completions that arrive in one turn of the loop
         are committed together as that turn ends (one transaction, not one per row); outside, at once."""
         self._unsaved.append((key, judge_identity, completion.model_dump_json(), time.time()))
-        if self._flush_due:
-            return
-        try:
-            asyncio.get_running_loop().call_soon(self.flush)
-            self._flush_due = True
-        except RuntimeError:
-            self.flush()
+        if not self._flush_due:
+            self._flush_due = flush_at_turn_end(self.flush)
 
     def flush(self) -> None:
         """Commit the completions not yet written."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgekit._gc import collector_paused
 from judgekit.breaker import Breaker
 from judgekit.cache import Cache, request_key
 from judgekit.errors import JudgeUnavailable
@@ -41,6 +42,7 @@ log = logging.getLogger("judgekit")
 
 STOP_GRACE_S = 2.0  # on a stop, calls in flight this long may still land (and be counted) before cancelling
 _TICK_S = 0.25  # how often the run checks the breaker while every worker waits
+_READ_CHUNK = 5000  # judgments looked up in the cache at a time
 
 
 class EngineSettings(BaseModel):
@@ -64,16 +66,16 @@ class EngineSettings(BaseModel):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     plan: CallPlan
     sample: int
     params: JudgeParams
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
-    """One request of a conversation, as the run log shows it."""
+    """One request of a conversation, as the run log shows it (slots: a large run holds 100,000 of them)."""
 
     key: str
     turn: int
@@ -87,7 +89,7 @@ class CallRecord:
     cost_usd: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class JobResult:
     job: Job
     ok: bool
@@ -179,15 +181,7 @@ class Engine:
         nothing keeps calling and no task is left with an unretrieved exception."""
         results: list[JobResult | None] = [None] * len(jobs)
         first_keys = [self.key(job.plan.messages, job) for job in jobs]
-        cached = self.cache.get_many(first_keys) if self.cache is not None else {}
-        pending: deque[int] = deque()
-        for i, job in enumerate(jobs):
-            hit = cached.get(first_keys[i])
-            result = self._from_cache(job, first_keys[i], hit) if hit is not None else None
-            if result is not None:
-                results[i] = self._finish(result)
-            else:
-                pending.append(i)
+        pending, stale = self._from_cache_all(jobs, first_keys, results)
         if pending:
             self._limiter = AdaptiveLimiter(
                 self.settings.concurrency,
@@ -199,7 +193,7 @@ class Engine:
                 with contextlib.suppress(_Halted):
                     while pending and self._breaker.stop is None and not self._closing:
                         i = pending.popleft()
-                        result = await self._run_job(jobs[i], first_keys[i], cached.get(first_keys[i]))
+                        result = await self._run_job(jobs[i], first_keys[i], stale.pop(i, None))
                         results[i] = self._finish(result)
 
             self._breaker.arm(len(pending))
@@ -220,6 +214,29 @@ class Engine:
             if self._breaker.stop is not None:
                 raise self.unavailable()
         return [r for r in results if r is not None]
+
+    def _from_cache_all(
+        self, jobs: Sequence[Job], keys: list[str], results: list[JobResult | None]
+    ) -> tuple[deque[int], dict[int, Completion]]:
+        """Fill ``results`` with every judgment the cache answers, reading it in chunks (so a 100,000-judgment
+        rerun never holds all its cached completions at once). Returns the jobs left to run, and the cached
+        answers among them that no longer parse (the first turn of their conversation, to re-ask from)."""
+        pending: deque[int] = deque()
+        stale: dict[int, Completion] = {}
+        with collector_paused():
+            for start in range(0, len(jobs), _READ_CHUNK):
+                chunk = range(start, min(start + _READ_CHUNK, len(jobs)))
+                cached = self.cache.get_many(keys[i] for i in chunk) if self.cache is not None else {}
+                for i in chunk:
+                    hit = cached.get(keys[i])
+                    result = self._from_cache(jobs[i], keys[i], hit) if hit is not None else None
+                    if result is not None:
+                        results[i] = self._finish(result)
+                        continue
+                    pending.append(i)
+                    if hit is not None:
+                        stale[i] = hit
+        return pending, stale
 
     def _from_cache(self, job: Job, key: str, hit: Completion) -> JobResult | None:
         """A judgment straight from the cache, or ``None`` when the cached answer does not parse."""

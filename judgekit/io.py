@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
+def atomic_write_text(path: str | Path, *parts: str | bytes) -> None:
+    """Write ``parts`` one after the other (text as UTF-8, bytes as they are) to a temporary file beside
+    ``path``, then move it into place: a large file given as bytes is written without a copy of it as text."""
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -24,9 +26,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except OSError as err:
         raise ConfigError(f"{p}: cannot write ({err.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "wb") as f:
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
-            f.write(text)
+            for part in parts:
+                f.write(part.encode("utf-8") if isinstance(part, str) else part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)

@@ -133,9 +133,49 @@ def _check_range(rubric: Rubric, verdict: dict[str, Any]) -> None:
             raise ValueError(f"{name}={value} is above the maximum {spec.maximum:g}")
 
 
+# Per output field: its name, the Python types taken as they are, whether an int becomes a float, the enum.
+_Check = tuple[str, tuple[type, ...], bool, frozenset[tuple[type, Any]] | None]
+_AS_IS: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "boolean": (bool,),
+}
+
+
+@lru_cache(maxsize=64)
+def _plain_checks(rubric: Rubric) -> tuple[_Check, ...]:
+    return tuple(
+        (
+            name,
+            _AS_IS[spec.type],
+            spec.type == "number" and spec.enum is None,  # an enum field is a Literal of its values
+            None if spec.enum is None else frozenset((type(e), e) for e in spec.enum),
+        )
+        for name, spec in rubric.spec.output.fields.items()
+    )
+
+
+def _plain_unit(rubric: Rubric, value: dict[str, Any]) -> dict[str, Any] | None:
+    """The verdict when every field already holds a value of its exact type (and enum): what the pydantic
+    model would return, without building it (most answers, and every cached one, are like this). ``None``
+    sends anything else (a number as a string, a missing field, a wrong value) through the model."""
+    verdict: dict[str, Any] = {}
+    for name, types, to_float, enum in _plain_checks(rubric):
+        v: Any = value.get(name)
+        if type(v) not in types or (enum is not None and (type(v), v) not in enum):
+            return None
+        verdict[name] = float(v) if to_float else v
+    return verdict
+
+
 def _validate_unit(rubric: Rubric, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    plain = _plain_unit(rubric, value)
+    if plain is not None:
+        _check_range(rubric, plain)
+        return plain
     try:
         verdict = _unit_model(rubric).model_validate(value).model_dump()
     except ValidationError as err:

@@ -8,16 +8,20 @@ whose process was killed. Every text that could hold a secret goes through ``cle
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from pydantic_core import to_json
+
+from judgekit._turn import flush_at_turn_end
 from judgekit.engine import JobResult
 from judgekit.errors import ConfigError
 
 if TYPE_CHECKING:
     from judgekit.results import ScoreFile, Totals
+
+_ROWS_PER_WRITE = 2000  # a turn that makes more (a large cached rerun) writes them as they come, in blocks
 
 
 def default_log_path(out: Path) -> Path:
@@ -61,28 +65,45 @@ def result_rows(judge: str, result: JobResult, clean: Callable[[str], str]) -> I
 
 
 class RunLog:
-    """An open run log; each row is written and flushed at once (a write per judgment, no fsync)."""
+    """An open run log. Rows are written and flushed as they come; inside an event loop, the rows of one turn
+    of the loop (a cached rerun's thousands of judgments) go out together, in one write, as that turn ends."""
 
     def __init__(self, path: str | Path, clean: Callable[[str], str]) -> None:
         self.path = Path(path)
         self._clean = clean
+        self._pending: list[bytes] = []
+        self._judges: dict[str, str] = {}  # each judge's identity, redacted once
+        self._flush_due = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+            self._file: IO[bytes] | None = open(self.path, "wb")  # noqa: SIM115
         except OSError as err:
             raise ConfigError(f"{self.path}: cannot write the run log ({err.strerror or err})") from None
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        if self._file is None:
+        # pydantic-core's encoder: the rows json.dumps wrote (NaN too), without its spaces, 3-4x faster
+        self._pending.extend(to_json(r, inf_nan_mode="constants") + b"\n" for r in rows)
+        if len(self._pending) >= _ROWS_PER_WRITE:
+            self.flush()
+        elif not self._flush_due:
+            self._flush_due = flush_at_turn_end(self.flush)
+
+    def flush(self) -> None:
+        """Write the rows not yet written, in one write, and flush them to the OS."""
+        rows, self._pending, self._flush_due = self._pending, [], False
+        if self._file is None or not rows:
             return
-        self._file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self._file.write(b"".join(rows))
         self._file.flush()
 
     def header(self, meta: dict[str, Any]) -> None:
         self._write([{"type": "header", "meta": meta}])
 
     def judgment(self, judge: str, result: JobResult) -> None:
-        self._write(list(result_rows(self._clean(judge), result, self._clean)))
+        name = self._judges.get(judge)
+        if name is None:
+            name = self._judges[judge] = self._clean(judge)
+        self._write(list(result_rows(name, result, self._clean)))
 
     def summary(self, status: str, **fields: Any) -> None:
         row: dict[str, Any] = {"type": "summary", "status": status, **fields}
@@ -108,6 +129,7 @@ class RunLog:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         if self._file is not None:
             self._file.close()
             self._file = None

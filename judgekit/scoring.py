@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from judgekit import interrupts
+from judgekit._gc import collector_paused, run_scope
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
 from judgekit.batch.api import batch_target
 from judgekit.batch.run import BatchRun
@@ -134,31 +135,37 @@ async def ascore(
     """Async form of :func:`score`, for callers that already run an event loop. ``command`` is recorded in
     ``meta.command`` (the CLI passes the command line that reproduces the run)."""
     interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
-    settings = settings or ScoreSettings()
-    started = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    rubric = load_rubric(settings.rubric)
-    specs = judge_list(judge)
-    target = batch_target(specs, settings.judge) if settings.batch is not None else None
-    if target is not None and cache is False:
-        raise ConfigError("--batch keeps its answers and batch ids in the cache: drop --no-cache")
-    items, answers, input_files = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        check_writable(out_path)
-    jobs = plan_jobs(rubric, items, answers, settings)
-    lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
-    secrets = run_secrets(settings.judge, specs)
-    cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
-    run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
-    if target is not None and settings.batch is not None and cache_obj is not None:
-        run.batch = BatchRun(target, settings.batch, cache_obj)
-    log_file = None
-    if out_path is not None:
-        log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
-    meta = await _judge(run, log_file, progress, command)
-    result, failure = _score_file(run, items, meta, lexical)
-    return _write(run, result, failure, out_path)
+    with run_scope():
+        settings = settings or ScoreSettings()
+        started = time.perf_counter()
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        rubric = load_rubric(settings.rubric)
+        specs = judge_list(judge)
+        target = batch_target(specs, settings.judge) if settings.batch is not None else None
+        if target is not None and cache is False:
+            raise ConfigError("--batch keeps its answers and batch ids in the cache: drop --no-cache")
+        with collector_paused():
+            items, answers, input_files = load_inputs(
+                rubric, settings, dataset, responses, responses_a, responses_b
+            )
+            out_path = Path(out) if out is not None else None
+            if out_path is not None:
+                check_writable(out_path)
+            jobs = plan_jobs(rubric, items, answers, settings)
+        lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
+        secrets = run_secrets(settings.judge, specs)
+        cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
+        run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
+        del jobs  # the run holds them, until they are judged
+        if target is not None and settings.batch is not None and cache_obj is not None:
+            run.batch = BatchRun(target, settings.batch, cache_obj)
+        log_file = None
+        if out_path is not None:
+            log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
+        meta = await _judge(run, log_file, progress, command)
+        with collector_paused():
+            result, failure = _score_file(run, items, meta, lexical)
+            return _write(run, result, failure, out_path)
 
 
 def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:
@@ -278,6 +285,12 @@ def _score_file(
     """Every judge's results -> the score file, built once with all its parts; and why it failed, if it did."""
     settings, spec = run.settings, run.rubric.spec
     per_judge = {r.identity: aspect_results(r.results, settings.combine) for r in run.judges}
+    methods = Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok)
+    # The judgments and their rendered prompts are all in per_judge now: let them go before the file is
+    # built (a third of a 100,000-judgment run's peak memory).
+    run.jobs = []
+    for judge_run in run.judges:
+        judge_run.results = []
     if len(run.judges) == 1:
         by_item = per_judge[run.judges[0].identity]
     else:
@@ -303,7 +316,7 @@ def _score_file(
     meta = finish_meta(
         meta,
         [(run.clean(r.identity), r.engine.stats) for r in run.judges],
-        Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok),
+        methods,
     )
     _redact_reasons(questions, unscored, run.clean)
     failure = _coverage_failure(coverage, settings.min_coverage)
@@ -344,7 +357,8 @@ def _coverage_failure(coverage: Coverage, min_coverage: float) -> str | None:
 def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | None) -> ScoreFile:
     """Write the score file and end the run log; a run below --min-coverage then fails (CoverageTooLow)."""
     if out_path is not None:
-        atomic_write_text(out_path, result.model_dump_json(indent=2) + "\n")
+        # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
+        atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
     run.end_log("failed" if failure else "ok", failure, result)
     if failure:
         why = Counter(u.reason.split(":")[0] for u in result.unscored).most_common(3)
