@@ -468,12 +468,12 @@ def test_fast_implementations_are_in_use() -> None:
     """On the pinned rouge-score and nltk the probes agree, so the fast paths (not the fallbacks) run."""
     from judgekit.lexical._meteor import FastMeteor
     from judgekit.lexical._rouge import FastRouge
-    from judgekit.lexical._words import FastWordTokenizer
+    from judgekit.lexical._words import ChunkedWordTokenizer
 
     worker.setup(worker.Config(("rouge1", "rougeLsum"), True, False, True, False))
     assert isinstance(worker.STATE["rouge"], FastRouge)
     assert isinstance(worker.STATE["meteor"].__self__, FastMeteor)
-    assert isinstance(worker.STATE["words"].__self__, FastWordTokenizer)
+    assert isinstance(worker.STATE["words"].__self__, ChunkedWordTokenizer)
     worker.STATE.clear()
 
 

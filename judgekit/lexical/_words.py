@@ -13,6 +13,7 @@ that fires every rule before using it.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -202,10 +203,69 @@ class _Rules:
         return text
 
 
+# What NLTK's final-period rules let follow the period: closing quotes and brackets (and spaces).
+_CLOSERS = frozenset("])}>\"'»”’")
+
+
+class ChunkedWordTokenizer:
+    r"""A sentence's word tokens put together from memoised tokens of its space-separated chunks.
+
+    Every rule of the tokenizer matches either inside a chunk or at a chunk's edge, where what it
+    sees of the neighbourhood is the separating space: the rules with a space or ``\s`` in their
+    pattern use it as the first or last character of a match; lookarounds and ``\b`` see one
+    character; replacements keep the space. So a chunk comes out the same in any sentence, given
+    whether it is first (``^``), last (``$``: the final-period and trailing-colon rules) or in
+    between, and is tokenised once per position with a plain word as stand-in neighbour
+    (``a``). Sentences where that reasoning does not hold run whole: a single chunk, an empty one
+    (a double space), a last chunk ending in whitespace or a closing quote or bracket (the
+    final-period rule can then reach into the chunk before), and ``' '`` (NLTK's ``([^'])' `` rule
+    could take the space both as the end of one match and as the start of the next).
+    """
+
+    def __init__(self, tokenize: Callable[[str], list[str]]) -> None:
+        self._tokenize = tokenize
+        self._first: dict[str, list[str] | None] = {}
+        self._middle: dict[str, list[str] | None] = {}
+        self._last: dict[str, list[str] | None] = {}
+
+    def tokenize(self, sentence: str) -> list[str]:
+        chunks = sentence.split(" ")
+        last = chunks[-1]
+        if len(chunks) < 2 or "" in chunks or last[-1] in _CLOSERS or last[-1].isspace() or "' '" in sentence:
+            return self._tokenize(sentence)
+        first = self._first.get(chunks[0]) or self._chunk(self._first, chunks[0], "", " a")
+        end = self._last.get(last) or self._chunk(self._last, last, "a ", "")
+        if first is None or end is None:
+            return self._tokenize(sentence)
+        out = first[:]
+        middle = self._middle
+        for k in range(1, len(chunks) - 1):
+            chunk = chunks[k]
+            found = middle.get(chunk) or self._chunk(middle, chunk, "a ", " a")
+            if found is None:
+                return self._tokenize(sentence)
+            out += found
+        out += end
+        return out
+
+    def _chunk(
+        self, memo: dict[str, list[str] | None], chunk: str, before: str, after: str
+    ) -> list[str] | None:
+        """The chunk's tokens between stand-in neighbours (None: they did not come out as ``a``)."""
+        if chunk in memo:
+            return memo[chunk]
+        tokens = self._tokenize(before + chunk + after)
+        if before:
+            tokens = tokens[1:] if tokens[:1] == ["a"] else None  # type: ignore[assignment]
+        if after and tokens is not None:
+            tokens = tokens[:-1] if tokens[-1:] == ["a"] else None  # type: ignore[assignment]
+        return remember(memo, chunk, tokens)
+
+
 def fast_word_tokenizer(tokenizer: Any) -> Callable[[str], list[str]]:
     """The fast tokenizer's ``tokenize`` if it agrees with ``tokenizer`` on :data:`PROBE`, else NLTK's."""
-    fast = FastWordTokenizer(tokenizer)
-    for text in (PROBE, PROBE.upper(), PROBE.replace(" ", "  ")):
+    fast = ChunkedWordTokenizer(FastWordTokenizer(tokenizer).tokenize)
+    for text in (PROBE, PROBE.upper(), PROBE.replace(" ", "  "), PROBE.replace(".", ". x")):
         if fast.tokenize(text) != tokenizer.tokenize(text):
             return tokenizer.tokenize  # type: ignore[no-any-return]
     return fast.tokenize
@@ -214,12 +274,22 @@ def fast_word_tokenizer(tokenizer: Any) -> Callable[[str], list[str]]:
 _PUNKT_CLASS: list[type] = []
 
 
+# ASCII letters and digits -> one letter per case and one digit: a context's shape (see memo_punkt).
+_SHAPE = str.maketrans(
+    string.ascii_lowercase + string.ascii_uppercase + string.digits, "a" * 26 + "A" * 26 + "0" * 10
+)
+
+
 def memo_punkt() -> Any:
     """An untrained ``PunktSentenceTokenizer`` that remembers each candidate break's decision.
 
     Punkt decides whether a candidate break (``.``, ``?`` or ``!``) ends a sentence from a short
-    context string alone (the word before, the mark, the word after) and its fixed parameters, so
-    the decision is memoised per context; the sentences come out exactly as NLTK's.
+    context string alone (the word before, the mark, the word after) and its parameters. Untrained,
+    those parameters are empty (no abbreviations, collocations, sentence starters or orthographic
+    statistics), so the decision looks at the context's characters only through their classes
+    (lower- or upper-case letter, digit, punctuation) and never at which letter or digit it is:
+    the decision is memoised per context *shape* (ASCII letters and digits replaced by one
+    representative each), and the sentences come out exactly as NLTK's.
     """
     if not _PUNKT_CLASS:
         from nltk.tokenize import PunktSentenceTokenizer
@@ -230,10 +300,11 @@ def memo_punkt() -> Any:
                 self._decisions: dict[str, bool] = {}
 
             def text_contains_sentbreak(self, text: str) -> bool:
+                key = text.translate(_SHAPE)
                 decisions = self._decisions
-                if text in decisions:
-                    return decisions[text]
-                return remember(decisions, text, bool(super().text_contains_sentbreak(text)))
+                if key in decisions:
+                    return decisions[key]
+                return remember(decisions, key, bool(super().text_contains_sentbreak(text)))
 
         _PUNKT_CLASS.append(MemoPunkt)
     return _PUNKT_CLASS[0]()
