@@ -12,6 +12,7 @@ that fires every rule before using it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Callable
@@ -110,6 +111,9 @@ def _unwrapped(pattern: Any) -> Any:
     return regex.compile(pattern.pattern, pattern.flags)
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9 ]*\Z")
+
+
 class FastWordTokenizer:
     """``NLTKWordTokenizer().tokenize(text)`` (no parenthesis conversion), rule by rule."""
 
@@ -131,7 +135,18 @@ class FastWordTokenizer:
             ]
         )
 
+        rules = self._head.rules + self._tail.rules
+        self._lower_needs = tuple(r.needs for r in rules if r.kind == _LOWER)
+        # With every rule's needs known, ASCII letters, digits and spaces alone fire none of the
+        # rules needing strings (all need punctuation or quotes) and, without a contraction's
+        # letters, none of the others: such text splits on spaces.
+        self._plain_ok = all(r.kind != _ALWAYS for r in rules)
+
     def tokenize(self, text: str) -> list[str]:
+        if self._plain_ok and _PLAIN.match(text):
+            lower = text.lower()
+            if not any(needs in lower for needs in self._lower_needs):
+                return text.split()
         text = self._head.apply(text)
         return self._tail.apply(" " + text + " ").split()
 
@@ -237,16 +252,16 @@ class ChunkedWordTokenizer:
         end = self._last.get(last) or self._chunk(self._last, last, "a ", "")
         if first is None or end is None:
             return self._tokenize(sentence)
-        out = first[:]
+        inner = chunks[1:-1]
         middle = self._middle
-        for k in range(1, len(chunks) - 1):
-            chunk = chunks[k]
-            found = middle.get(chunk) or self._chunk(middle, chunk, "a ", " a")
-            if found is None:
-                return self._tokenize(sentence)
-            out += found
-        out += end
-        return out
+        found = list(map(middle.get, inner))
+        if None in found:
+            for k, chunk in enumerate(inner):
+                if found[k] is None:
+                    found[k] = self._chunk(middle, chunk, "a ", " a")
+                    if found[k] is None:
+                        return self._tokenize(sentence)
+        return [*first, *itertools.chain.from_iterable(found), *end]  # type: ignore[arg-type]
 
     def _chunk(
         self, memo: dict[str, list[str] | None], chunk: str, before: str, after: str
