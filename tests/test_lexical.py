@@ -439,7 +439,8 @@ def test_word_tokenizer_and_sentence_splitter_identical_to_nltk() -> None:
 
     from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
 
-    from judgekit.lexical._words import PROBE, FastWordTokenizer, memo_punkt
+    from judgekit.lexical._sentences import memo_punkt
+    from judgekit.lexical._words import PROBE, FastWordTokenizer
 
     rng = random.Random(9)
     nltk_words, nltk_sents = NLTKWordTokenizer(), PunktSentenceTokenizer()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import string
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +76,7 @@ class _Rule:
     def __init__(self, pattern: Any, replacement: str) -> None:
         source = getattr(pattern, "pattern", None)
         flags = getattr(pattern, "flags", 0)
-        self.pattern = _unwrapped(pattern)
+        self.pattern = unwrapped(pattern)
         self.replacement = replacement
         self.kind: int = _ALWAYS
         self.needs: Any = ()
@@ -99,7 +98,7 @@ class _Rule:
         return True
 
 
-def _unwrapped(pattern: Any) -> Any:
+def unwrapped(pattern: Any) -> Any:
     """NLTK >= 3.9 wraps each pattern in ``nltk.redos.TimedPattern``, which runs the ``regex`` engine
     under a 5 s time limit and costs more than the match itself on a short sentence. These fixed
     NLTK patterns run in linear time, so they are compiled with the same engine, source and flags,
@@ -284,42 +283,3 @@ def fast_word_tokenizer(tokenizer: Any) -> Callable[[str], list[str]]:
         if fast.tokenize(text) != tokenizer.tokenize(text):
             return tokenizer.tokenize  # type: ignore[no-any-return]
     return fast.tokenize
-
-
-_PUNKT_CLASS: list[type] = []
-
-
-# ASCII letters and digits -> one letter per case and one digit: a context's shape (see memo_punkt).
-_SHAPE = str.maketrans(
-    string.ascii_lowercase + string.ascii_uppercase + string.digits, "a" * 26 + "A" * 26 + "0" * 10
-)
-
-
-def memo_punkt() -> Any:
-    """An untrained ``PunktSentenceTokenizer`` that remembers each candidate break's decision.
-
-    Punkt decides whether a candidate break (``.``, ``?`` or ``!``) ends a sentence from a short
-    context string alone (the word before, the mark, the word after) and its parameters. Untrained,
-    those parameters are empty (no abbreviations, collocations, sentence starters or orthographic
-    statistics), so the decision looks at the context's characters only through their classes
-    (lower- or upper-case letter, digit, punctuation) and never at which letter or digit it is:
-    the decision is memoised per context *shape* (ASCII letters and digits replaced by one
-    representative each), and the sentences come out exactly as NLTK's.
-    """
-    if not _PUNKT_CLASS:
-        from nltk.tokenize import PunktSentenceTokenizer
-
-        class MemoPunkt(PunktSentenceTokenizer):  # type: ignore[misc]
-            def __init__(self) -> None:
-                super().__init__()
-                self._decisions: dict[str, bool] = {}
-
-            def text_contains_sentbreak(self, text: str) -> bool:
-                key = text.translate(_SHAPE)
-                decisions = self._decisions
-                if key in decisions:
-                    return decisions[key]
-                return remember(decisions, key, bool(super().text_contains_sentbreak(text)))
-
-        _PUNKT_CLASS.append(MemoPunkt)
-    return _PUNKT_CLASS[0]()

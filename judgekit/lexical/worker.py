@@ -14,7 +14,8 @@ from typing import Any
 
 from judgekit.lexical._meteor import FastMeteor, MemoStemmer
 from judgekit.lexical._rouge import FastRouge
-from judgekit.lexical._words import fast_word_tokenizer, memo_punkt
+from judgekit.lexical._sentences import memo_punkt
+from judgekit.lexical._words import fast_word_tokenizer
 
 
 @dataclass(frozen=True)
