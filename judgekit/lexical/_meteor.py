@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from judgekit.lexical._memo import remember
+from judgekit.lexical._synonyms import LemmaNames
 
 
 class MemoStemmer:
@@ -45,19 +46,14 @@ class FastMeteor:
         self._beta: float = defaults["beta"].default
         self._gamma: float = defaults["gamma"].default
         self._stemmer = stemmer
-        self._wordnet = wordnet
+        self._lemma_names = LemmaNames(wordnet).names
         self._synonyms: dict[str, frozenset[str]] = {}
 
     def _synonyms_of(self, word: str) -> frozenset[str]:
         """The word and its WordNet lemma names without ``_`` (the multi-word ones), as nltk builds it."""
         found = self._synonyms.get(word)
         if found is None:
-            names = {
-                lemma.name()
-                for synset in self._wordnet.synsets(word)
-                for lemma in synset.lemmas()
-                if lemma.name().find("_") < 0
-            }
+            names = {name for name in self._lemma_names(word) if name.find("_") < 0}
             names.add(word)
             found = remember(self._synonyms, word, frozenset(names))
         return found

@@ -184,6 +184,16 @@ def score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, f
     return item_id, scores, tuple(flags)
 
 
+# The items of the run in progress, set before a pool is forked (its workers then get index ranges).
+TASKS: list[tuple[str, str, tuple[str, ...]]] = []
+
+
+def score_range(bounds: tuple[int, int]) -> list[tuple[str, dict[str, float], tuple[str, ...]]]:
+    """Score ``TASKS[start:stop]`` (in a forked worker, the parent's list as it was at the fork)."""
+    start, stop = bounds
+    return [score_item(t) for t in TASKS[start:stop]]
+
+
 def score_chunk(
     tasks: Sequence[tuple[str, str, tuple[str, ...]]],
 ) -> list[tuple[str, dict[str, float], tuple[str, ...]]]:
