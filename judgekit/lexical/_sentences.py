@@ -91,7 +91,14 @@ def _define() -> type:
             word_start = word_stop = 0
             for match in self._context_re.finditer(text):
                 before = text[word_stop : match.start()]
-                space = max(before.rfind(ch) for ch in string.whitespace)
+                space = max(
+                    before.rfind(" "),
+                    before.rfind("\n"),
+                    before.rfind("\t"),
+                    before.rfind("\r"),
+                    before.rfind("\x0b"),
+                    before.rfind("\x0c"),
+                )  # the last of string.whitespace, as NLTK looks for it
                 start = space + word_stop + 1 if space > 0 else word_start
                 if previous is not None and word_stop <= start:
                     contexts.append(

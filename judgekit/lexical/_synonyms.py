@@ -5,14 +5,15 @@ METEOR's synonym stage needs, per word, only the names of the lemmas of the word
 per name) from its line in WordNet's data file, read through NLTK's seekable unicode stream; that
 is most of METEOR's cost on the first items a process scores. :class:`LemmaNames` finds the same
 synsets the same way (NLTK's own ``_morphy`` and lemma index, parts of speech in NLTK's order) and
-reads only the lemma names from each data line, through a plain binary file of its own (so forked
-workers never share a file offset). Names are stripped of their syntactic marker (``galore(ip)``)
+reads only the lemma names from each data line, through a plain binary file of its own, opened again in
+a forked child (so workers never share a file offset). Names are stripped of their syntactic marker (``galore(ip)``)
 as NLTK does. It runs only after agreeing with ``synsets`` on :data:`PROBE_WORDS`, else
 ``synsets`` is used; a synset already built by NLTK is read from NLTK's cache.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
@@ -36,6 +37,7 @@ class LemmaNames:
     def __init__(self, wordnet: Any) -> None:
         self._wordnet = wordnet
         self._files: dict[str, BinaryIO] = {}
+        self._pid = os.getpid()
         self._by_synset: dict[tuple[str, int], list[str]] = {}
         self.names: Callable[[str], Iterable[str]] = self._from_synsets
         try:
@@ -72,6 +74,9 @@ class LemmaNames:
         if cached is not None:
             found = [lemma.name() for lemma in cached.lemmas()]
         else:
+            if self._pid != os.getpid():
+                # A forked child: the inherited handles share their file offset with the parent's.
+                self._files, self._pid = {}, os.getpid()
             data = self._files.get(pos)
             if data is None:
                 path = self._wordnet.abspath(f"data.{self._wordnet._FILEMAP[pos]}").path

@@ -84,7 +84,9 @@ def run_tasks(
     size = max(1, min(64, math.ceil(len(tasks) / (workers * 8))))
     ctx = multiprocessing.get_context(method)
     if method == "fork":
-        # Forked workers inherit the tasks: each chunk travels as a (start, stop) pair, not as text.
+        # Forked workers inherit the scorers, built and checked once here, and the tasks: each
+        # chunk travels as a (start, stop) pair, not as text.
+        setup(config)
         TASKS[:] = tasks
         work: Callable[[Any], list[Any]] = score_range
         chunks: Iterator[Any] = ((start, start + size) for start in range(0, len(tasks), size))

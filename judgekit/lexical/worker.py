@@ -38,8 +38,16 @@ STATE: dict[str, Any] = {}
 
 
 def setup(config: Config) -> None:
-    """Build the scorers once per process (the pool's initializer; also used in-process)."""
-    if STATE.get("config") == config and STATE.get("pid") == os.getpid():
+    """Build the scorers once per process (the pool's initializer; also used in-process).
+
+    A worker forked from a process that built them for the same config keeps them (with their
+    memo tables and start-up checks) and only opens WordNet's files anew.
+    """
+    if STATE.get("config") == config:
+        if STATE.get("pid") != os.getpid():
+            if STATE["wordnet"] is not None:
+                _reopen_wordnet_files(STATE["wordnet"])
+            STATE["pid"] = os.getpid()
         return
     from nltk.stem.porter import PorterStemmer
     from nltk.tokenize import NLTKWordTokenizer
@@ -62,6 +70,7 @@ def setup(config: Config) -> None:
     STATE.update(
         pid=os.getpid(),
         config=config,
+        wordnet=wordnet if config.meteor and config.use_wordnet else None,
         rouge=_checked_rouge(config.rouge_types, rouge_stem, config.stemmer) if config.rouge_types else None,
         sentences=memo_punkt(),
         words=fast_word_tokenizer(words),
