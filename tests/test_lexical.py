@@ -439,7 +439,8 @@ def test_word_tokenizer_and_sentence_splitter_identical_to_nltk() -> None:
 
     from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
 
-    from judgekit.lexical._words import PROBE, FastWordTokenizer, memo_punkt
+    from judgekit.lexical._sentences import memo_punkt
+    from judgekit.lexical._words import PROBE, FastWordTokenizer
 
     rng = random.Random(9)
     nltk_words, nltk_sents = NLTKWordTokenizer(), PunktSentenceTokenizer()
@@ -468,12 +469,12 @@ def test_fast_implementations_are_in_use() -> None:
     """On the pinned rouge-score and nltk the probes agree, so the fast paths (not the fallbacks) run."""
     from judgekit.lexical._meteor import FastMeteor
     from judgekit.lexical._rouge import FastRouge
-    from judgekit.lexical._words import FastWordTokenizer
+    from judgekit.lexical._words import ChunkedWordTokenizer
 
     worker.setup(worker.Config(("rouge1", "rougeLsum"), True, False, True, False))
     assert isinstance(worker.STATE["rouge"], FastRouge)
     assert isinstance(worker.STATE["meteor"].__self__, FastMeteor)
-    assert isinstance(worker.STATE["words"].__self__, FastWordTokenizer)
+    assert isinstance(worker.STATE["words"].__self__, ChunkedWordTokenizer)
     worker.STATE.clear()
 
 

@@ -21,13 +21,15 @@ English abbreviation list, which needs a download; so the result is the same on 
 ROUGE uses rouge-score's own tokenizer, which lower-cases and keeps only ``[a-z0-9]`` runs (as
 ROUGE-1.5.5 does): text in other scripts has no ROUGE tokens, and the report notes such items.
 
-Speed: ROUGE (``_rouge``), METEOR (``_meteor``) and NLTK's word and sentence tokenizers (``_words``)
-run through judgekit's own implementations, which memoise per word type what the libraries recompute
-for every token (stems, WordNet synonyms, sentence-break decisions), compute ROUGE-L's LCS
-bit-parallel and skip tokenizer rules that cannot fire. Their results are the libraries' exactly
-(equal floats; tests compare them with rouge-score and nltk called directly), and each is used only
-after agreeing with its library on probe texts at start-up, else the library itself runs. BLEU calls
-nltk directly.
+Speed: ROUGE (``_rouge``), METEOR (``_meteor``, WordNet lemma names from ``_synonyms``) and NLTK's
+word and sentence tokenizers (``_words``, ``_sentences``) run through judgekit's own implementations,
+which memoise what the libraries recompute for every token (stems, synonyms, each space-separated
+chunk's word tokens, Punkt's decision per context shape), compute ROUGE-L's LCS bit-parallel, read
+only the lemma names from WordNet's data lines and skip tokenizer rules that cannot fire. Their
+results are the libraries' exactly (equal floats; tests compare them with rouge-score and nltk called
+directly), and each is used only after agreeing with its library on probe texts at start-up, else
+the library itself runs. BLEU calls nltk directly. The pool's workers are forked after the parent has
+built and checked the scorers, and get index ranges into the inherited items.
 
 Modules: ``model`` (metric names, the report), ``io`` (reading predictions and references), ``metrics``
 (:func:`compute_lexical`), ``worker`` (one item, in whichever process scores it), ``pool`` (the process

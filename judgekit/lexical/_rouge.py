@@ -32,23 +32,26 @@ class RougeTokenizer:
 
     def __init__(self, stem: Callable[[str], str] | None) -> None:
         self._stem = stem
-        self._memo: dict[str, str | None] = {}
+        self._memo: dict[str, str] = {}  # raw token -> final form, "" for a token rouge-score drops
 
-    def _form(self, raw: str) -> str | None:
+    def _form(self, raw: str) -> str:
         token = self._stem(raw) if self._stem is not None and len(raw) > 3 else raw
-        return remember(self._memo, raw, token if _VALID.match(token) else None)
+        return remember(self._memo, raw, token if _VALID.match(token) else "")
 
     def tokenize(self, text: str) -> list[str]:
-        memo = self._memo
-        out: list[str] = []
-        for raw in _RUN.findall(text.lower()):
-            form = memo[raw] if raw in memo else self._form(raw)
-            if form is not None:
-                out.append(form)
-        return out
+        raws = _RUN.findall(text.lower())
+        forms: list[str | None] = list(map(self._memo.get, raws))
+        if None in forms:
+            forms = [self._form(raw) if form is None else form for raw, form in zip(raws, forms, strict=True)]
+        if "" in forms:
+            forms = [form for form in forms if form]
+        return forms  # type: ignore[return-value]
 
 
-def _ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+def _ngrams(tokens: Sequence[str], n: int) -> Counter[Any]:
+    """n-gram counts; unigrams are counted as the tokens themselves (the hits come out the same)."""
+    if n == 1:
+        return Counter(tokens)
     return Counter(zip(*(tokens[k:] for k in range(n)), strict=False))
 
 
@@ -134,11 +137,11 @@ class FastRouge:
         whole = any(t != "rougeLsum" for t in self.rouge_types)
         pred_tokens = self.tokenize(prediction) if whole else []
         pred_sents = self._sentences(prediction) if "rougeLsum" in self.rouge_types else []
-        pred_ngrams: dict[int, Counter[tuple[str, ...]]] = {}
+        pred_ngrams: dict[int, Counter[Any]] = {}
         best: dict[str, Any] = {}
         for target in targets:
             target_tokens = self.tokenize(target) if whole else []
-            target_ngrams: dict[int, Counter[tuple[str, ...]]] = {}
+            target_ngrams: dict[int, Counter[Any]] = {}
             for rouge_type in self.rouge_types:
                 if rouge_type == "rougeL":
                     score = self._lcs_score(target_tokens, pred_tokens)
@@ -161,7 +164,7 @@ class FastRouge:
         recall = hits / target_count
         return self._score(precision=precision, recall=recall, fmeasure=self._fmeasure(precision, recall))
 
-    def _ngram_score(self, target: Counter[tuple[str, ...]], prediction: Counter[tuple[str, ...]]) -> Any:
+    def _ngram_score(self, target: Counter[Any], prediction: Counter[Any]) -> Any:
         hits = 0
         for gram, count in target.items():
             other = prediction.get(gram)

@@ -12,6 +12,7 @@ that fires every rule before using it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -75,7 +76,7 @@ class _Rule:
     def __init__(self, pattern: Any, replacement: str) -> None:
         source = getattr(pattern, "pattern", None)
         flags = getattr(pattern, "flags", 0)
-        self.pattern = _unwrapped(pattern)
+        self.pattern = unwrapped(pattern)
         self.replacement = replacement
         self.kind: int = _ALWAYS
         self.needs: Any = ()
@@ -97,7 +98,7 @@ class _Rule:
         return True
 
 
-def _unwrapped(pattern: Any) -> Any:
+def unwrapped(pattern: Any) -> Any:
     """NLTK >= 3.9 wraps each pattern in ``nltk.redos.TimedPattern``, which runs the ``regex`` engine
     under a 5 s time limit and costs more than the match itself on a short sentence. These fixed
     NLTK patterns run in linear time, so they are compiled with the same engine, source and flags,
@@ -107,6 +108,9 @@ def _unwrapped(pattern: Any) -> Any:
     import regex  # type: ignore[import-untyped]
 
     return regex.compile(pattern.pattern, pattern.flags)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9 ]*\Z")
 
 
 class FastWordTokenizer:
@@ -130,7 +134,18 @@ class FastWordTokenizer:
             ]
         )
 
+        rules = self._head.rules + self._tail.rules
+        self._lower_needs = tuple(r.needs for r in rules if r.kind == _LOWER)
+        # With every rule's needs known, ASCII letters, digits and spaces alone fire none of the
+        # rules needing strings (all need punctuation or quotes) and, without a contraction's
+        # letters, none of the others: such text splits on spaces.
+        self._plain_ok = all(r.kind != _ALWAYS for r in rules)
+
     def tokenize(self, text: str) -> list[str]:
+        if self._plain_ok and _PLAIN.match(text):
+            lower = text.lower()
+            if not any(needs in lower for needs in self._lower_needs):
+                return text.split()
         text = self._head.apply(text)
         return self._tail.apply(" " + text + " ").split()
 
@@ -202,38 +217,69 @@ class _Rules:
         return text
 
 
+# What NLTK's final-period rules let follow the period: closing quotes and brackets (and spaces).
+_CLOSERS = frozenset("])}>\"'»”’")
+
+
+class ChunkedWordTokenizer:
+    r"""A sentence's word tokens put together from memoised tokens of its space-separated chunks.
+
+    Every rule of the tokenizer matches either inside a chunk or at a chunk's edge, where what it
+    sees of the neighbourhood is the separating space: the rules with a space or ``\s`` in their
+    pattern use it as the first or last character of a match; lookarounds and ``\b`` see one
+    character; replacements keep the space. So a chunk comes out the same in any sentence, given
+    whether it is first (``^``), last (``$``: the final-period and trailing-colon rules) or in
+    between, and is tokenised once per position with a plain word as stand-in neighbour
+    (``a``). Sentences where that reasoning does not hold run whole: a single chunk, an empty one
+    (a double space), a last chunk ending in whitespace or a closing quote or bracket (the
+    final-period rule can then reach into the chunk before), and ``' '`` (NLTK's ``([^'])' `` rule
+    could take the space both as the end of one match and as the start of the next).
+    """
+
+    def __init__(self, tokenize: Callable[[str], list[str]]) -> None:
+        self._tokenize = tokenize
+        self._first: dict[str, list[str] | None] = {}
+        self._middle: dict[str, list[str] | None] = {}
+        self._last: dict[str, list[str] | None] = {}
+
+    def tokenize(self, sentence: str) -> list[str]:
+        chunks = sentence.split(" ")
+        last = chunks[-1]
+        if len(chunks) < 2 or "" in chunks or last[-1] in _CLOSERS or last[-1].isspace() or "' '" in sentence:
+            return self._tokenize(sentence)
+        first = self._first.get(chunks[0]) or self._chunk(self._first, chunks[0], "", " a")
+        end = self._last.get(last) or self._chunk(self._last, last, "a ", "")
+        if first is None or end is None:
+            return self._tokenize(sentence)
+        inner = chunks[1:-1]
+        middle = self._middle
+        found = list(map(middle.get, inner))
+        if None in found:
+            for k, chunk in enumerate(inner):
+                if found[k] is None:
+                    found[k] = self._chunk(middle, chunk, "a ", " a")
+                    if found[k] is None:
+                        return self._tokenize(sentence)
+        return [*first, *itertools.chain.from_iterable(found), *end]  # type: ignore[arg-type]
+
+    def _chunk(
+        self, memo: dict[str, list[str] | None], chunk: str, before: str, after: str
+    ) -> list[str] | None:
+        """The chunk's tokens between stand-in neighbours (None: they did not come out as ``a``)."""
+        if chunk in memo:
+            return memo[chunk]
+        tokens = self._tokenize(before + chunk + after)
+        if before:
+            tokens = tokens[1:] if tokens[:1] == ["a"] else None  # type: ignore[assignment]
+        if after and tokens is not None:
+            tokens = tokens[:-1] if tokens[-1:] == ["a"] else None  # type: ignore[assignment]
+        return remember(memo, chunk, tokens)
+
+
 def fast_word_tokenizer(tokenizer: Any) -> Callable[[str], list[str]]:
     """The fast tokenizer's ``tokenize`` if it agrees with ``tokenizer`` on :data:`PROBE`, else NLTK's."""
-    fast = FastWordTokenizer(tokenizer)
-    for text in (PROBE, PROBE.upper(), PROBE.replace(" ", "  ")):
+    fast = ChunkedWordTokenizer(FastWordTokenizer(tokenizer).tokenize)
+    for text in (PROBE, PROBE.upper(), PROBE.replace(" ", "  "), PROBE.replace(".", ". x")):
         if fast.tokenize(text) != tokenizer.tokenize(text):
             return tokenizer.tokenize  # type: ignore[no-any-return]
     return fast.tokenize
-
-
-_PUNKT_CLASS: list[type] = []
-
-
-def memo_punkt() -> Any:
-    """An untrained ``PunktSentenceTokenizer`` that remembers each candidate break's decision.
-
-    Punkt decides whether a candidate break (``.``, ``?`` or ``!``) ends a sentence from a short
-    context string alone (the word before, the mark, the word after) and its fixed parameters, so
-    the decision is memoised per context; the sentences come out exactly as NLTK's.
-    """
-    if not _PUNKT_CLASS:
-        from nltk.tokenize import PunktSentenceTokenizer
-
-        class MemoPunkt(PunktSentenceTokenizer):  # type: ignore[misc]
-            def __init__(self) -> None:
-                super().__init__()
-                self._decisions: dict[str, bool] = {}
-
-            def text_contains_sentbreak(self, text: str) -> bool:
-                decisions = self._decisions
-                if text in decisions:
-                    return decisions[text]
-                return remember(decisions, text, bool(super().text_contains_sentbreak(text)))
-
-        _PUNKT_CLASS.append(MemoPunkt)
-    return _PUNKT_CLASS[0]()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from judgekit.errors import ConfigError
-from judgekit.lexical.worker import Config, init_worker, score_chunk, score_item, setup
+from judgekit.lexical.worker import TASKS, Config, init_worker, score_chunk, score_item, score_range, setup
 
 # Below this much text (characters over all predictions and references) a pool costs more than it
 # saves. Forked workers start in milliseconds; spawned ones re-import NLTK and reload WordNet.
@@ -83,14 +83,26 @@ def run_tasks(
     # Small chunks keep every core busy to the end; imap returns them in input order.
     size = max(1, min(64, math.ceil(len(tasks) / (workers * 8))))
     ctx = multiprocessing.get_context(method)
-    # The bar (and tqdm's monitor thread) starts only after the workers are forked.
-    with (
-        ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool,
-        _progress_bar(len(tasks), progress) as advance,
-    ):
-        for chunk in pool.imap(score_chunk, _chunks(tasks, size)):
-            results.extend(chunk)
-            advance(len(chunk))
+    if method == "fork":
+        # Forked workers inherit the scorers, built and checked once here, and the tasks: each
+        # chunk travels as a (start, stop) pair, not as text.
+        setup(config)
+        TASKS[:] = tasks
+        work: Callable[[Any], list[Any]] = score_range
+        chunks: Iterator[Any] = ((start, start + size) for start in range(0, len(tasks), size))
+    else:
+        work, chunks = score_chunk, _chunks(tasks, size)
+    try:
+        # The bar (and tqdm's monitor thread) starts only after the workers are forked.
+        with (
+            ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool,
+            _progress_bar(len(tasks), progress) as advance,
+        ):
+            for chunk in pool.imap(work, chunks):
+                results.extend(chunk)
+                advance(len(chunk))
+    finally:
+        TASKS.clear()
     return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -13,7 +14,8 @@ from typing import Any
 
 from judgekit.lexical._meteor import FastMeteor, MemoStemmer
 from judgekit.lexical._rouge import FastRouge
-from judgekit.lexical._words import fast_word_tokenizer, memo_punkt
+from judgekit.lexical._sentences import memo_punkt
+from judgekit.lexical._words import fast_word_tokenizer
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,16 @@ STATE: dict[str, Any] = {}
 
 
 def setup(config: Config) -> None:
-    """Build the scorers once per process (the pool's initializer; also used in-process)."""
-    if STATE.get("config") == config and STATE.get("pid") == os.getpid():
+    """Build the scorers once per process (the pool's initializer; also used in-process).
+
+    A worker forked from a process that built them for the same config keeps them (with their
+    memo tables and start-up checks) and only opens WordNet's files anew.
+    """
+    if STATE.get("config") == config:
+        if STATE.get("pid") != os.getpid():
+            if STATE["wordnet"] is not None:
+                _reopen_wordnet_files(STATE["wordnet"])
+            STATE["pid"] = os.getpid()
         return
     from nltk.stem.porter import PorterStemmer
     from nltk.tokenize import NLTKWordTokenizer
@@ -60,6 +70,7 @@ def setup(config: Config) -> None:
     STATE.update(
         pid=os.getpid(),
         config=config,
+        wordnet=wordnet if config.meteor and config.use_wordnet else None,
         rouge=_checked_rouge(config.rouge_types, rouge_stem, config.stemmer) if config.rouge_types else None,
         sentences=memo_punkt(),
         words=fast_word_tokenizer(words),
@@ -120,6 +131,9 @@ def init_worker(config: Config) -> None:
     # the workers), instead of every worker printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup(config)
+    # A forked worker inherits the parent's objects (WordNet alone is ~0.5M of them): leave them
+    # out of the cyclic garbage collector, whose full passes would walk (and copy-on-write) them all.
+    gc.freeze()
 
 
 def _reopen_wordnet_files(reader: Any) -> None:
@@ -177,6 +191,16 @@ def score_item(task: tuple[str, str, tuple[str, ...]]) -> tuple[str, dict[str, f
     if any(not r.strip() for r in references):
         flags.append("empty_reference")
     return item_id, scores, tuple(flags)
+
+
+# The items of the run in progress, set before a pool is forked (its workers then get index ranges).
+TASKS: list[tuple[str, str, tuple[str, ...]]] = []
+
+
+def score_range(bounds: tuple[int, int]) -> list[tuple[str, dict[str, float], tuple[str, ...]]]:
+    """Score ``TASKS[start:stop]`` (in a forked worker, the parent's list as it was at the fork)."""
+    start, stop = bounds
+    return [score_item(t) for t in TASKS[start:stop]]
 
 
 def score_chunk(
