@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from judgekit import interrupts
+from judgekit._lazy import warm_imports
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
 from judgekit.cache import Cache, default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
@@ -208,6 +209,8 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
             if log_file is not None:
                 run.log = RunLog(log_file, run.clean)
                 run.log.header(meta)
+            # the score file's statistics (numpy) load while the calls are in flight, not after them
+            warm_imports("judgekit.stats.paired", "judgekit.stats.resampling")
             outcomes = await _run_engines([r.engine for r in run.judges], run.jobs)
             for judge_run, results in zip(run.judges, outcomes, strict=True):
                 judge_run.results = results

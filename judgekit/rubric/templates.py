@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, meta
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -41,6 +41,8 @@ class TemplateSet:
         )
         self._constant: dict[str, bool] = {}
         self._rendered: dict[str, str] = {}
+        # compiled once per run: Jinja's own cache stats the file on every get_template (auto_reload)
+        self._compiled: dict[str, Template] = {}
         self._env.filters["fence"] = fence
         self._env.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
 
@@ -58,15 +60,21 @@ class TemplateSet:
             if self._is_constant(template):
                 text = self._rendered.get(template)
                 if text is None:
-                    text = self._rendered[template] = self._env.get_template(template).render().strip()
+                    text = self._rendered[template] = self._template(template).render().strip()
                 return text
-            return self._env.get_template(template).render(context).strip()
+            return self._template(template).render(context).strip()
         except SecurityError as err:
             raise RubricError(
                 f"{_template_place(self.folder, template, err)}: blocked unsafe template operation ({err})"
             ) from None
         except TemplateError as err:
             raise RubricError(f"{_template_place(self.folder, template, err)}: {_first_line(err)}") from None
+
+    def _template(self, name: str) -> Template:
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            compiled = self._compiled[name] = self._env.get_template(name)
+        return compiled
 
     def check(self, name: str) -> None:
         """The template exists and compiles; a :class:`RubricError` naming its file and line otherwise."""
