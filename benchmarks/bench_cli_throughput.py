@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,10 @@ def payloads(ds: Path, rs: Path) -> list[dict[str, object]]:
     ]
 
 
-def cli_run(ds: Path, rs: Path, base_url: str, tmp: Path, run: int, concurrency: int, client: str) -> float:
+def cli_run(
+    ds: Path, rs: Path, base_url: str, tmp: Path, run: int, concurrency: int, client: str
+) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``judgekit score`` process."""
     out = tmp / f"out{run}.json"
     cmd = [
         sys.executable,
@@ -76,13 +80,25 @@ def cli_run(ds: Path, rs: Path, base_url: str, tmp: Path, run: int, concurrency:
         "-q",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    before = _cpu(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp)
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr[-2000:]
     totals = json.loads(out.read_text())["totals"]
     assert totals["cache_hits"] == 0, totals
-    return elapsed
+    return elapsed, _cpu(resource.RUSAGE_CHILDREN) - before
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _bare(base_url: str, bodies: list[dict[str, object]], concurrency: int) -> tuple[float, float]:
+    before = _cpu(resource.RUSAGE_SELF)
+    elapsed = asyncio.run(bare_aiohttp(base_url, bodies, concurrency))
+    return elapsed, _cpu(resource.RUSAGE_SELF) - before
 
 
 def case(calls: int, latency: float, concurrency: int, repeats: int, client: str) -> tuple[float, float]:
@@ -95,14 +111,33 @@ def case(calls: int, latency: float, concurrency: int, repeats: int, client: str
             bare, ours = [], []
             for run in range(repeats):
                 server.reset()
-                bare.append(asyncio.run(bare_aiohttp(server.base_url, bodies, concurrency)))
+                bare.append(_bare(server.base_url, bodies, concurrency))
                 server.reset()
                 ours.append(cli_run(ds, rs, server.base_url, tmp, run, concurrency, client))
                 assert server.calls() == len(bodies)
-                print(f"  run {run + 1}: bare {bare[-1]:.2f} s, judgekit CLI {ours[-1]:.2f} s", flush=True)
+                (bw, bc), (ow, oc) = bare[-1], ours[-1]
+                print(
+                    f"  run {run + 1}: bare {bw:.2f} s (CPU {bc:.2f} s), judgekit CLI {ow:.2f} s (CPU {oc:.2f} s)"
+                    f": {bw / ow:.2f}",
+                    flush=True,
+                )
         finally:
             server.stop()
-    return statistics.median(bare), statistics.median(ours)
+    ratios = sorted(b[0] / o[0] for b, o in zip(bare, ours, strict=True))
+    print(f"  per-run ratios {ratios[0]:.2f}-{ratios[-1]:.2f}; median CPU: bare {_median(bare, 1):.2f} s, "
+          f"judgekit CLI {_median(ours, 1):.2f} s (the whole process: start-up, imports, files)")  # fmt: skip
+    return _median(bare, 0), _median(ours, 0)
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _median(runs: list[tuple[float, float]], i: int) -> float:
+    return statistics.median(r[i] for r in runs)
 
 
 def main() -> None:
@@ -117,14 +152,21 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "judgekit")], env=env, check=True)
     load = os.getloadavg()
-    print(f"machine: nproc {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    cpu = next((ln.split(":", 1)[1].strip() for ln in _cpuinfo() if ln.startswith("model name")), "?")
+    print(
+        f"machine: nproc {os.cpu_count()} ({cpu}), Python {sys.version.split()[0]}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     for name, (calls, latency, target) in CASES.items():
         if args.only and name != args.only:
             continue
+        load = os.getloadavg()
         print(
             f"({name}) {calls} calls, latency {latency:g} s, {args.concurrency} in flight, --client {args.client}"
+            f"; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
         )
         bare, ours = case(calls, latency, args.concurrency, args.repeats, args.client)
+        load = os.getloadavg()
+        print(f"  load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         print(f"  bare aiohttp   {bare:6.2f} s  {calls / bare:7.1f} calls/s")
         print(f"  judgekit CLI   {ours:6.2f} s  {calls / ours:7.1f} calls/s")
         ratio = bare / ours

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,3 +24,17 @@ def lazy_getattr(
         return value
 
     return __getattr__
+
+
+def warm_imports(*modules: str) -> threading.Thread:
+    """Import ``modules`` in a thread, so that a caller waiting on I/O (judge calls in flight) pays their import
+    while it would be idle anyway. Whoever imports one of them meanwhile waits for it (the import lock), so
+    nothing sees a half-initialised module. Not a daemon: an exit waits for the imports to finish."""
+    thread = threading.Thread(target=_import_all, args=(modules,), name="judgekit-warm-imports")
+    thread.start()
+    return thread
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)

@@ -13,8 +13,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-import numpy as np
-
 from judgekit.data import Item
 from judgekit.engine import JobResult
 from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
@@ -247,6 +245,8 @@ def score_ci(
     """Percentile bootstrap interval of the mean of ``values`` (the scored questions; unscored ones are left
     out by the caller, never counted as 0): ``{low, high, level, method, n, resamples}``, or ``None`` when
     the bootstrap is off or nothing was scored."""
+    import numpy as np  # here, not at the top: a run loads it while its calls are in flight (scoring)
+
     from judgekit.stats.paired import bootstrap_means
     from judgekit.stats.resampling import percentile_ci
 

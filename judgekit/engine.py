@@ -142,8 +142,8 @@ class Engine:
         self._breaker = Breaker(judge.identity, settings.breaker_window, settings.concurrency, on_state)
         self._sent = 0  # calls handed to the judge, including ones cut off by a stop
         self._kept = 0  # judgments finished with a score (each is in the cache, if there is one)
-        # Set when the run is being cancelled (Ctrl-C, SIGTERM): Python 3.11's wait_for can swallow a
-        # cancellation that lands as a call completes, so workers also check this before each next job.
+        # Set when the run is being cancelled (Ctrl-C, SIGTERM): workers check it before each next job, so
+        # one that missed a cancellation (Python 3.11's wait_for could swallow one) still stops.
         self._closing = False
 
     def unavailable(self) -> JudgeUnavailable:
@@ -358,9 +358,9 @@ class Engine:
                 if self._breaker.stop is not None:
                     raise _Halted
                 self._sent += 1
-                completion = await asyncio.wait_for(
-                    self.judge.complete(messages, params), self.settings.timeout
-                )
+                # asyncio.timeout, not wait_for: no task per call, and a cancellation is never swallowed
+                async with asyncio.timeout(self.settings.timeout):
+                    completion = await self.judge.complete(messages, params)
             except TransientError as err:
                 error = err
             except TimeoutError:

@@ -25,7 +25,6 @@ from judgekit.judges.local import is_local_spec, parse_local_spec
 from judgekit.judges.panel_spec import PanelJudge, check_distinct
 from judgekit.judges.python_object import is_python_object
 from judgekit.judges.router import RouterJudge
-from judgekit.limiter import SLOW_START
 from judgekit.parse import parse_completion
 from judgekit.rubric import Rubric, load_rubric
 from judgekit.scoring import (
@@ -160,8 +159,7 @@ def estimate(
     notes = ["calls are first calls only: a re-ask after an unparseable answer, and retries, add calls"]
     if settings.batch is None:
         notes.append(
-            f"time assumes {assume.latency:g} s per call (--latency), no 429s, and the engine's slow start "
-            f"({SLOW_START} calls in flight, doubling up to --concurrency)"
+            f"time assumes {assume.latency:g} s per call (--latency), no 429s, and --concurrency calls in flight"
         )
     else:
         notes.append(
@@ -420,16 +418,9 @@ def _price(
 
 
 def run_time(calls: int, concurrency: int, latency: float) -> float:
-    """Seconds for ``calls`` calls of ``latency`` each: waves as wide as the limiter allows, which starts at
-    the engine's slow start and doubles per wave up to ``concurrency``."""
-    waves, width, left = 0, min(SLOW_START, concurrency), calls
-    while left > 0 and width < concurrency:
-        left -= width
-        waves += 1
-        width = min(concurrency, width * 2)
-    if left > 0:
-        waves += math.ceil(left / concurrency)
-    return waves * latency
+    """Seconds for ``calls`` calls of ``latency`` each: waves of ``concurrency`` calls (the limiter starts
+    at the requested concurrency and only lowers it on a 429)."""
+    return math.ceil(calls / concurrency) * latency
 
 
 def _money(usd: float) -> str:

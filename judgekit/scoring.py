@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from judgekit import interrupts
 from judgekit._gc import collector_paused, run_scope
+from judgekit._lazy import warm_imports
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
 from judgekit.batch.api import batch_target
 from judgekit.batch.run import BatchRun
@@ -223,6 +224,8 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
             if log_file is not None:
                 run.log = RunLog(log_file, run.clean)
                 run.log.header(meta)
+            # the score file's statistics (numpy) load while the calls are in flight, not after them
+            warm_imports("judgekit.stats.paired", "judgekit.stats.resampling")
             if run.batch is not None:
                 status = functools.partial(bar.set_postfix_str, refresh=True)
                 outcomes = [await run.batch.run(run.judges[0].engine, run.jobs, status)]

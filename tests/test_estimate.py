@@ -178,7 +178,7 @@ def test_library_estimate_with_a_python_judge(tmp_path: Path) -> None:
     assert (second.calls, second.cached) == (0, N_ASPECTS) and len(calls) == N_ASPECTS
 
 
-def test_time_follows_concurrency_latency_and_slow_start() -> None:
+def test_time_follows_concurrency_and_latency() -> None:
     class Judge:
         identity = "python:timed-judge"
 
@@ -192,10 +192,10 @@ def test_time_follows_concurrency_latency_and_slow_start() -> None:
         assert est.calls == samples * N_ASPECTS and est.latency_s == latency
         return est.time_s
 
-    # 18 calls, 4 in flight (below the slow start of 8): ceil(18 / 4) = 5 rounds
+    # 18 calls, 4 in flight: ceil(18 / 4) = 5 rounds
     assert seconds(4, 0.5) == pytest.approx(math.ceil(N_ASPECTS / 4) * 0.5)
-    # 72 calls at up to 64 in flight: rounds of 8, 16, 32 (slow start), then the 16 left = 4 rounds
-    assert seconds(64, 2.0, samples=4) == pytest.approx(4 * 2.0)
+    # 72 calls at 64 in flight from the first call on: a round of 64, then the 8 left = 2 rounds
+    assert seconds(64, 2.0, samples=4) == pytest.approx(2 * 2.0)
 
 
 @pytest.mark.parametrize(

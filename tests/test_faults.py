@@ -200,3 +200,18 @@ def test_adaptive_concurrency_near_a_rate_limit(make_server: Any, tmp_path: Path
     assert sum(1 for c in late if c["status"] == 429) <= 0.2 * len(late)
     # doesn't stall: close to the pace the limit allows (120 calls, 4 at a time, 0.1 s each)
     assert elapsed < 120 / limit * 0.1 * 4 + 5, elapsed
+
+
+def test_full_concurrency_from_the_first_call(make_server: Any, tmp_path: Path) -> None:
+    """No slow start: a backend that takes --concurrency calls gets them at once, and only a 429 lowers it."""
+    server = make_server(latency=1.0)
+    ds, rs = _big_dataset(tmp_path, 12, 4)  # 48 calls
+    s = ScoreSettings(
+        judge=JudgeOptions(api_base=server.base_url, api_key="x"), engine=EngineSettings(concurrency=24)
+    )
+    result = score(ds, rs, judge="openai/judge", settings=s, cache=False)
+    assert result.coverage.ratio == 1.0
+    assert result.meta["concurrency_changes"] == []
+    calls = sorted(server.calls, key=lambda c: c["t_start"])
+    first_end = min(c["t_end"] for c in calls)
+    assert sum(1 for c in calls if c["t_start"] < first_end) == 24  # the first 24 were in flight together

@@ -195,7 +195,9 @@ def test_bad_key_stops_with_the_true_count_and_no_traceback(
         line = assert_stopped(proc, folder, "without one answer", "Incorrect API key")
         made = int(re.search(r"failed on all (\d+) call\(s\) made", line).group(1))  # type: ignore[union-attr]
         assert made == scripted_server.count(), (line, scripted_server.count())
-        assert 8 <= made <= 16 and key not in proc.stderr
+        # the 16 calls in flight at once (default --concurrency), plus at most one more per worker whose
+        # call failed before the 8th failure (ABORT_AFTER) stopped the run
+        assert 8 <= made <= min(judgments, 16 + 7) and key not in proc.stderr
 
 
 def test_api_base_without_scheme_is_a_config_error(scripted_server: ScriptedServer, tmp_path: Path) -> None:

@@ -61,11 +61,7 @@ def dry_run_options(args: argparse.Namespace) -> list[str]:
 def dry_run(args: argparse.Namespace, settings: Any, judges: Sequence[Any], cache: str | bool) -> int | None:
     """With --dry-run, estimate the run ``args`` describe: exit code 0, nothing judged, no file but
     --out-estimate written. Without it, None: the run goes ahead (and needs --out)."""
-    from pydantic import ValidationError
-
     from judgekit.errors import ConfigError
-    from judgekit.estimation import DEFAULT_LATENCY_S, EstimateSettings, estimate, format_estimate
-    from judgekit.io import atomic_write_text, check_writable
 
     given = dry_run_options(args)
     if not args.dry_run:
@@ -74,6 +70,11 @@ def dry_run(args: argparse.Namespace, settings: Any, judges: Sequence[Any], cach
         if args.out is None:
             raise ConfigError("--out is required (unless --dry-run)")
         return None
+    from pydantic import ValidationError  # only now: a run does not need the estimator loaded
+
+    from judgekit.estimation import DEFAULT_LATENCY_S, EstimateSettings, estimate, format_estimate
+    from judgekit.io import atomic_write_text, check_writable
+
     if args.json and args.quiet:
         raise ConfigError("--json and --quiet contradict each other")
     try:

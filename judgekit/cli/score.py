@@ -6,6 +6,7 @@ import argparse
 import shlex
 from typing import Any
 
+from judgekit._gc import tune_for_cli
 from judgekit.cli._args import add_command
 from judgekit.cli.options import (
     Endpoint,
@@ -308,6 +309,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(log, "--log" if args.log else "run log")
     check_report(args, {"--out": args.out, "--log" if args.log else "the run log": log})
     _configure_logging(args.quiet)
+    tune_for_cli()
     try:
         result = score(
             args.dataset,

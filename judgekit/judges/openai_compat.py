@@ -204,7 +204,7 @@ class OpenAICompatJudge(EndpointIdentity):
         raw_lp = choice.get("logprobs")
         content = raw_lp.get("content") if isinstance(raw_lp, dict) else None
         text = message.get("content")
-        return Completion.model_construct(
+        return Completion(  # validating these few fields costs half of model_construct's Python loop
             text=text if isinstance(text, str) else None,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
@@ -217,7 +217,10 @@ class OpenAICompatJudge(EndpointIdentity):
 
 
 def lean_judge(model: str, options: JudgeOptions) -> OpenAICompatJudge:
-    """The lean client for ``model`` at ``options.api_base`` (see :func:`is_openai_compatible`)."""
+    """The lean client for ``model`` at ``options.api_base`` (see :func:`is_openai_compatible`), opened for a
+    run: aiohttp loads now, before the run starts its calls and, beside them, the imports it needs later."""
+    import aiohttp  # noqa: F401
+
     assert options.api_base is not None
     return OpenAICompatJudge(
         model, api_base=options.api_base, api_key=options.api_key, structured=options.structured,
