@@ -87,6 +87,8 @@ def cli_run(
     assert proc.returncode == 0, proc.stderr[-2000:]
     totals = json.loads(out.read_text())["totals"]
     assert totals["cache_hits"] == 0, totals
+    if totals["retries"]:  # a retried call waits out its backoff: say so beside the run's time
+        print(f"  (judgekit run {run + 1}: {totals['retries']} retries)", flush=True)
     return elapsed, _cpu(resource.RUSAGE_CHILDREN) - before
 
 
