@@ -292,8 +292,6 @@ def _aspect_scores(spec: RubricSpec, questions: list[QuestionResult]) -> dict[st
                 values.append((a.score - lo) / (hi - lo) if normalise else a.score)
         for title, scored in units.items():
             out[title].append(statistics.fmean(scored) if scored else None)
-    if not out or any(len(per_question) < 2 for per_question in out.values()):
-        return {}
     return dict(out)
 
 

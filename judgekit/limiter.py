@@ -15,7 +15,7 @@ log = logging.getLogger("judgekit")
 class AdaptiveLimiter:
     """A FIFO semaphore whose size adapts to the backend's rate limit (TCP-style AIMD).
 
-    It starts at the requested concurrency (``initial``, default ``maximum``): a backend that can take that
+    It starts at the requested concurrency (``maximum``): a backend that can take that
     many calls gets them from the first call on; a slow start from 8 cost a 200 ms backend 0.4 s of every
     run. It halves on a 429 and grows back by one per window of successes. A 429 from a call that started
     before the last cut does not cut again: one burst, one halving. Each change is logged and appended to
@@ -27,12 +27,11 @@ class AdaptiveLimiter:
         maximum: int,
         *,
         adaptive: bool = True,
-        initial: int | None = None,
         changes: list[dict[str, Any]] | None = None,
     ) -> None:
         self.maximum = maximum
         self.adaptive = adaptive
-        self.limit = maximum if not adaptive else max(1, min(maximum, initial or maximum))
+        self.limit = maximum
         self.in_flight = 0
         self.generation = 0
         self._successes = 0
