@@ -16,15 +16,22 @@ from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
 
 
 def score_args(
-    tmp_path: Path, *extra: str, api_base: str | None = None, dataset: Path = EXAMPLE_DATASET
+    tmp_path: Path,
+    *extra: str,
+    api_base: str | None = None,
+    dataset: Path = EXAMPLE_DATASET,
+    cache: Path | None = None,
+    out: Path | None = None,
 ) -> list[str]:
     """`score` arguments for the example set (or a synthetic one beside its responses.json), judge
-    openai/judge, cache and outputs in ``tmp_path`` (s.json, s.log.jsonl, cache.sqlite)."""
+    openai/judge, cache and outputs in ``tmp_path`` (s.json, s.log.jsonl, cache.sqlite) unless given."""
     responses = EXAMPLE_RESPONSES if dataset == EXAMPLE_DATASET else dataset.with_name("responses.json")
     args = ["score", "--dataset", str(dataset), "--responses", str(responses), "--judge", "openai/judge"]
     if api_base is not None:
         args += ["--api-base", api_base]
-    return [*args, "--cache", str(tmp_path / "cache.sqlite"), "--out", str(tmp_path / "s.json"), *extra]
+    cache = cache if cache is not None else tmp_path / "cache.sqlite"
+    out = out if out is not None else tmp_path / "s.json"
+    return [*args, "--cache", str(cache), "--out", str(out), *extra]
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:

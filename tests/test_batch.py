@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
 from tests.proc_tools import cli_env
+from tests.score_run import score_args
 from tests.server import Reply, ScriptedServer, ServerProcess
 
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))  # 18
@@ -26,23 +27,7 @@ POLL = "0.05"
 
 
 def _args(base_url: str, cache: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        base_url,
-        "--cache",
-        str(cache),
-        "--out",
-        str(out),
-        "--no-progress",
-        *extra,
-    ]
+    return score_args(out.parent, "--no-progress", *extra, api_base=base_url, cache=cache, out=out)
 
 
 def _batch(base_url: str, cache: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:

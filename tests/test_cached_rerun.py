@@ -33,33 +33,27 @@ def test_cache_keys_are_those_of_earlier_versions() -> None:
     )
 
 
-def _json_rubric(folder: Path) -> Path:
+def _write_rubric(folder: Path, name: str, scale: str, output: list[str], user: str) -> Path:
+    """A per-item rubric folder: ``rubric.yaml`` with ``output`` lines under ``output:``, and its templates."""
     folder.mkdir()
-    (folder / "rubric.yaml").write_text(
-        "\n".join(
-            [
-                "name: typed",
-                "description: test",
-                "scale: {min: 0, max: 10}",
-                "mode: per_item",
-                "modes: {per_item: {user: user.j2}}",
-                "reask: reask.j2",
-                "question_score: raw",
-                "output:",
-                "  fields:",
-                "    score: {type: number, minimum: 0, maximum: 10}",
-                "    label: {type: string, enum: [good, bad]}",
-                "    level: {type: number, enum: [1, 2]}",
-                "    done: {type: boolean}",
-                "  score: score",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    (folder / "user.j2").write_text("Rate {{ response }}.", encoding="utf-8")
+    head = [f"name: {name}", "description: test", f"scale: {scale}", "mode: per_item"]
+    head += ["modes: {per_item: {user: user.j2}}", "reask: reask.j2", "question_score: raw", "output:"]
+    (folder / "rubric.yaml").write_text("\n".join(head + output) + "\n", encoding="utf-8")
+    (folder / "user.j2").write_text(user, encoding="utf-8")
     (folder / "reask.j2").write_text("{{ error }}", encoding="utf-8")
     return folder
+
+
+def _json_rubric(folder: Path) -> Path:
+    fields = [
+        "  fields:",
+        "    score: {type: number, minimum: 0, maximum: 10}",
+        "    label: {type: string, enum: [good, bad]}",
+        "    level: {type: number, enum: [1, 2]}",
+        "    done: {type: boolean}",
+        "  score: score",
+    ]
+    return _write_rubric(folder, "typed", "{min: 0, max: 10}", fields, "Rate {{ response }}.")
 
 
 def test_plain_verdicts_equal_the_models(tmp_path: Path) -> None:
@@ -105,30 +99,11 @@ def test_a_cached_answer_that_no_longer_fits_is_judged_again(
 ) -> None:
     """A free-text rubric sends no schema, so a narrower scale keeps the cache key: the cached "Score: 5"
     must be refused by the new scale and re-asked, not scored."""
-    folder = tmp_path / "mine"
-    folder.mkdir()
+    output = ["  fields: {score: {type: integer, enum: [1, 2, 3, 4, 5]}}", "  score: score"]
+    output.append("  pattern: 'Score: (?P<score>\\d+)'")
+    user = "Rate {{ response }}. Answer 'Score: N'."
+    folder = _write_rubric(tmp_path / "mine", "custom", "{min: 1, max: 5}", output, user)
     spec = folder / "rubric.yaml"
-    spec.write_text(
-        "\n".join(
-            [
-                "name: custom",
-                "description: test",
-                "scale: {min: 1, max: 5}",
-                "mode: per_item",
-                "modes: {per_item: {user: user.j2}}",
-                "reask: reask.j2",
-                "question_score: raw",
-                "output:",
-                "  fields: {score: {type: integer, enum: [1, 2, 3, 4, 5]}}",
-                "  score: score",
-                "  pattern: 'Score: (?P<score>\\d+)'",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    (folder / "user.j2").write_text("Rate {{ response }}. Answer 'Score: N'.", encoding="utf-8")
-    (folder / "reask.j2").write_text("{{ error }}", encoding="utf-8")
     scripted_server.add_rule(lambda req: len(req["messages"]) > 1, Reply(content="Score: 3"))
     scripted_server.add_rule(None, Reply(content="Score: 5"))
     args = ("score", "--rubric", str(folder), "--dataset", str(CRITERIA / "dataset.json"))
