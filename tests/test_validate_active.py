@@ -144,3 +144,52 @@ def test_without_ppi_the_probability_column_is_ignored(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())["dimensions"][0]
     assert report["ppi"] is None and report["n_annotators"] == 2
+
+
+def test_a_planned_active_draw_feeds_validate(tmp_path: Path) -> None:
+    """plan_selection on a judgekit score file, label rows with each pick's probability, validate --ppi."""
+    from judgekit.label import judge_views, plan_selection
+
+    rng = np.random.default_rng(11)
+    n_items = 300
+    questions, truth = [], {}
+    for k in range(n_items):
+        hard = k % 3 == 0
+        c = float(rng.integers(2, 5))
+        samples = [c - 1, c, c + 1] if hard else [4.0, 4.0, 4.0]  # sd 1 or 0
+        score = float(np.mean(samples))
+        questions.append(
+            {"id": f"q{k}", "score": score, "details": [{"aspect": "a", "score": score, "samples": samples}]}
+        )
+        truth[f"q{k}"] = int(np.clip(round(score + (rng.normal(0, 1.5) if hard else 0.3)), 1, 5))
+    scores = tmp_path / "scores.json"
+    scores.write_text(
+        json.dumps(
+            {
+                "score": None,
+                "per_question_scores": questions,
+                "coverage": {"scored": 0, "total": 0, "ratio": 0},
+            }
+        )
+    )
+    picks = plan_selection([f"q{k}" for k in range(n_items)], "active", 60, seed=5, judge=judge_views(scores))
+    # the hard items (spread samples) are drawn with a higher probability than the easy ones (no spread)
+    prob = {p.id: p.probability for p in picks}
+    assert min(v for i, v in prob.items() if int(i[1:]) % 3 == 0) > max(
+        v for i, v in prob.items() if int(i[1:]) % 3 != 0
+    )
+    rows = [
+        {"id": p.id, "annotator": "ann", "label": truth[p.id], "probability": p.probability} for p in picks
+    ]
+    labels = write_jsonl(tmp_path / "labels.jsonl", rows)
+    out = tmp_path / "agreement.json"
+    proc = run_validate(scores, labels, out)
+    assert proc.returncode == 0, proc.stderr
+    block = json.loads(out.read_text())["dimensions"][0]["ppi"]
+    assert block["method"].startswith("active inference")
+    assert (block["n_labelled"], block["n_unlabelled"]) == (len(picks), n_items - len(picks))
+    f = np.array([q["score"] for q in questions])
+    y = np.array([truth[f"q{k}"] if f"q{k}" in prob else np.nan for k in range(n_items)], dtype=float)
+    p = np.array([prob.get(f"q{k}", np.nan) for k in range(n_items)])
+    est, se, _ = by_definition(f, y, p)
+    assert block["estimate"] == pytest.approx(est, abs=1e-6) and block["se"] == pytest.approx(se, abs=1e-6)
