@@ -29,9 +29,10 @@ from judgekit.validate.scales import scale_text
 
 
 def ppi(s: Sample, judge: JudgeScores, key: str | None, opts: Options) -> report.PPI | None:
-    """PPI++ mean of the human-scale score over every judged item, beside the judge-only and human-only
-    means. Every labelled item needs a judge score (else the labelled set is not the random subset PPI
-    assumes); judged items without a label form the unlabelled set."""
+    """PPI++ mean of the human-scale score over every judged item (the active-inference mean when the labels'
+    selection probabilities differ), beside the judge-only and human-only means. Every labelled item needs
+    a judge score (else the labelled set is not the sample PPI assumes); judged items without a label form
+    the unlabelled set."""
     if not opts.ppi:
         return None
     scores = judge.scores.get(key, {})
@@ -123,8 +124,6 @@ def _active_mean(
     human: FloatArray, judge_l: FloatArray, judge_u: FloatArray, probability: FloatArray, level: float
 ) -> ActiveResult:
     """The inverse-probability-weighted mean over every judged item (labelled first, then unlabelled)."""
-    if judge_u.size == 0:
-        raise ValueError("prediction-powered inference needs items the judge scored and nobody labelled")
     gap = np.full(judge_u.size, np.nan)
     return active_mean(
         np.concatenate([judge_l, judge_u]),
