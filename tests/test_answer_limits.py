@@ -127,3 +127,29 @@ def test_a_bad_cap_is_one_line(scripted_server: ScriptedServer, tmp_path: Path) 
     assert_clean_error(proc, "--max-answer-chars", "greater than or equal to 1")
     assert not (tmp_path / "bad.json").exists() and not (tmp_path / "bad.log.jsonl").exists()
     assert scripted_server.calls == []
+
+
+def test_a_huge_batch_answer_is_not_cached(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    """A batch's answers go to the cache before the engine reads them: one over the cap is kept out and counts
+    as unanswered, so --batch-fallback unscored leaves it unscored with the cap as its reason."""
+    from tests.score_run import score_args
+
+    big = '{"match_score": 2}' + " " * 499_982  # 500,000 characters, JSON that would parse
+    scripted_server.add_rule(None, Reply(content=big), times=1)  # the batch's first line
+    cache = tmp_path / "cache.sqlite"
+    args = score_args(
+        tmp_path, "--no-progress", "--batch", "--batch-poll", "0.05", api_base=scripted_server.base_url
+    )
+    proc = run_cli(*args, "--batch-fallback", "unscored", "--min-coverage", "0", timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert scripted_server.count() == 0, "nothing went live"
+    written = json.loads((tmp_path / "s.json").read_text())
+    assert [u["reason"] for u in written["unscored"]] == [
+        "the judge's answer is 500,000 characters, over the limit of 100,000 (raise it with --max-answer-chars)"
+    ]
+    assert on_disk(cache) < 200_000 and (tmp_path / "s.log.jsonl").stat().st_size < 100_000
+    # a rerun submits only that request again (the server now answers it normally), and scores everything
+    again = run_cli(*args, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert [b["lines"] for b in scripted_server.batch_api.log][1:] == [1] and scripted_server.count() == 0
+    assert json.loads((tmp_path / "s.json").read_text())["unscored"] == []
