@@ -82,7 +82,7 @@ class OutputSpec(BaseModel):
                 "give the score field an enum"
             )
         if self.score_map is not None:
-            missing = [v for v in allowed_values(spec) or [] if _map_key(v) not in self.score_map]
+            missing = [v for v in _allowed_values(spec) or [] if _map_key(v) not in self.score_map]
             if missing:
                 raise ValueError(
                     f"output.score_map has no entry for {', '.join(repr(_map_key(v)) for v in missing)}, "
@@ -91,7 +91,7 @@ class OutputSpec(BaseModel):
         return self
 
 
-def allowed_values(spec: FieldSpec) -> list[int | float | str | bool] | None:
+def _allowed_values(spec: FieldSpec) -> list[int | float | str | bool] | None:
     """Every value a field admits when the set is finite and small (its enum, a boolean, an integer range
     of up to :data:`MAX_WEIGHTED_VALUES` values); ``None`` otherwise."""
     if spec.enum is not None:
