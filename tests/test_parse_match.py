@@ -396,6 +396,8 @@ def test_validate_reads_completions_by_the_rubrics_rule(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         (d,) = json.loads(out.read_text())["dimensions"]
         assert d["judge_samples"]["samples"] == 9 and d["judge_samples"]["unparseable"] == unparseable
+        assert d["judge_samples"]["match"] == match
+        assert f"(rubric 'geval', output.match {match}): 9 read" in proc.stdout
         assert {x["id"]: x["judge"] for x in d["disagreements"]} == pytest.approx(means), match
 
 
