@@ -158,11 +158,12 @@ def custom_rubric(folder: Path, output: str, pair: bool = False) -> Rubric:
     return load_rubric(folder)
 
 
-# The recipe as docs/rubrics.md gives it: the first digit that no later "rating:" follows
+# The recipe as docs/rubrics.md gives it: after the last "rating:" (or from the start), the first digit that
+# is not part of "1-3"; anchored and atomic, so it matches once at most, in time linear in the answer
 CHIANG_LEE = """output:
   fields: {score: {type: integer, minimum: 1, maximum: 3}}
   score: score
-  pattern: '(?is)(?P<score>\\d)(?!.*rating:)'
+  pattern: '(?is)\\A(?>(?:.*rating:)?)(?:1-3|\\D)*?(?!1-3)(?P<score>\\d)'
   match: first
 """
 
@@ -173,6 +174,7 @@ CHIANG_LEE_ANSWERS = [
     "I would give it 2 out of 3.",
     "Rating: 2.5 (between 2 and 3)",
     "On a 1-3 scale, rating: 3",
+    "Rating: 1-3 scale, I give 2",  # the scale is blanked before the digit is read
 ]
 
 
@@ -188,6 +190,19 @@ def test_chiang_lee_by_hand(tmp_path: Path) -> None:
     assert score("I would give it 2 out of 3.", rubric) == 2  # no "rating:": the first number
     # their script keeps the first digit only (re.sub blanks the rest of "2.5" on Python 3.7+): so does this
     assert score("Rating: 2.5 (between 2 and 3)", rubric) == 2
+    # no digit after the last "rating:": their script scores 0, judgekit refuses the answer (re-asked)
+    assert chiang_lee_rule("Rating: 2\nHmm, rating: none of these") == 0
+    assert score("Rating: 2\nHmm, rating: none of these", rubric) is None
+
+
+def test_chiang_lee_recipe_is_linear_in_the_answer(tmp_path: Path) -> None:
+    import time
+
+    rubric = custom_rubric(tmp_path / "cl", CHIANG_LEE)
+    started = time.monotonic()
+    assert score("1 " * 50_000, rubric) == 1  # 50,000 digits: a lookahead per digit would take minutes
+    assert score("rating: x " * 10_000, rubric) is None
+    assert time.monotonic() - started < 5
 
 
 # ---------------------------------------------------------------------------------------------------------
