@@ -52,7 +52,7 @@ def score(text: str, rubric: Rubric, **kw: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The four rules on the same answers (geval's pattern: a number at the start, or after Score:/Rating:)
+# consistent, first, last on the same answers (geval's pattern: a number at the start, or after Score:/Rating:)
 # ---------------------------------------------------------------------------------------------------------
 
 # answer -> score under (consistent, first, last); None = refused (re-asked, then unscored)
