@@ -99,7 +99,8 @@ def _dimension_header(d: DimensionReport) -> list[str]:
     if d.judge_samples:
         js = d.judge_samples
         out.append(
-            f"  judge samples (rubric {js['rubric']!r}): {js['samples']} read, {js['parsed']} parsed, "
+            f"  judge samples (rubric {js['rubric']!r}, output.match {js.get('match', 'consistent')}): "
+            f"{js['samples']} read, {js['parsed']} parsed, "
             f"{js['unparseable']} unparseable (excluded)"
         )
     return out
