@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--submits", type=int, default=50)
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {open('/proc/loadavg').read().split()[:3]}")  # fmt: skip
+          f"load average {Path('/proc/loadavg').read_text().split()[:3]}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         dataset, responses = synthetic_lamp_qa(folder, args.items, 3)
@@ -100,7 +100,10 @@ def main() -> None:
         with open(responses) as f:
             json.load(f)
         baseline = time.perf_counter() - t
-        runs = [one_start(dataset, responses, folder / f"labels{k}.jsonl", args.submits) for k in range(args.starts)]
+        runs = [
+            one_start(dataset, responses, folder / f"labels{k}.jsonl", args.submits)
+            for k in range(args.starts)
+        ]
     ready = statistics.median(r["ready"] for r in runs)
     submit = [ms for r in runs for ms in r["submit_ms"]]
     look = [ms for r in runs for ms in r["look_ms"]]
@@ -113,7 +116,9 @@ def main() -> None:
           f"(target < 2 s; {ready / baseline:.1f}x the baseline)")  # fmt: skip
     print(f"submit -> next item (fsync'd), median      {statistics.median(submit):.1f} ms, p95 {p95:.1f} ms, "
           f"max {max(submit):.1f} ms  (target < 100 ms; n = {len(submit)})")  # fmt: skip
-    print(f"next item without a submit, median         {statistics.median(look):.1f} ms, max {max(look):.1f} ms")
+    print(
+        f"next item without a submit, median         {statistics.median(look):.1f} ms, max {max(look):.1f} ms"
+    )
     ok = ready < 2 and statistics.median(submit) < 100
     print("targets met" if ok else "TARGETS MISSED")
 

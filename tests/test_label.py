@@ -3,6 +3,7 @@ and Host checks, bad input, --status, and `validate --human` reading the file as
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -158,7 +159,10 @@ def test_two_annotators_at_once_lose_and_interleave_nothing(tmp_path: Path) -> N
                 done[who].append(view["item"]["id"])
                 view = _submit(server, view, len(done[who]) % 3)
 
-        threads = [threading.Thread(target=label_everything, args=(s, w)) for s, w in zip(servers, ("ann", "bob"))]
+        threads = [
+            threading.Thread(target=label_everything, args=(s, w))
+            for s, w in zip(servers, ("ann", "bob"), strict=True)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -177,7 +181,7 @@ def test_two_annotators_at_once_lose_and_interleave_nothing(tmp_path: Path) -> N
     assert len(parsed) == 2 * sum(per_item.values())  # nothing lost
     # Each submit's rows sit together: one item's aspects of one annotator are never split by another's.
     runs = [(r["id"].split("::")[0], r["annotator"]) for r in parsed]
-    blocks = [runs[0]] + [b for a, b in zip(runs, runs[1:]) if a != b]
+    blocks = [runs[0]] + [b for a, b in itertools.pairwise(runs) if a != b]
     assert len(blocks) == 2 * n
 
 
@@ -215,7 +219,12 @@ def test_pair_labels_use_the_datasets_numbering_and_record_the_order(tmp_path: P
             number_of_a = "1" if shown[0]["text"] == side_a[view["item"]["id"]] else "2"
             assert shown[0]["number"] == number_of_a
             firsts.append(shown[0]["number"])
-            body = {"pos": view["pos"], "id": view["item"]["id"], "labels": {"": shown[0]["number"]}, "note": ""}
+            body = {
+                "pos": view["pos"],
+                "id": view["item"]["id"],
+                "labels": {"": shown[0]["number"]},
+                "note": "",
+            }
             status, view = http(server.url + "api/label", body, origin=server.origin)
             assert status == 200
     written = rows(labels)

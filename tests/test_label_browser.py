@@ -28,7 +28,9 @@ FLAGS = [
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError("CI needs Debian's chromium for the label tests (scripts/setup.sh installs it)")
-    pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it as root)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (scripts/setup.sh installs it as root)", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
@@ -104,7 +106,9 @@ def test_lamp_qa_twenty_by_keyboard_kill9_resume_at_21(page: Any, tmp_path: Path
                    "--out", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     dim = json.loads(out.read_text())["dimensions"][0]
-    assert dim["n_used"] == len(typed) and dim["correlations"]["pooled"]["pearson"]["value"] == pytest.approx(1)
+    assert dim["n_used"] == len(typed) and dim["correlations"]["pooled"]["pearson"]["value"] == pytest.approx(
+        1
+    )
 
 
 def test_pairs_twenty_by_keyboard_kill9_resume_at_21(page: Any, tmp_path: Path) -> None:
@@ -150,7 +154,9 @@ def test_pairs_twenty_by_keyboard_kill9_resume_at_21(page: Any, tmp_path: Path) 
 def test_back_undo_skip_note_and_help_keys(page: Any, tmp_path: Path) -> None:
     dataset, responses = lamp_set(tmp_path / "in", 4)
     labels = tmp_path / "labels.jsonl"
-    with LabelServer("--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a") as s:
+    with LabelServer(
+        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a"
+    ) as s:
         _open(page, s.url)
         first = page.get_attribute("#item", "data-id")
         n = page.eval_on_selector_all("#controls .row", "r => r.length")
@@ -159,7 +165,7 @@ def test_back_undo_skip_note_and_help_keys(page: Any, tmp_path: Path) -> None:
         page.keyboard.press("n")
         page.keyboard.type("unsure about s and u")  # keys typed into the note are text, not commands
         page.keyboard.press("Escape")
-        for j in range(n):
+        for _ in range(n):
             page.keyboard.press("2")
             page.keyboard.press("Tab")
         _enter_and_wait(page, 1)
@@ -167,7 +173,9 @@ def test_back_undo_skip_note_and_help_keys(page: Any, tmp_path: Path) -> None:
         page.keyboard.press("ArrowLeft")
         page.wait_for_function("id => document.getElementById('item').dataset.id === id", arg=first)
         assert page.input_value("#note") == "unsure about s and u"
-        assert page.eval_on_selector_all("#controls .opt.on", "o => o.map(x => x.textContent)") == ["2: 2"] * n
+        assert (
+            page.eval_on_selector_all("#controls .opt.on", "o => o.map(x => x.textContent)") == ["2: 2"] * n
+        )
         page.keyboard.press("s")
         page.wait_for_function("() => document.getElementById('item').dataset.number === '2'")
         page.keyboard.press("s")
@@ -175,7 +183,7 @@ def test_back_undo_skip_note_and_help_keys(page: Any, tmp_path: Path) -> None:
         page.keyboard.press("u")  # undo the last submit: item 1's labels are withdrawn and it shows again
         page.wait_for_function("id => document.getElementById('item').dataset.id === id", arg=first)
         assert page.eval_on_selector_all("#controls .opt.on", "o => o.length") == 0
-        assert "0 / 4 labelled" == page.inner_text("#count")
+        assert page.inner_text("#count") == "0 / 4 labelled"
         assert page.is_hidden("#keys")
         page.keyboard.press("?")
         assert page.is_visible("#keys") and "undo the last submit" in page.inner_text("#keys")
@@ -194,7 +202,9 @@ def test_hostile_text_shows_as_text(page: Any, tmp_path: Path) -> None:
     dataset.write_text(json.dumps(data))
     responses.write_text(json.dumps({row["id"]: "R " + HOSTILE for row in data}))
     labels = tmp_path / "labels.jsonl"
-    with LabelServer("--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a") as s:
+    with LabelServer(
+        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a"
+    ) as s:
         _open(page, s.url)
         page.wait_for_timeout(300)
         assert page.evaluate("() => window.__pwned") is None
@@ -207,11 +217,15 @@ def test_hostile_text_shows_as_text(page: Any, tmp_path: Path) -> None:
 def test_browser_without_token_or_from_another_origin_is_refused(page: Any, tmp_path: Path) -> None:
     dataset, responses = lamp_set(tmp_path / "in", 2)
     labels = tmp_path / "labels.jsonl"
-    with LabelServer("--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a") as s:
+    with LabelServer(
+        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a"
+    ) as s:
         assert page.goto(s.origin + "/").status == 403
         assert page.goto(s.url + "label.js").status == 200
         assert page.goto(s.origin + "/label.js").status == 403
-        page.route("http://evil.test/", lambda route: route.fulfill(body="<p>hi</p>", content_type="text/html"))
+        page.route(
+            "http://evil.test/", lambda route: route.fulfill(body="<p>hi</p>", content_type="text/html")
+        )
         page.goto("http://evil.test/")
         _, view = http(s.url + "api/item")  # a valid submit: only the origin is wrong
         body = json.dumps({"pos": view["pos"], "id": view["item"]["id"], "note": "",
@@ -230,5 +244,7 @@ def test_browser_without_token_or_from_another_origin_is_refused(page: Any, tmp_
             }""",
             [s.url + "api/label", body],
         )
-        assert outcomes == ["opaque 0", "blocked"]
+        # Refused either way: by the browser (CORS preflight, private network access) or by the server (403
+        # to a foreign Origin, tested over HTTP in test_label.py); an opaque answer reveals nothing.
+        assert set(outcomes) <= {"blocked", "opaque 0"} and outcomes[1] == "blocked"
     assert not labels.read_text()

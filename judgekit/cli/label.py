@@ -41,6 +41,11 @@ examples:
   judgekit label --dataset D --responses R --scores scores.json --show-judge --sample 50 \\
       --labels labels.jsonl --annotator alice
 
+  # 200 labels where they narrow the judge-corrected estimate most (active inference), then the estimate
+  judgekit label --dataset D --responses R --scores scores.json --select active --sample 200 \
+      --labels labels.jsonl --annotator alice
+  judgekit validate --judge scores.json --human labels.jsonl --scale 0-1 --ppi
+
   # progress per annotator and their agreement (Krippendorff's alpha) on the overlap
   judgekit label --status --labels labels.jsonl
 
@@ -60,23 +65,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     io = p.add_argument_group("inputs (read as 'judgekit score' reads them)")
     io.add_argument("--dataset", default=None, metavar="FILE", help="dataset (JSON list or JSONL)")
     io.add_argument("--responses", default=None, metavar="FILE", help="responses to label")
-    io.add_argument("--responses-a", default=None, metavar="FILE", help="pairwise rubrics: the first system's")
-    io.add_argument("--responses-b", default=None, metavar="FILE", help="pairwise rubrics: the second system's")
+    io.add_argument(
+        "--responses-a", default=None, metavar="FILE", help="pairwise rubrics: the first system's"
+    )
+    io.add_argument(
+        "--responses-b", default=None, metavar="FILE", help="pairwise rubrics: the second system's"
+    )
     io.add_argument(
         "--rubric", default="lamp_qa", help="built-in rubric name or rubric folder (default: lamp_qa)"
     )
-    io.add_argument("--scores", default=None, metavar="FILE", help="the judge's score file (for --select, --show-judge)")
+    io.add_argument(
+        "--scores", default=None, metavar="FILE", help="the judge's score file (for --select, --show-judge)"
+    )
     out = p.add_argument_group("labels")
     out.add_argument("--labels", required=True, metavar="FILE", help="labels file (JSON Lines; appended to)")
     out.add_argument("--annotator", default=None, metavar="NAME", help="who labels (written with each label)")
-    out.add_argument("--status", action="store_true", help="print progress and agreement of --labels, then exit")
+    out.add_argument(
+        "--status", action="store_true", help="print progress and agreement of --labels, then exit"
+    )
     sel = p.add_argument_group("which items")
-    sel.add_argument("--sample", type=int_at_least(1), default=None, metavar="N", help="label N items (default: all)")
+    sel.add_argument(
+        "--sample", type=int_at_least(1), default=None, metavar="N", help="label N items (default: all)"
+    )
     sel.add_argument(
         "--select",
         default="random",
         choices=["random", "stratified", "uncertain", "active"],
-        help="how the --sample items are chosen (default: random; the others need --scores)",
+        help="which items: random (seeded), stratified (equal counts per bin of the judge's score), uncertain "
+        "(where the judge's samples or panel disagree, or a logprob-weighted score sits mid-scale), active "
+        "(labelled with a probability that grows with the judge's expected error; needs --sample); all but "
+        "random need --scores; each label row records its item's selection probability (default: random)",
     )
     sel.add_argument(
         "--overlap",
@@ -86,12 +104,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="share of the items every annotator labels, for agreement (default: 0.2); the rest are "
         "labelled once, by whoever reaches them first",
     )
-    sel.add_argument("--seed", type=int, default=0, help="seed for the sample and each annotator's order (default: 0)")
+    sel.add_argument(
+        "--seed", type=int, default=0, help="seed for the sample and each annotator's order (default: 0)"
+    )
     page = p.add_argument_group("page and server")
-    page.add_argument("--show-judge", action="store_true", help="show the judge's score and answer (needs --scores)")
+    page.add_argument(
+        "--show-judge", action="store_true", help="show the judge's score and answer (needs --scores)"
+    )
     page.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     page.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    page.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (prints a warning)")
+    page.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (prints a warning)"
+    )
     p.set_defaults(run=run)
 
 

@@ -129,7 +129,7 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
             return _deny(f"cross-origin request from {origin!r}")
         if request.content_type != "application/json":
             return _deny("POSTs carry JSON")
-    response = await handler(request)
+    response: web.StreamResponse = await handler(request)
     response.headers.update(_HEADERS)
     return response
 

@@ -16,12 +16,26 @@ from typing import Any
 from judgekit.errors import InputError
 from judgekit.label.store import LabelStore
 
+#: With a design whose order matters (stratified: round-robin over bins; uncertain: most uncertain first),
+#: annotators' orders differ only inside consecutive blocks of this many items.
+BLOCK = 10
 
-def annotator_order(ids: Sequence[str], seed: int, annotator: str) -> list[str]:
-    """The selected ids in this annotator's own seeded order."""
+
+def annotator_order(ids: Sequence[str], seed: int, annotator: str, keep_design: bool = False) -> list[str]:
+    """The selected ids in this annotator's own seeded order: a full shuffle of a random sample, or a shuffle
+    inside blocks of ``BLOCK`` when the selection's order carries its design (stopping early stays close to
+    the design, and two annotators still rarely meet on the same item)."""
+    rng = random.Random(f"{seed}:{annotator}")
     order = list(ids)
-    random.Random(f"{seed}:{annotator}").shuffle(order)
-    return order
+    if not keep_design:
+        rng.shuffle(order)
+        return order
+    out: list[str] = []
+    for start in range(0, len(order), BLOCK):
+        block = order[start : start + BLOCK]
+        rng.shuffle(block)
+        out += block
+    return out
 
 
 def overlap_set(ids: Sequence[str], share: float, seed: int) -> frozenset[str]:

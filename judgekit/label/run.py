@@ -15,8 +15,6 @@ from judgekit.label.queue import Queue, annotator_order, overlap_set
 from judgekit.label.store import LabelStore
 from judgekit.label.task import LabelTask, build_task, same_file
 
-STRATEGIES = ("random", "stratified", "uncertain", "active")
-
 
 @dataclass
 class LabelOptions:
@@ -44,19 +42,22 @@ def load_task(opts: LabelOptions) -> LabelTask:
 
     rubric = load_rubric(opts.rubric)
     items, responses, _ = load_inputs(
-        rubric, ScoreSettings(rubric=opts.rubric), opts.dataset, opts.responses, opts.responses_a, opts.responses_b
+        rubric,
+        ScoreSettings(rubric=opts.rubric),
+        opts.dataset,
+        opts.responses,
+        opts.responses_a,
+        opts.responses_b,
     )
     return build_task(rubric, items, responses)
 
 
-def judge_view(path: str, ids: set[str]) -> dict[str, Any]:
+def judge_view(score_file: Any, ids: set[str], where: str) -> dict[str, Any]:
     """Per item: the judge's question score and, per aspect, its score and parsed answer (--show-judge)."""
-    from judgekit.results import load_score_file
-
     out: dict[str, Any] = {}
-    for q in load_score_file(path).per_question_scores:
+    for q in score_file.per_question_scores:
         if q.id not in ids:
-            raise InputError(f"{path}: id {q.id!r} is not in the dataset")
+            raise InputError(f"{where}: id {q.id!r} is not in the dataset")
         out[q.id] = {
             "score": q.score,
             "details": [{"aspect": d.aspect, "score": d.score, "answer": d.fields} for d in q.details],
@@ -64,17 +65,18 @@ def judge_view(path: str, ids: set[str]) -> dict[str, Any]:
     return out
 
 
-def select(ids: list[str], opts: LabelOptions, judge: dict[str, Any] | None) -> dict[str, float]:
-    """The items to label, each with its selection probability."""
-    if opts.select != "random" and judge is None:
-        raise ConfigError(f"--select {opts.select} needs the judge's scores: give --scores")
-    if opts.select != "random":
-        raise ConfigError(f"--select {opts.select} is not available yet; use random")
-    n = len(ids) if opts.sample is None else min(opts.sample, len(ids))
-    import random
+def select(task: LabelTask, opts: LabelOptions, score_file: Any) -> list[Any]:
+    """The items to offer, in the design's order, each with its selection probability
+    (:func:`judgekit.label.selection.plan_selection`)."""
+    from judgekit.label.selection import judge_views, plan_selection
 
-    chosen = random.Random(f"{opts.seed}:sample").sample(sorted(ids), n)
-    return {i: n / len(ids) for i in chosen}
+    judge = None
+    if score_file is not None:
+        scale = task.rubric.spec.scale
+        judge = judge_views(score_file, scale=(scale.min, scale.max))
+    elif opts.select != "random":
+        raise ConfigError(f"--select {opts.select} needs the judge's scores: give --scores")
+    return plan_selection(list(task.items), opts.select, opts.sample, opts.seed, judge)  # type: ignore[arg-type]
 
 
 def _check_paths(opts: LabelOptions) -> None:
@@ -105,13 +107,18 @@ def prepare(opts: LabelOptions) -> Any:
     _check_paths(opts)
     task = load_task(opts)
     ids = list(task.items)
-    judge = judge_view(opts.scores, set(ids)) if opts.scores is not None else None
-    probability = select(ids, opts, judge)
-    chosen = [i for i in ids if i in probability]
+    score_file = None
+    if opts.scores is not None:
+        from judgekit.results import load_score_file
+
+        score_file = load_score_file(opts.scores)
+    picks = select(task, opts, score_file)
+    probability = {p.id: p.probability for p in picks}
+    chosen = [p.id for p in picks]
     store = LabelStore.open(opts.labels)
     queue = Queue(
         annotator=opts.annotator.strip(),
-        order=annotator_order(chosen, opts.seed, opts.annotator.strip()),
+        order=annotator_order(chosen, opts.seed, opts.annotator.strip(), keep_design=opts.select != "random"),
         overlap=overlap_set(chosen, opts.overlap, opts.seed),
         label_ids={i: task.label_ids(i) for i in ids},
         store=store,
@@ -121,7 +128,7 @@ def prepare(opts: LabelOptions) -> Any:
         queue=queue,
         seed=opts.seed,
         probability=probability,
-        judge=judge if opts.show_judge else None,
+        judge=judge_view(score_file, set(ids), str(opts.scores)) if opts.show_judge else None,
         token=secrets.token_urlsafe(24),
         hosts=frozenset(),
     )

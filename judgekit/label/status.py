@@ -70,16 +70,18 @@ def _alpha(table: dict[str, dict[str, Any]], pairwise: bool) -> Agreement | None
             alpha[level] = None if value != value else float(value)
         except (ValueError, ZeroDivisionError):
             alpha[level] = None  # e.g. every label the same value: alpha is undefined
-    return Agreement(units=len(units), items=len({item_of(u) for u in units}), annotators=len(coders), alpha=alpha)
+    return Agreement(
+        units=len(units), items=len({item_of(u) for u in units}), annotators=len(coders), alpha=alpha
+    )
 
 
 def summarize(path: str | Path) -> LabelSummary:
     rows = read_rows(path)
     table = current_labels(rows)
-    pairwise = bool(table) and all(
-        isinstance(v, str) for by in table.values() for v in by.values()
+    pairwise = bool(table) and all(isinstance(v, str) for by in table.values() for v in by.values())
+    per: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"items": set(), "labels": 0, "rows": 0, "last": None}
     )
-    per: dict[str, dict[str, Any]] = defaultdict(lambda: {"items": set(), "labels": 0, "rows": 0, "last": None})
     for row in rows:
         p = per[row["annotator"]]
         p["rows"] += 1
@@ -89,7 +91,9 @@ def summarize(path: str | Path) -> LabelSummary:
             per[annotator]["labels"] += 1
             per[annotator]["items"].add(item_of(lid))
     annotators = [
-        AnnotatorProgress(annotator=a, items=len(p["items"]), labels=p["labels"], rows=p["rows"], last=p["last"])
+        AnnotatorProgress(
+            annotator=a, items=len(p["items"]), labels=p["labels"], rows=p["rows"], last=p["last"]
+        )
         for a, p in sorted(per.items())
     ]
     return LabelSummary(
@@ -104,7 +108,9 @@ def summarize(path: str | Path) -> LabelSummary:
 
 
 def format_summary(s: LabelSummary) -> str:
-    lines = [f"{s.path}: {s.rows} rows, {s.labels} labels on {s.items} items, {len(s.annotators)} annotator(s)"]
+    lines = [
+        f"{s.path}: {s.rows} rows, {s.labels} labels on {s.items} items, {len(s.annotators)} annotator(s)"
+    ]
     lines.append(f"  {'annotator':<20} {'items':>6} {'labels':>7} {'rows':>6}  last label")
     for a in s.annotators:
         lines.append(f"  {a.annotator:<20} {a.items:>6} {a.labels:>7} {a.rows:>6}  {a.last or '-'}")
@@ -147,5 +153,7 @@ def judge_vs_human(rows: Sequence[dict[str, Any]], score_file: Any) -> list[Judg
         values = [_PAIR_VALUE.get(v) if isinstance(v, str) else float(v) for v in by.values()]
         numbers = [v for v in values if v is not None]
         if lid in judge and numbers:
-            out.append(JudgeHuman(id=lid, judge=judge[lid], human=sum(numbers) / len(numbers), labels=len(numbers)))
+            out.append(
+                JudgeHuman(id=lid, judge=judge[lid], human=sum(numbers) / len(numbers), labels=len(numbers))
+            )
     return out

@@ -260,7 +260,7 @@ def load_input(
         if kind is None:
             raise InputError(f"input {index + 1}: not a score file, validate report, gate or compare result")
         return _from_mapping(source, kind, f"input {index + 1}", f"input {index + 1}", None)
-    path = Path(source)
+    path = Path(cast("str | Path", source))
     from judgekit.report.labels_section import is_labels_file, load_labels
 
     if is_labels_file(path):

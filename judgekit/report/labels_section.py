@@ -75,10 +75,15 @@ def _pearson(pairs: list[JudgeHuman]) -> float | None:
 
 def labels_sections(d: LabelsInput, salt: str) -> str:
     s = d.summary
-    parts = [section(f"{salt}-prov", "Verdict", kv([("verdict", labels_verdict(d)), ("file", esc(s.path))]), 3)]
+    parts = [
+        section(f"{salt}-prov", "Verdict", kv([("verdict", labels_verdict(d)), ("file", esc(s.path))]), 3)
+    ]
     progress = table(
         ["annotator", "items", "labels", "rows written", "last label"],
-        [(esc(a.annotator), num(a.items), num(a.labels), num(a.rows), esc(a.last or "-")) for a in s.annotators],
+        [
+            (esc(a.annotator), num(a.items), num(a.labels), num(a.rows), esc(a.last or "-"))
+            for a in s.annotators
+        ],
     )
     parts.append(section(f"{salt}-progress", "Progress per annotator", progress, 3))
     g = s.agreement
@@ -117,4 +122,8 @@ def _judge_body(d: LabelsInput) -> str:
     rows: list[tuple[Any, ...]] = [
         (esc(p.id), num(p.judge), num(p.human), num(p.labels), num(p.judge - p.human)) for p in worst
     ]
-    return head + "<h4>Largest disagreements</h4>" + table(["id", "judge", "human mean", "labels", "difference"], rows)
+    return (
+        head
+        + "<h4>Largest disagreements</h4>"
+        + table(["id", "judge", "human mean", "labels", "difference"], rows)
+    )
