@@ -134,3 +134,27 @@ def http(
 
 def rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def lamp_server(folder: Path, n: int, labels: Path, *extra: str) -> LabelServer:
+    """A server on ``n`` LaMP-QA items (built in ``folder``) for annotator "a"."""
+    dataset, responses = lamp_set(folder, n)
+    return LabelServer(
+        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a", *extra
+    )
+
+
+def validate_pairs(folder: Path, labels: Path, ids: list[str]) -> dict[str, Any]:
+    """``judgekit validate --pairwise`` of a judge that prefers response 1 on every pair, against ``labels``;
+    returns the pairwise block of its report."""
+    from tests.conftest import run_cli
+
+    verdicts = folder / "verdicts.jsonl"
+    verdicts.write_text("".join(json.dumps({"id": i, "winner_original": "1", "winner_swapped": "1"}) + "\n"
+                                for i in ids))  # fmt: skip
+    out = folder / "pw.json"
+    proc = run_cli("validate", "--pairwise", "--judge", str(verdicts), "--human", str(labels), "--n-boot", "0",
+                   "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report: dict[str, Any] = json.loads(out.read_text())["pairwise"]
+    return report

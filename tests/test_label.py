@@ -15,7 +15,7 @@ import pytest
 from scipy import stats as sps
 
 from tests.conftest import assert_clean_error, run_cli
-from tests.label_tools import LabelServer, http, lamp_set, pair_set, rows
+from tests.label_tools import LAMP, LabelServer, http, lamp_set, pair_set, rows, validate_pairs
 
 ROW_KEYS = {"id", "annotator", "label", "order", "note", "time", "probability"}
 
@@ -230,14 +230,7 @@ def test_pair_labels_use_the_datasets_numbering_and_record_the_order(tmp_path: P
     written = rows(labels)
     assert [r["label"] for r in written] == firsts and [r["order"] for r in written] == firsts
     assert {"1", "2"} <= set(firsts)  # the order is randomised per item
-    verdicts = tmp_path / "verdicts.jsonl"
-    verdicts.write_text("".join(json.dumps({"id": r["id"], "winner_original": "1", "winner_swapped": "1"}) + "\n"
-                                for r in written))  # fmt: skip
-    out = tmp_path / "pw.json"
-    proc = run_cli("validate", "--pairwise", "--judge", str(verdicts), "--human", str(labels), "--n-boot", "0",
-                   "--out", str(out))  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(out.read_text())["pairwise"]
+    report = validate_pairs(tmp_path, labels, [r["id"] for r in written])
     assert report["n_used"] == 12
     assert report["figures"]["accuracy"]["value"] == pytest.approx(firsts.count("1") / 12)
 
@@ -302,3 +295,91 @@ def test_status_reports_progress_and_alpha_on_the_overlap(tmp_path: Path) -> Non
     assert "overlap: 5 labels on 3 items by 2 annotators" in proc.stdout
     assert [ln.split()[:4] for ln in proc.stdout.splitlines() if ln.strip().startswith(("ann ", "bob "))] == [
         ["ann", "4", "6", "6"], ["bob", "3", "5", "5"]]  # fmt: skip
+
+
+EXAMPLE = LAMP
+BASELINE = EXAMPLE.parent / "ci" / "baseline.json"  # the example set's score file (aspect scores 0-2)
+
+
+def _example_args(labels: Path, *extra: str) -> list[str]:
+    return ["--dataset", str(EXAMPLE / "dataset.json"), "--responses", str(EXAMPLE / "responses.json"),
+            "--labels", str(labels), "--annotator", "alice", *extra]  # fmt: skip
+
+
+def test_sample_writes_its_selection_probability(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    with LabelServer(*_example_args(labels, "--sample", "3", "--seed", "7")) as server:
+        _, view = http(server.url + "api/item")
+        assert view["progress"]["target"] == 3
+        _submit(server, view, 1)
+    assert {r["probability"] for r in rows(labels)} == {0.5}  # 3 of the 6 example items, drawn uniformly
+
+
+def test_show_judge_gives_the_score_files_values(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    baseline = {q["id"]: q for q in json.loads(BASELINE.read_text())["per_question_scores"]}
+    with LabelServer(*_example_args(labels, "--scores", str(BASELINE), "--show-judge")) as server:
+        _, view = http(server.url + "api/item")
+        q = baseline[view["item"]["id"]]
+        assert view["judge"]["score"] == q["score"]
+        assert [(d["aspect"], d["score"]) for d in view["judge"]["details"]] == [
+            (a["aspect"], a["score"]) for a in q["details"]
+        ]
+    with LabelServer(*_example_args(tmp_path / "hidden.jsonl", "--scores", str(BASELINE))) as server:
+        _, view = http(server.url + "api/item")
+        assert "judge" not in view  # hidden by default: no anchoring
+
+
+def test_selection_needing_what_the_score_file_lacks_stops_before_serving(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    # The baseline was scored with one sample per aspect and no log-probabilities: no uncertainty to use.
+    assert_clean_error(_bad(tmp_path, *_example_args(labels, "--scores", str(BASELINE), "--select", "active",
+                                                     "--sample", "2")), "uncertainty")  # fmt: skip
+    assert_clean_error(_bad(tmp_path, *_example_args(labels, "--scores", str(BASELINE), "--select", "active")),
+                       "--sample")  # fmt: skip
+    assert not labels.exists()
+
+
+def test_stratified_selection_labels_equal_counts_per_judge_bin(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    # Question scores of the baseline: 0.333, 0, 0.5, 0.875, 0.5, 1 -> five distinct values, five bins; a
+    # budget of 5 takes one item per bin, so lqa-003 and lqa-005 (both 0.5) share a bin: each drawn w.p. 1/2.
+    with LabelServer(*_example_args(labels, "--scores", str(BASELINE), "--select", "stratified", "--sample",
+                                    "5")) as server:  # fmt: skip
+        _, view = http(server.url + "api/item")
+        while not view["done"]:
+            view = _submit(server, view, 1)
+    prob = {r["id"].split("::")[0]: r["probability"] for r in rows(labels)}
+    assert len(prob) == 5 and {"lqa-001", "lqa-002", "lqa-004", "lqa-006"} <= prob.keys()
+    assert {k: v for k, v in prob.items() if k in ("lqa-003", "lqa-005")} in (
+        {"lqa-003": 0.5},
+        {"lqa-005": 0.5},
+    )
+    assert all(prob[k] == 1.0 for k in ("lqa-001", "lqa-002", "lqa-004", "lqa-006"))
+
+
+def test_report_shows_progress_agreement_and_judge_beside_humans(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    table = {  # two annotators on lqa-001's aspects; the judge (baseline) gave 2, 0, 0
+        "lqa-001::Gradual return plan": {"ann": 2, "bob": 1},
+        "lqa-001::Knee care": {"ann": 0, "bob": 0},
+        "lqa-001::Counteracting desk posture": {"ann": 2, "bob": 2},
+        "lqa-003::Honest but brief explanation": {"ann": 1},  # judge 0
+    }
+    labels.write_text("".join(
+        json.dumps({"id": lid, "annotator": who, "label": v, "order": None, "note": "<b>n</b>", "time": "t",
+                    "probability": 1.0}) + "\n"
+        for lid, by in table.items() for who, v in by.items()))  # fmt: skip
+    out = tmp_path / "labels.html"
+    proc = run_cli("report", str(labels), "--scores", str(BASELINE), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    assert "Labels file: labels.jsonl" in html and "Progress per annotator" in html
+    data = np.array([[2, 0, 2], [1, 0, 2]], dtype=float)
+    want = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal")
+    assert f"{want:.3f}" in html
+    # judge vs human mean: 2 vs 1.5, 0 vs 0, 0 vs 2, 0 vs 1 -> mean |d| = (0.5 + 0 + 2 + 1) / 4 = 0.875
+    assert "0.875" in html and "50.0%" in html  # within 0.5 of the humans: 2 of 4
+    assert "lqa-001::Counteracting desk posture" in html
+    proc = run_cli("report", str(labels), "--scores", str(tmp_path / "missing.json"), "--out", str(out))
+    assert_clean_error(proc, "missing.json")

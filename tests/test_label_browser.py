@@ -5,7 +5,6 @@ holding exactly what was typed and `validate --human` reading it; the keys; host
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,25 +12,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.label_tools import LabelServer, http, lamp_set, pair_set, rows
+from tests.label_tools import LabelServer, http, lamp_server, lamp_set, pair_set, rows, validate_pairs
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the label tests (scripts/setup.sh installs it)")
-    pytest.skip(
-        "Debian's chromium is not installed (scripts/setup.sh installs it as root)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+# The report tests' browser setup: Debian's chromium and its flags (skips this module where it is missing).
+from tests.test_report import CHROMIUM, FLAGS, sync_api
 
 
 @pytest.fixture(scope="module")
@@ -139,24 +123,14 @@ def test_pairs_twenty_by_keyboard_kill9_resume_at_21(page: Any, tmp_path: Path) 
         _open(page, again.url)
         assert _number(page) == 21 and page.get_attribute("#item", "data-id") not in typed
 
-    verdicts = tmp_path / "verdicts.jsonl"
-    verdicts.write_text("".join(json.dumps({"id": i, "winner_original": "1", "winner_swapped": "1"}) + "\n"
-                                for i in typed))  # fmt: skip
-    out = tmp_path / "pw.json"
-    proc = run_cli("validate", "--pairwise", "--judge", str(verdicts), "--human", str(labels), "--n-boot", "0",
-                   "--out", str(out))  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(out.read_text())["pairwise"]
+    report = validate_pairs(tmp_path, labels, list(typed))
     assert report["n_used"] == 20
     assert report["figures"]["accuracy"]["value"] == pytest.approx(list(typed.values()).count("1") / 20)
 
 
 def test_back_undo_skip_note_and_help_keys(page: Any, tmp_path: Path) -> None:
-    dataset, responses = lamp_set(tmp_path / "in", 4)
     labels = tmp_path / "labels.jsonl"
-    with LabelServer(
-        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a"
-    ) as s:
+    with lamp_server(tmp_path / "in", 4, labels) as s:
         _open(page, s.url)
         first = page.get_attribute("#item", "data-id")
         n = page.eval_on_selector_all("#controls .row", "r => r.length")
@@ -215,11 +189,8 @@ def test_hostile_text_shows_as_text(page: Any, tmp_path: Path) -> None:
 
 
 def test_browser_without_token_or_from_another_origin_is_refused(page: Any, tmp_path: Path) -> None:
-    dataset, responses = lamp_set(tmp_path / "in", 2)
     labels = tmp_path / "labels.jsonl"
-    with LabelServer(
-        "--dataset", dataset, "--responses", responses, "--labels", labels, "--annotator", "a"
-    ) as s:
+    with lamp_server(tmp_path / "in", 2, labels) as s:
         assert page.goto(s.origin + "/").status == 403
         assert page.goto(s.url + "label.js").status == 200
         assert page.goto(s.origin + "/label.js").status == 403

@@ -42,7 +42,7 @@ examples:
       --labels labels.jsonl --annotator alice
 
   # 200 labels where they narrow the judge-corrected estimate most (active inference), then the estimate
-  judgekit label --dataset D --responses R --scores scores.json --select active --sample 200 \
+  judgekit label --dataset D --responses R --scores scores.json --select active --sample 200 \\
       --labels labels.jsonl --annotator alice
   judgekit validate --judge scores.json --human labels.jsonl --scale 0-1 --ppi
 
