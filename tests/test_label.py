@@ -383,3 +383,46 @@ def test_report_shows_progress_agreement_and_judge_beside_humans(tmp_path: Path)
     assert "lqa-001::Counteracting desk posture" in html
     proc = run_cli("report", str(labels), "--scores", str(tmp_path / "missing.json"), "--out", str(out))
     assert_clean_error(proc, "missing.json")
+
+
+def test_reference_rubric_keys_pick_its_values_in_order(tmp_path: Path) -> None:
+    ref = EXAMPLE.parent / "reference"
+    labels = tmp_path / "labels.jsonl"
+    args = ["--rubric", "reference", "--dataset", str(ref / "dataset.json"), "--responses",
+            str(ref / "responses.json"), "--labels", str(labels), "--annotator", "a"]  # fmt: skip
+    with LabelServer(*args) as server:
+        _, state = http(server.url + "api/state")
+        # rubrics/reference: verdict enum [correct, partially_correct, incorrect], score_map 1 / 0.5 / 0
+        assert [(o["key"], o["text"], o["value"]) for o in state["options"]] == [
+            ("1", "correct", 1.0), ("2", "partially_correct", 0.5), ("3", "incorrect", 0.0)]  # fmt: skip
+        _, view = http(server.url + "api/item")
+        assert [f["name"] for f in view["item"]["fields"]] == ["input", "reference"]
+        for key in ("2", "3", "1"):
+            body = {"pos": view["pos"], "id": view["item"]["id"], "labels": {"": key}, "note": ""}
+            status, view = http(server.url + "api/label", body, origin=server.origin)
+            assert status == 200
+        bad = {"pos": view["pos"], "id": view["item"]["id"], "labels": {"": "4"}, "note": ""}
+        assert http(server.url + "api/label", bad, origin=server.origin)[0] == 400
+    assert [r["label"] for r in rows(labels)] == [0.5, 0, 1]
+
+
+def test_multi_turn_pairs_show_earlier_turns(tmp_path: Path) -> None:
+    def conversation(answers: list[str]) -> list[dict[str, str]]:
+        asks = ["Plan a trip to Rome.", "Now make it two days."]
+        return [m for q, a in zip(asks, answers, strict=True)
+                for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]  # fmt: skip
+
+    rows_in = [{"question_id": 81, "model_a": "x", "model_b": "y", "turn": 2, "winner": "model_a",
+                "conversation_a": conversation(["A1", "A2"]), "conversation_b": conversation(["B1", "B2"])}]  # fmt: skip
+    dataset = tmp_path / "mt.json"
+    dataset.write_text(json.dumps(rows_in))
+    labels = tmp_path / "labels.jsonl"
+    args = ["--rubric", "pairwise", "--dataset", str(dataset), "--labels", str(labels), "--annotator", "a"]
+    with LabelServer(*args) as server:
+        _, view = http(server.url + "api/item")
+    shown = {r["number"]: r for r in view["item"]["responses"]}
+    assert view["item"]["fields"] == [{"name": "input", "text": "Now make it two days."}]
+    assert shown["1"]["text"] == "A2" and shown["2"]["text"] == "B2"
+    assert shown["1"]["history"] == [{"role": "user", "content": "Plan a trip to Rome."},
+                                     {"role": "assistant", "content": "A1"}]  # fmt: skip
+    assert shown["2"]["history"][1] == {"role": "assistant", "content": "B1"}

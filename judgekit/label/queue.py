@@ -15,6 +15,7 @@ from typing import Any
 
 from judgekit.errors import InputError
 from judgekit.label.store import LabelStore
+from judgekit.label.task import LabelTask
 
 #: With a design whose order matters (stratified: round-robin over bins; uncertain: most uncertain first),
 #: annotators' orders differ only inside consecutive blocks of this many items.
@@ -53,21 +54,19 @@ class Queue:
     annotator: str
     order: list[str]
     overlap: frozenset[str]
-    label_ids: dict[str, list[str]]  # item id -> the ids its rows carry
+    task: LabelTask
     store: LabelStore
-    _owner: dict[str, str] = field(default_factory=dict)  # label id -> item id
     _current: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (label id, annotator)
     _count: dict[tuple[str, str], int] = field(default_factory=dict)  # (item id, annotator) -> labels held
     _done: dict[str, set[str]] = field(default_factory=dict)  # item id -> annotators holding all its labels
     _seen: int = 0
 
     def __post_init__(self) -> None:
-        self._owner = {lid: item for item, lids in self.label_ids.items() for lid in lids}
         self._take(self.store.rows)
 
     def _take(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
-            item = self._owner.get(row["id"])
+            item = self.task.owner(row["id"])
             if item is None:
                 raise InputError(
                     f"{self.store.path}: label id {row['id']!r} is not an item of this dataset and rubric "
@@ -83,7 +82,7 @@ class Queue:
                 self._current[key] = row
                 self._count[held] = self._count.get(held, 0) + (not had)
             complete = self._done.setdefault(item, set())
-            if self._count[held] >= len(self.label_ids[item]):
+            if self._count[held] >= self.task.n_labels(item):
                 complete.add(row["annotator"])
             else:
                 complete.discard(row["annotator"])
@@ -99,7 +98,7 @@ class Queue:
 
     def saved(self, item: str) -> dict[str, Any] | None:
         """This annotator's current labels of an item (label id -> row), or None."""
-        rows = {lid: self._current.get((lid, self.annotator)) for lid in self.label_ids[item]}
+        rows = {lid: self._current.get((lid, self.annotator)) for lid in self.task.label_ids(item)}
         return None if any(r is None for r in rows.values()) else rows
 
     def eligible(self, pos: int) -> bool:

@@ -120,7 +120,7 @@ def prepare(opts: LabelOptions) -> Any:
         annotator=opts.annotator.strip(),
         order=annotator_order(chosen, opts.seed, opts.annotator.strip(), keep_design=opts.select != "random"),
         overlap=overlap_set(chosen, opts.overlap, opts.seed),
-        label_ids={i: task.label_ids(i) for i in ids},
+        task=task,
         store=store,
     )
     return Session(

@@ -42,6 +42,21 @@ class LabelTask:
             return [f"{item_id}::{a.aspect}" for a in self.items[item_id].aspects]
         return [item_id]
 
+    def owner(self, label_id: str) -> str | None:
+        """The item a label id belongs to, or None when it is none of this task's (ids may hold "::")."""
+        if self.kind != "checklist":
+            return label_id if label_id in self.items else None
+        at = label_id.find("::")
+        while at >= 0:
+            item = self.items.get(label_id[:at])
+            if item is not None and any(a.aspect == label_id[at + 2 :] for a in item.aspects):
+                return item.id
+            at = label_id.find("::", at + 1)
+        return None
+
+    def n_labels(self, item_id: str) -> int:
+        return len(self.items[item_id].aspects) if self.kind == "checklist" else 1
+
     def value_of(self, text: Any) -> float | str | None:
         """The stored label for a submitted value, or None when the value is not one this task takes."""
         if self.kind == "pair":
