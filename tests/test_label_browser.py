@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.label_tools import LabelServer, http, lamp_server, lamp_set, pair_set, rows, validate_pairs
+from tests.label_tools import LAMP, LabelServer, http, lamp_server, lamp_set, pair_set, rows, validate_pairs
 
 # The report tests' browser setup: Debian's chromium and its flags (skips this module where it is missing).
 from tests.test_report import CHROMIUM, FLAGS, sync_api
@@ -219,3 +219,33 @@ def test_browser_without_token_or_from_another_origin_is_refused(page: Any, tmp_
         # to a foreign Origin, tested over HTTP in test_label.py); an opaque answer reveals nothing.
         assert set(outcomes) <= {"blocked", "opaque 0"} and outcomes[1] == "blocked"
     assert not labels.read_text()
+
+
+def test_show_judge_shows_score_and_raw_answer_hidden_by_default(
+    page: Any, tmp_path: Path, scripted_server: Any
+) -> None:
+    from tests.score_run import log_rows, score_args
+
+    proc = run_cli(*score_args(tmp_path, api_base=scripted_server.base_url), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    scores = tmp_path / "s.json"
+    completions: dict[str, list[str]] = {}
+    for row in log_rows(tmp_path):
+        if row.get("type") == "call":
+            completions.setdefault(row["id"], []).append(row["completion"])
+    args = ["--dataset", str(LAMP / "dataset.json"), "--responses", str(LAMP / "responses.json"),
+            "--scores", str(scores), "--annotator", "a"]  # fmt: skip
+    with LabelServer(*args, "--labels", tmp_path / "shown.jsonl", "--show-judge") as s:
+        _open(page, s.url)
+        item = page.get_attribute("#item", "data-id")
+        assert page.is_visible("#judge")
+        want = json.loads(scores.read_text())
+        q = next(q for q in want["per_question_scores"] if q["id"] == item)
+        first = page.inner_text("#judge p >> nth=0")
+        assert first.startswith("score: ") and float(first.split()[1]) == q["score"]
+        assert (
+            page.eval_on_selector_all("#judge pre.raw", "p => p.map(x => x.textContent)") == completions[item]
+        )
+    with LabelServer(*args, "--labels", tmp_path / "hidden.jsonl") as s:
+        _open(page, s.url)
+        assert page.is_hidden("#judge") and page.inner_text("#judge") == ""

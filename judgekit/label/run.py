@@ -52,15 +52,23 @@ def load_task(opts: LabelOptions) -> LabelTask:
     return build_task(rubric, items, responses)
 
 
-def judge_view(score_file: Any, ids: set[str], where: str) -> dict[str, Any]:
-    """Per item: the judge's question score and, per aspect, its score and parsed answer (--show-judge)."""
+def judge_view(score_file: Any, path: str, ids: set[str]) -> dict[str, Any]:
+    """Per item: the judge's question score, each aspect's score and parsed answer, and the judge's raw
+    answers from the run log beside the score file when there is one (--show-judge)."""
+    from judgekit.report.inputs import load_input
+
+    calls: dict[str, list[dict[str, Any]]] = {}
+    for row in load_input(path, 0).log:  # the report's reader of the run log
+        call = {"targets": row.get("targets"), "completion": row.get("completion")}
+        calls.setdefault(str(row.get("id")), []).append(call)
     out: dict[str, Any] = {}
     for q in score_file.per_question_scores:
         if q.id not in ids:
-            raise InputError(f"{where}: id {q.id!r} is not in the dataset")
+            raise InputError(f"{path}: id {q.id!r} is not in the dataset")
         out[q.id] = {
             "score": q.score,
             "details": [{"aspect": d.aspect, "score": d.score, "answer": d.fields} for d in q.details],
+            "raw": calls.get(q.id, []),
         }
     return out
 
@@ -128,7 +136,7 @@ def prepare(opts: LabelOptions) -> Any:
         queue=queue,
         seed=opts.seed,
         probability=probability,
-        judge=judge_view(score_file, set(ids), str(opts.scores)) if opts.show_judge else None,
+        judge=judge_view(score_file, str(opts.scores), set(ids)) if opts.show_judge else None,
         token=secrets.token_urlsafe(24),
         hosts=frozenset(),
     )

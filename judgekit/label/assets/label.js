@@ -152,6 +152,10 @@
       box.append(el("p", (d.aspect ? d.aspect + ": " : "") + (d.score === null ? "unscored" : d.score), "aspect"));
       box.append(el("pre", JSON.stringify(d.answer, null, 1)));
     }
+    for (const call of judge.raw) {
+      box.append(el("h4", "raw answer" + (call.targets ? " (" + call.targets.join(", ") + ")" : "")));
+      box.append(el("pre", call.completion === null ? "(none)" : call.completion, "raw"));
+    }
   }
 
   function complete() {
