@@ -24,7 +24,10 @@ IDS = [f"q{k:02d}" for k in range(20)]
 
 def views(scores: list[float | None], uncertainty: list[float | None] | None = None) -> dict[str, JudgeView]:
     unc = uncertainty or [None] * len(scores)
-    return {f"q{k:02d}": JudgeView(score=s, uncertainty=u) for k, (s, u) in enumerate(zip(scores, unc))}
+    return {
+        f"q{k:02d}": JudgeView(score=s, uncertainty=u)
+        for k, (s, u) in enumerate(zip(scores, unc, strict=True))
+    }
 
 
 def test_random_offers_n_distinct_items_each_with_probability_n_over_big_n() -> None:
@@ -218,9 +221,17 @@ def test_judge_views_from_a_score_file(tmp_path: Path) -> None:
     path = tmp_path / "scores.json"
     path.write_text(json.dumps(_score_file(questions)))
     got = judge_views(path, scale=(1.0, 5.0))
-    assert (got["s"].score, got["s"].uncertainty, got["s"].source) == (3.0, pytest.approx(math.sqrt(2)), "samples")
+    assert (got["s"].score, got["s"].uncertainty, got["s"].source) == (
+        3.0,
+        pytest.approx(math.sqrt(2)),
+        "samples",
+    )
     assert got["two"].uncertainty == pytest.approx(math.sqrt(2) / 2)
-    assert (got["lp"].score, got["lp"].uncertainty, got["lp"].source) == (2.0, pytest.approx(math.sqrt(3)), "logprob")
+    assert (got["lp"].score, got["lp"].uncertainty, got["lp"].source) == (
+        2.0,
+        pytest.approx(math.sqrt(3)),
+        "logprob",
+    )
     assert got["panel"].uncertainty == pytest.approx(math.sqrt(2))
     assert got["plain"] == JudgeView(score=1.0)
     assert got["none"] == JudgeView(score=None)

@@ -34,10 +34,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.errors import ConfigError, InputError
 from judgekit.results import AspectResult, QuestionResult, ScoreFile, load_score_file
+from judgekit.stats.arrays import FloatArray
 
 Strategy = Literal["random", "stratified", "uncertain", "active"]
 STRATEGIES: tuple[Strategy, ...] = ("random", "stratified", "uncertain", "active")
@@ -147,7 +149,8 @@ def plan_selection(
         return _stratified(scored, [float(judge[i].score or 0.0) for i in scored], sample, bins, rng)
     uncertainty = _uncertainties(scored, judge, strategy)
     if strategy == "uncertain":
-        unscored = [i for i in ids if i not in set(scored)]
+        have = set(scored)
+        unscored = [i for i in ids if i not in have]
         return _uncertain(unscored, scored, uncertainty, sample, rng)
     if sample is None:
         raise ConfigError("--select active needs --sample N: the label budget the probabilities add up to")
@@ -160,7 +163,7 @@ def _random(ids: list[str], sample: int | None, rng: np.random.Generator) -> lis
     return [Pick(id=ids[k], probability=n / len(ids)) for k in order]
 
 
-def _uncertainties(scored: list[str], judge: Mapping[str, JudgeView], strategy: str) -> np.ndarray:
+def _uncertainties(scored: list[str], judge: Mapping[str, JudgeView], strategy: str) -> FloatArray:
     """The judge's uncertainty per scored item; an item without a signal gets the median of the others."""
     raw = [judge[i].uncertainty for i in scored]
     known = [u for u in raw if u is not None]
@@ -176,7 +179,7 @@ def _uncertainties(scored: list[str], judge: Mapping[str, JudgeView], strategy: 
 def _uncertain(
     unscored: list[str],
     scored: list[str],
-    uncertainty: np.ndarray,
+    uncertainty: FloatArray,
     sample: int | None,
     rng: np.random.Generator,
 ) -> list[Pick]:
@@ -187,7 +190,7 @@ def _uncertain(
     return [Pick(id=i, probability=1.0) for i in ranked[:n]]
 
 
-def _bins_of(values: list[float], bins: int) -> np.ndarray:
+def _bins_of(values: list[float], bins: int) -> npt.NDArray[np.intp]:
     """A bin index per value: one bin per distinct value when there are at most ``bins``, else equal width."""
     arr = np.asarray(values, dtype=np.float64)
     distinct = np.unique(arr)
@@ -233,7 +236,7 @@ def _stratified(
 
 
 def _active(
-    ids: list[str], uncertainty: np.ndarray, sample: int, mix: float | None, rng: np.random.Generator
+    ids: list[str], uncertainty: FloatArray, sample: int, mix: float | None, rng: np.random.Generator
 ) -> list[Pick]:
     from judgekit.stats.active import DEFAULT_MIX, active_probabilities
 

@@ -1,24 +1,24 @@
 """Active statistical inference for a mean: labels drawn with known, unequal probabilities.
 
 Zrnic and Candès, "Active Statistical Inference", ICML 2024. The judge scores all ``N`` items; item ``i`` is
-labelled with a known probability ``pi_i`` (``xi_i = 1`` when it was). For any fixed ``lam`` and centre ``c``
+labelled with a known probability ``pi_i`` (``xi_i = 1`` when it was; ``w_i = xi_i / pi_i``, so
+``E[w_i] = 1``). For any fixed ``m`` and ``lam``
 
-    z_i = c + lam * (f_i - c) + (Y_i - c - lam * (f_i - c)) * xi_i / pi_i
+    z_i = m + lam * f_i + (Y_i - m - lam * f_i) * w_i
 
-has ``E[z_i | f_i, Y_i] = Y_i`` (because ``E[xi_i / pi_i] = 1``), so ``mean(z)`` is unbiased for the mean
-label whatever the probabilities, and its standard error comes from the spread of the per-item terms,
-``sd(z) / sqrt(N)`` (the ``z_i`` are independent). ``lam = 1`` gives the paper's estimator
-``mean(f_i + (Y_i - f_i) xi_i / pi_i)``, where ``c`` drops out; ``lam = 0`` the classical inverse-probability
-mean of the labels. ``c`` is the judge's mean over all items: it centres the terms so that a small ``lam``
-does not pay for the size of the scores; replacing the fixed ``E[f]`` by the sample mean changes the estimate
-by ``O(1/N)`` only.
+has ``E[z_i | f_i, Y_i] = Y_i``, so ``mean(z)`` is unbiased for the mean label whatever the probabilities,
+and its standard error is ``sd(z) / sqrt(N)`` (the ``z_i`` are independent). ``m = 0, lam = 1`` is the
+paper's estimator ``mean(f_i + (Y_i - f_i) w_i)``; ``lam = 0`` an inverse-probability mean of the labels.
 
-Power tuning (as PPI++ does, and the paper's Section 3): write ``z = c + a + lam * b`` with
-``a = (Y - c) xi / pi`` and ``b = (f - c)(1 - xi / pi)``; ``Var(z)`` is smallest at
-``lam = -Cov(a, b) / Var(b)``, estimated from the ``N`` per-item terms and clipped to [0, 1].
+Tuning (the paper's power tuning, Section 3, extended by the shift ``m``): with ``a = Y w``, ``d1 = w - 1``
+and ``d2 = f (w - 1)``, ``z = a - m d1 - lam d2``, so the ``(m, lam)`` that make ``Var(z)`` smallest are the
+least-squares coefficients of ``a`` on ``d1`` and ``d2``. They are estimated from the ``N`` per-item terms
+(``lam`` clipped to [0, 1] as PPI++ does, ``m`` refitted for a clipped ``lam``). Estimated coefficients move
+the estimate by ``O(1/N)`` only (both multiply terms of mean zero), so the interval stays valid. The shift
+matters when the judge is biased: without it the bias ``E[Y - f]`` would be weighted by ``w`` too.
 
-The variance of ``z`` is ``Var(Y) + E[(Y - c - lam (f - c))^2 (1 - pi) / pi]``: for a budget of ``n`` labels
-it is smallest with ``pi_i`` proportional to the judge's root expected squared error on item ``i``
+The variance of ``z`` is ``Var(Y) + E[(Y - m - lam f)^2 (1 - pi) / pi]``: for a budget of ``n`` labels it
+is smallest with ``pi_i`` proportional to the judge's root expected squared error on item ``i``
 (:func:`active_probabilities`), which is what makes the active interval narrower than a uniform one.
 """
 
@@ -76,34 +76,41 @@ def active_probabilities(uncertainty: npt.ArrayLike, budget: float, mix: float =
 @dataclass(frozen=True)
 class ActiveResult:
     """The inverse-probability-weighted estimate (``active``), its human-only counterpart (``lam = 0``) and
-    the judge's plain mean, with the power-tuning weight used."""
+    the judge's plain mean, with the tuned weight ``lam`` and shift ``shift``."""
 
     active: MeanCI
     judge_only: MeanCI
     human_only: MeanCI
     lam: float
+    shift: float
     n_labelled: int
     n_unlabelled: int
     effective_labels: float
     level: float
 
 
-def _terms(f: FloatArray, y: FloatArray, w: FloatArray, lam: float) -> FloatArray:
-    c = float(f.mean())
-    return c + lam * (f - c) + (y - c - lam * (f - c)) * w
+def _terms(f: FloatArray, y: FloatArray, w: FloatArray, m: float, lam: float) -> FloatArray:
+    return m + lam * f + (y - m - lam * f) * w
 
 
-def active_lambda(f: FloatArray, y: FloatArray, w: FloatArray) -> float:
-    """Variance-minimising weight on the judge for the per-item terms, clipped to [0, 1] (0 when the judge
-    carries no information: ``Var(b) = 0``). ``w = xi / pi`` (0 for an unlabelled item)."""
-    c = float(f.mean())
-    a = (y - c) * w
-    b = (f - c) * (1 - w)
-    var_b = float(np.var(b, ddof=1))
-    if var_b <= 0:
-        return 0.0
-    cov = float(np.cov(a, b, ddof=1)[0, 1])
-    return float(np.clip(-cov / var_b, 0.0, 1.0))
+def active_tuning(
+    f: FloatArray, y: FloatArray, w: FloatArray, lam: float | None = None
+) -> tuple[float, float]:
+    """The shift ``m`` and weight ``lam`` that minimise the variance of the per-item terms (``lam`` clipped
+    to [0, 1]; a given ``lam`` is kept and only ``m`` fitted). ``w = xi / pi`` (0 for an unlabelled item)."""
+    a = y * w
+    d1 = w - 1
+    d2 = f * (w - 1)
+    if lam is None:
+        design = np.column_stack([d1 - d1.mean(), d2 - d2.mean()])
+        coef = np.linalg.lstsq(design, a - a.mean(), rcond=None)[0]
+        if 0 <= coef[1] <= 1:
+            return float(coef[0]), float(coef[1])
+        lam = float(np.clip(coef[1], 0.0, 1.0))
+    rest = a - lam * d2
+    var_d1 = float(np.var(d1))
+    m = float(np.mean((rest - rest.mean()) * (d1 - d1.mean())) / var_d1) if var_d1 > 0 else 0.0
+    return m, float(lam)
 
 
 def active_mean(
@@ -118,7 +125,8 @@ def active_mean(
 
     One entry per item: ``judge`` the judge's score (all finite), ``human`` the label (``NaN`` = not
     labelled), ``probability`` the probability the item had of being labelled (read only where labelled;
-    in (0, 1]). ``lam=None`` tunes the weight; ``lam=1`` is the paper's estimator. Raises ``ValueError``
+    in (0, 1]). ``lam=None`` tunes the weight (and the shift ``m`` always); ``lam=1`` with its tuned shift
+    is the paper's estimator applied to the judge plus a constant. Raises ``ValueError``
     on mismatched lengths, non-finite judge scores, missing or out-of-range probabilities on labelled items,
     or fewer than two labelled items.
     """
@@ -139,11 +147,11 @@ def active_mean(
     w = np.zeros_like(f)
     w[labelled] = 1.0 / p_lab
     y = np.where(labelled, y_raw, 0.0)
-    weight = active_lambda(f, y, w) if lam is None else float(lam)
+    m, weight = active_tuning(f, y, w, lam)
     big_n = f.size
-    z = _terms(f, y, w, weight)
+    z = _terms(f, y, w, m, weight)
     se = float(np.std(z, ddof=1) / math.sqrt(big_n))
-    human_z = _terms(f, y, w, 0.0)
+    human_z = _terms(f, y, w, active_tuning(f, y, w, 0.0)[0], 0.0)
     human_se = float(np.std(human_z, ddof=1) / math.sqrt(big_n))
     # Var(Y) by inverse-probability weighting over the labelled items (a ratio estimate).
     wy = w[labelled]
@@ -155,6 +163,7 @@ def active_mean(
         judge_only=_normal_ci(float(f.mean()), judge_se, big_n, level),
         human_only=_normal_ci(float(human_z.mean()), human_se, n, level),
         lam=weight,
+        shift=m,
         n_labelled=n,
         n_unlabelled=big_n - n,
         effective_labels=var_y / se**2 if se > 0 else math.inf,
