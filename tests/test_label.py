@@ -426,3 +426,20 @@ def test_multi_turn_pairs_show_earlier_turns(tmp_path: Path) -> None:
     assert shown["1"]["history"] == [{"role": "user", "content": "Plan a trip to Rome."},
                                      {"role": "assistant", "content": "A1"}]  # fmt: skip
     assert shown["2"]["history"][1] == {"role": "assistant", "content": "B1"}
+
+
+def test_sampled_labels_feed_validate_ppi_as_written(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    with LabelServer(*_example_args(labels, "--sample", "3")) as server:
+        _, view = http(server.url + "api/item")
+        while not view["done"]:
+            view = _submit(server, view, 2)
+    written = rows(labels)
+    out = tmp_path / "ppi.json"
+    proc = run_cli("validate", "--judge", str(BASELINE), "--level", "aspect", "--human", str(labels),
+                   "--scale", "0-2", "--ppi", "--allow-missing", "--n-boot", "0", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ppi = json.loads(out.read_text())["dimensions"][0]["ppi"]
+    n_aspects = sum(len(q["details"]) for q in json.loads(BASELINE.read_text())["per_question_scores"])
+    assert ppi["n_labelled"] == len(written) and ppi["n_unlabelled"] == n_aspects - len(written)
+    assert ppi["human_only"]["estimate"] == 2.0  # every label given was 2
