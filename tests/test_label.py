@@ -130,6 +130,8 @@ def test_token_origin_host_and_content_type_are_checked(tmp_path: Path) -> None:
         assert not labels.read_text()  # nothing refused was written
         assert http(server.url + "api/label", body, origin=base)[0] == 200
         assert len(rows(labels)) == len(view["item"]["aspects"])
+        code, err = server.stop()  # Ctrl-C ends a session normally
+        assert code == 0 and f"stopped; labels are in {labels}" in err and "Traceback" not in err
 
 
 def test_non_loopback_host_needs_allow_remote(tmp_path: Path) -> None:
@@ -443,3 +445,17 @@ def test_sampled_labels_feed_validate_ppi_as_written(tmp_path: Path) -> None:
     n_aspects = sum(len(q["details"]) for q in json.loads(BASELINE.read_text())["per_question_scores"])
     assert ppi["n_labelled"] == len(written) and ppi["n_unlabelled"] == n_aspects - len(written)
     assert ppi["human_only"]["estimate"] == 2.0  # every label given was 2
+
+
+def test_sigterm_stops_with_143_and_keeps_the_labels(tmp_path: Path) -> None:
+    import signal
+
+    labels = tmp_path / "labels.jsonl"
+    server = LabelServer(*_lamp_args(tmp_path / "in", 3, labels, "alice"))
+    _, view = http(server.url + "api/item")
+    _submit(server, view, 1)
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(30)
+    code, err = server.stop()  # already ended: only collects its output
+    assert code == 143 and "Traceback" not in err
+    assert [r["label"] for r in rows(labels)] == [1] * len(view["item"]["aspects"])

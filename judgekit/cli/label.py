@@ -56,7 +56,8 @@ security:
   the server listens on 127.0.0.1 only (a non-loopback --host needs --allow-remote); the printed URL holds a
   secret token for this run and every request without it is refused (403), as is any POST from another origin.
 
-exit codes: 0 stopped with Ctrl-C (every submitted label is saved), 2 bad usage or input (nothing served).
+exit codes: 0 stopped with Ctrl-C (every submitted label is saved), 2 bad usage or input (nothing served),
+143 terminated (SIGTERM; every submitted label is saved too).
 """
 
 
@@ -173,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve(opts, args.host, args.port, announce))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C is how a labelling session ends: every submit is already on disk
+        from judgekit import interrupts
+
         print(f"stopped; labels are in {opts.labels}", file=sys.stderr)
+        return 143 if interrupts.terminated() else 0
     return 0
