@@ -14,20 +14,13 @@ import pytest
 from tests.conftest import run_cli
 from tests.label_tools import LAMP, LabelServer, http, lamp_server, lamp_set, pair_set, rows, validate_pairs
 
-# The report tests' browser setup: Debian's chromium and its flags (skips this module where it is missing).
-from tests.test_report import CHROMIUM, FLAGS, sync_api
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+# The report tests' browser: Debian's chromium with their flags, one per module (this module is skipped
+# where chromium is missing, as theirs is).
+from tests.test_report import browser  # noqa: F401
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any) -> Iterator[Any]:  # noqa: F811
     context = browser.new_context()
     pg = context.new_page()
     pg.set_default_timeout(20_000)
