@@ -459,3 +459,12 @@ def test_sigterm_stops_with_143_and_keeps_the_labels(tmp_path: Path) -> None:
     code, err = server.stop()  # already ended: only collects its output
     assert code == 143 and "Traceback" not in err
     assert [r["label"] for r in rows(labels)] == [1] * len(view["item"]["aspects"])
+
+
+def test_status_of_a_damaged_file_is_a_one_line_error(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    good = json.dumps({"id": "q1", "annotator": "a", "label": 1, "time": "t"})
+    labels.write_text(good + "\n{not json\n")
+    assert_clean_error(run_cli("label", "--status", "--labels", str(labels)), "line 2", "invalid JSON")
+    labels.write_text(good + "\n" + json.dumps({"id": "q2", "label": 1}) + "\n")
+    assert_clean_error(run_cli("label", "--status", "--labels", str(labels)), "line 2", "'annotator'")
