@@ -45,6 +45,9 @@ def test_rows_resume_after_kill9_and_validate_reads_them(tmp_path: Path) -> None
     server = LabelServer(*args)
     status, view = http(server.url + "api/item")
     assert status == 200 and view["number"] == 1 and view["progress"] == {"labelled": 0, "target": 12}
+    ids = [r["id"] for r in json.loads((tmp_path / "in" / "dataset.json").read_text())]
+    for answer in (json.dumps(view), http(server.url)[1], http(server.url + "api/state")[1]):
+        assert sum(i in str(answer) for i in ids) <= 1  # one item at a time: never the dataset
     seen, aspects = [], {}
     for k in range(5):
         seen.append(view["item"]["id"])
