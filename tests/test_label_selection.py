@@ -263,3 +263,35 @@ def test_end_to_end_from_a_score_file(tmp_path: Path) -> None:
     picks = plan_selection([f"q{k}" for k in range(40)], "uncertain", 10, seed=0, judge=judge)
     # samples [3, 6] (k % 4 == 3) have the largest spread: those ten come first
     assert sorted(int(p.id[1:]) % 4 for p in picks) == [3] * 10
+
+
+def test_judge_views_of_pairs_use_the_two_orders(tmp_path: Path) -> None:
+    # Verdict scores: "1" -> 1, "tie" -> 0.5, "2" -> 0. Orders 1 and tie: sd of (1, 0.5) = 0.5 / sqrt(2).
+    def pair(pid: str, score: float | None, original: str | None, swapped: str | None) -> dict[str, Any]:
+        return {
+            "id": pid,
+            "score": score,
+            "details": [{"aspect": "original", "score": 4.0}, {"aspect": "swapped", "score": 2.0}],
+            "original": original,
+            "swapped": swapped,
+            "combined": None,
+            "consistent": original == swapped,
+        }
+
+    path = tmp_path / "pairs.json"
+    questions = [
+        pair("agree", 1.0, "1", "1"),
+        pair("half", 0.5, "1", "tie"),
+        pair("flip", None, "1", "2"),
+        pair("missing", None, "1", None),
+    ]
+    path.write_text(json.dumps(_score_file(questions)))
+    got = judge_views(path)
+    assert (got["agree"].uncertainty, got["agree"].source) == (0.0, "orders")
+    assert got["half"].uncertainty == pytest.approx(0.5 / math.sqrt(2))
+    flip = got["flip"]
+    assert (flip.score, flip.uncertainty, flip.source) == (None, pytest.approx(1 / math.sqrt(2)), "orders")
+    assert got["missing"] == JudgeView(score=None)
+    # uncertain: the pairs the judge could not settle first, then the half-consistent one
+    picks = plan_selection(["agree", "half", "flip", "missing"], "uncertain", None, 0, got)
+    assert [p.id for p in picks][2:] == ["half", "agree"]

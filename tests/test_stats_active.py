@@ -77,6 +77,20 @@ def test_fixed_lambda_follows_the_definition(lam: float) -> None:
         assert res.human_only.estimate == pytest.approx(est, abs=1e-6)
 
 
+def test_every_item_labelled_still_follows_the_definition() -> None:
+    # Bernoulli draws can take every item; unlike two-sample PPI, no unlabelled item is needed.
+    rng = np.random.default_rng(4)
+    f = rng.normal(3, 1, 40)
+    y = f + rng.normal(0.2, 0.5, 40)
+    p = np.where(np.arange(40) % 2 == 0, 0.9, 0.6)
+    est, se, _ = by_definition(f, y, p)
+    res = active_mean(f, y, p)
+    assert (res.n_labelled, res.n_unlabelled) == (40, 0)
+    assert res.active.estimate == pytest.approx(est, abs=1e-6) and res.active.se == pytest.approx(
+        se, abs=1e-6
+    )
+
+
 def test_judge_only_is_the_plain_mean_of_every_judge_score() -> None:
     f, y, p = sample(3)
     res = active_mean(f, y, p)

@@ -46,7 +46,7 @@ STRATEGIES: tuple[Strategy, ...] = ("random", "stratified", "uncertain", "active
 #: Strategies that read the judge's scores (``--scores``).
 NEEDS_SCORES: tuple[Strategy, ...] = ("stratified", "uncertain", "active")
 DEFAULT_BINS = 5
-UncertaintySource = Literal["samples", "logprob", "none"]
+UncertaintySource = Literal["samples", "logprob", "orders", "none"]
 
 
 class JudgeView(BaseModel):
@@ -55,8 +55,9 @@ class JudgeView(BaseModel):
     ``uncertainty`` is the judge's standard deviation on the item, on the rubric's scale: the spread of a
     panel's judges or of the ``--samples`` answers, or for a logprob-weighted score ``m`` on ``[lo, hi]`` the
     largest standard deviation a distribution with mean ``m`` can have there, ``sqrt((m - lo)(hi - m))``
-    (largest mid-scale, 0 at the ends). ``None`` when the score file holds no such signal. Selection uses only
-    its order and ratios."""
+    (largest mid-scale, 0 at the ends); for a pair, the spread of its two presentation orders' verdicts
+    (position inconsistency). ``None`` when the score file holds no such signal. Selection uses only its
+    order and ratios."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -89,6 +90,9 @@ def judge_views(
 
 
 def _question_view(q: QuestionResult, scale: tuple[float, float] | None) -> JudgeView:
+    extra = q.model_extra or {}
+    if "original" in extra and "swapped" in extra:
+        return _pair_view(q.score, extra["original"], extra["swapped"])
     parts = [_aspect_sd(a, scale) for a in q.details if a.score is not None]
     known = [p for p in parts if p is not None]
     if q.score is None or not known:
@@ -99,12 +103,24 @@ def _question_view(q: QuestionResult, scale: tuple[float, float] | None) -> Judg
     return JudgeView(score=q.score, uncertainty=math.sqrt(variance) / len(known), source=source)
 
 
+def _pair_view(score: float | None, original: object, swapped: object) -> JudgeView:
+    """A pair's uncertainty: the standard deviation of its two orders' verdicts (1 / 0.5 / 0), 0 when they
+    agree; an inconsistent pair may have no score at all (then it is an unscored item)."""
+    from judgekit.pairwise import VERDICT_SCORE
+
+    a, b = VERDICT_SCORE.get(str(original)), VERDICT_SCORE.get(str(swapped))
+    if a is None or b is None:
+        return JudgeView(score=score)
+    return JudgeView(score=score, uncertainty=abs(a - b) / math.sqrt(2), source="orders")
+
+
 def _aspect_sd(a: AspectResult, scale: tuple[float, float] | None) -> tuple[float, UncertaintySource] | None:
     """The larger of the samples' (or panel judges') standard deviation and the logprob bound."""
     found: list[tuple[float, UncertaintySource]] = []
     values = [s for s in a.samples if s is not None]
     if len(values) >= 2:
-        found.append((float(np.std(values, ddof=1)), "samples"))
+        mean = sum(values) / len(values)  # plain Python: np.std costs ~50x more on a handful of values
+        found.append((math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)), "samples"))
     if a.method == "logprob_weighted" and scale is not None and a.score is not None:
         lo, hi = scale
         m = min(max(a.score, lo), hi)

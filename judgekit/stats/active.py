@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from judgekit.stats.arrays import FloatArray, as_vector
-from judgekit.stats.ppi import MeanCI, _normal_ci
+
+if TYPE_CHECKING:
+    from judgekit.stats.ppi import MeanCI
 
 #: Share of the budget spread uniformly over all items before the error-proportional part: keeps every
 #: probability away from 0, so a judge that is confidently wrong on an item cannot blow up the variance.
@@ -130,6 +133,8 @@ def active_mean(
     on mismatched lengths, non-finite judge scores, missing or out-of-range probabilities on labelled items,
     or fewer than two labelled items.
     """
+    from judgekit.stats.ppi import _normal_ci  # scipy: only when estimating, not when drawing probabilities
+
     f = as_vector(judge, "judge")
     y_raw = np.asarray(human, dtype=np.float64)
     p_raw = np.asarray(probability, dtype=np.float64)
