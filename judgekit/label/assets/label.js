@@ -195,7 +195,7 @@
 
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const k = ev.key;
+    const k = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key; // Caps Lock does not change a command
     if (document.activeElement === $("note")) {
       if (k === "Escape") $("note").blur();
       else if (k === "Enter") { ev.preventDefault(); $("note").blur(); submit(); }
