@@ -33,6 +33,7 @@ _KIND_TITLE = {
     "validate": "Validate report",
     "gate": "Gate result",
     "compare": "Compare result",
+    "labels": "Labels file",
 }
 
 
@@ -51,6 +52,10 @@ def _verdict(item: ReportInput) -> str:
         return o.validate_verdict(d)
     if item.kind == "gate":
         return o.gate_verdict(d)
+    if item.kind == "labels":
+        from judgekit.report.labels_section import labels_verdict
+
+        return labels_verdict(d)
     return o.compare_verdict(d)
 
 
@@ -84,11 +89,15 @@ def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
         return o.validate_sections(item, d, salt), None
     if item.kind == "gate":
         return o.gate_sections(item, d, salt), None
+    if item.kind == "labels":
+        from judgekit.report.labels_section import labels_sections
+
+        return labels_sections(d, salt), None
     return o.compare_sections(item, d, salt), None
 
 
-def build_report(inputs: Sequence[Source]) -> str:
-    """The report's HTML for ``inputs`` (at least one)."""
+def build_report(inputs: Sequence[Source], scores: str | Path | None = None) -> str:
+    """The report's HTML for ``inputs`` (at least one); ``scores``: the judge's score file for labels files."""
     if not inputs:
         raise InputError("report: give at least one input file")
     # A large score file is hundreds of thousands of live objects, all kept until the page is written, and
@@ -97,14 +106,14 @@ def build_report(inputs: Sequence[Source]) -> str:
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build(inputs)
+        return _build(inputs, scores)
     finally:
         if paused:
             gc.enable()
 
 
-def _build(inputs: Sequence[Source]) -> str:
-    items = [load_input(src, k) for k, src in enumerate(inputs)]
+def _build(inputs: Sequence[Source], scores: str | Path | None = None) -> str:
+    items = [load_input(src, k, scores) for k, src in enumerate(inputs)]
     summary_rows = "".join(
         f'<tr><td><a href="#in{k}">{esc(it.label)}</a></td><td>{esc(_KIND_TITLE[it.kind])}</td>'
         f"<td>{_verdict(it)}</td></tr>"
@@ -146,11 +155,11 @@ def _build(inputs: Sequence[Source]) -> str:
     )
 
 
-def write_report(inputs: Sequence[Source], out: str | Path) -> Path:
+def write_report(inputs: Sequence[Source], out: str | Path, scores: str | Path | None = None) -> Path:
     """Build the report and write it to ``out`` atomically (never a partial file); returns the path."""
     from judgekit.io import atomic_write_text, check_writable
 
     check_writable(out)
-    html = build_report(inputs)
+    html = build_report(inputs, scores)
     atomic_write_text(out, html)
     return Path(out)
