@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "compare", "probe", "report", "rubrics", "doctor")
+COMMANDS = (
+    "score", "lexical", "validate", "gate", "compare", "probe", "report", "rubrics", "doctor", "cache",
+)  # fmt: skip
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -25,10 +27,12 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit report     one self-contained HTML report of score, validate, gate and compare results
   judgekit rubrics    list, show and render rubric templates
   judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
+  judgekit cache      look at and clean the judge cache: stats, prune, clear
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
 Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 3 the judge could not judge (run
-stopped), 4 finished below --min-coverage, 130 interrupted, 143 terminated.
+stopped), 4 finished below --min-coverage, 5 a result could not be saved (cache or run log write failed),
+124 --deadline reached, 130 interrupted, 143 terminated.
 """
 
 
