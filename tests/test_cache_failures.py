@@ -25,8 +25,9 @@ from tests.server import Reply, ScriptedServer
 
 ITEMS = json.loads(EXAMPLE_DATASET.read_text())
 N_UNITS = sum(len(q["rubric_aspects"]) for q in ITEMS)  # 18
-EMPTY_ITEM, GARBAGE_ITEM = ITEMS[0], ITEMS[3]  # 3 and 4 aspects
-N_BAD = len(EMPTY_ITEM["rubric_aspects"]) + len(GARBAGE_ITEM["rubric_aspects"])  # 7
+EMPTY_ITEM, NULL_ITEM, GARBAGE_ITEM = ITEMS[0], ITEMS[2], ITEMS[3]  # 3, 2 and 4 aspects
+BAD_ITEMS = (EMPTY_ITEM, NULL_ITEM, GARBAGE_ITEM)
+N_BAD = sum(len(item["rubric_aspects"]) for item in BAD_ITEMS)  # 9
 
 
 def first_user(request: dict[str, Any]) -> str:
@@ -41,20 +42,24 @@ def test_units_that_got_garbage_are_judged_again_once_the_judge_is_fixed(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
     server = scripted_server
-    # the conversations of two items get an empty answer or prose, their re-asks too (same first message)
+    # the conversations of three items get an empty answer, a null one or prose, their re-asks too (the
+    # same first message)
     server.add_rule(lambda req: EMPTY_ITEM["question"] in first_user(req), Reply(content=""))
+    server.add_rule(lambda req: NULL_ITEM["question"] in first_user(req), Reply(samples=[None]))
     server.add_rule(
         lambda req: GARBAGE_ITEM["question"] in first_user(req), Reply(content="The response looks fine.")
     )
     args = score_args(tmp_path, "--no-progress", api_base=server.base_url)
     first = run_cli(*args)
     assert_clean_error(first, "below --min-coverage", code=4)
-    # 11 good units: one call each; 7 bad ones: the question and its 2 re-asks
+    # 9 good units: one call each; 9 bad ones: the question and its 2 re-asks
     assert len(server.calls) == (N_UNITS - N_BAD) + 3 * N_BAD
     scored = json.loads((tmp_path / "s.json").read_text())["coverage"]["scored"]
     assert scored == N_UNITS - N_BAD
     with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # the raw answers are kept, marked failed
-        assert db.execute("SELECT COUNT(*), SUM(failed) FROM completions").fetchone() == (32, 3 * N_BAD)
+        assert db.execute("SELECT COUNT(*), SUM(failed) FROM completions").fetchone() == (36, 3 * N_BAD)
+        texts = [json.loads(v)["text"] for (v,) in db.execute("SELECT value FROM completions WHERE failed")]
+        assert texts.count(None) == 3 * len(NULL_ITEM["rubric_aspects"]) and texts.count("") == 9
 
     server.clear_script()  # the judge is fixed
     server.clear_calls()
@@ -63,7 +68,7 @@ def test_units_that_got_garbage_are_judged_again_once_the_judge_is_fixed(
     calls = server.calls
     assert len(calls) == N_BAD  # the bad units are asked again, once each (their first answer parses now)
     asked = {first_user(c["request"]) for c in calls}
-    assert all(EMPTY_ITEM["question"] in m or GARBAGE_ITEM["question"] in m for m in asked)
+    assert all(any(item["question"] in m for item in BAD_ITEMS) for m in asked) and len(asked) == N_BAD
     result = json.loads((tmp_path / "s.json").read_text())
     assert result["coverage"]["scored"] == N_UNITS == result["coverage"]["total"]
     assert result["totals"]["cache_hits"] == N_UNITS - N_BAD
