@@ -44,11 +44,14 @@ def error_line(proc: subprocess.CompletedProcess[str]) -> str:
     return next(ln for ln in proc.stderr.splitlines() if ln.startswith("judgekit: error:"))
 
 
-@pytest.mark.parametrize("client", ["aiohttp", "litellm"])
-def test_spent_quota_stops_the_run_at_once(make_server: Any, tmp_path: Path, client: str) -> None:
+@pytest.mark.parametrize(
+    "client", [["--client", "aiohttp"], ["--client", "litellm"], ["--client", "litellm", "--workers", "2"]]
+)
+def test_spent_quota_stops_the_run_at_once(make_server: Any, tmp_path: Path, client: list[str]) -> None:
+    """The lean client, litellm in process, and litellm in worker processes all stop the run at once."""
     server: ScriptedServer = make_server()
     server.add_rule(None, Reply(status=429, error_body=QUOTA_BODY))
-    args = score_args(tmp_path, "--no-progress", "--client", client, api_base=server.base_url)
+    args = score_args(tmp_path, "--no-progress", *client, api_base=server.base_url)
     proc, elapsed, _ = timed(args, "never printed")
     assert_clean_error(
         proc, "quota is spent", "insufficient_quota", "You exceeded your current quota", code=3
