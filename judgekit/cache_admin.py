@@ -89,13 +89,14 @@ def cache_stats(path: str | Path) -> CacheStats:
 
 def judge_matches(spec: str, identity: str) -> bool:
     """Whether ``spec`` names the judge ``identity``: the identity itself, the identity without its
-    ``|options``, or the model string (every endpoint and option of that model), with or without the
-    ``litellm:`` prefix."""
+    ``|options``, the model string (every endpoint and option of that model), with or without the
+    ``litellm:`` prefix, or a kind of judge by its prefix (``local``: every local model; ``router:judge``:
+    that router group, whatever its deployments)."""
     spec = spec.strip()
     base = identity.split("|", 1)[0]
     names = {identity, base, base.split("@", 1)[0]}
     names |= {name.removeprefix("litellm:") for name in names}
-    return spec in names
+    return spec in names or any(base.startswith(spec + sep) for sep in (":", "="))
 
 
 def prune(path: str | Path, judge: str | None = None, unscored: bool = False) -> int:

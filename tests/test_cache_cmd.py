@@ -139,6 +139,27 @@ def test_clear(filled: tuple[ScriptedServer, Path], tmp_path: Path) -> None:
     assert len(server.calls) == N_UNITS  # judged again: nothing was left to reuse
 
 
+@pytest.mark.parametrize(
+    ("spec", "identity", "expected"),
+    [
+        ("openai/gpt-4o-mini", "litellm:openai/gpt-4o-mini|structured=json_schema", True),
+        ("openai/gpt-4o-mini", "litellm:openai/gpt-4o-mini@http://10.0.0.1/v1|structured=auto", True),
+        ("openai/gpt-4o", "litellm:openai/gpt-4o-mini|structured=json_schema", False),
+        ("litellm:openai/x@http://h/v1", "litellm:openai/x@http://h/v1|structured=auto", True),
+        ("openai/x@http://h/v1", "litellm:openai/x@http://other/v1|structured=auto", False),
+        ("local", "local:gemma-3-270m.gguf:253000000|structured=json_object", True),
+        ("local:gemma-3-270m.gguf", "local:gemma-3-270m.gguf:253000000|structured=json_object", True),
+        ("loc", "local:gemma-3-270m.gguf:253000000|structured=json_object", False),
+        ("router:judge", "router:judge=openai/gpt-4o-mini|structured=json_schema", True),
+        ("router:jud", "router:judge=openai/gpt-4o-mini|structured=json_schema", False),
+    ],
+)
+def test_which_judges_a_spec_names(spec: str, identity: str, expected: bool) -> None:
+    from judgekit.cache_admin import judge_matches
+
+    assert judge_matches(spec, identity) is expected
+
+
 def test_not_a_cache(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")

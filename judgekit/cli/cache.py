@@ -21,9 +21,10 @@ examples:
   judgekit cache prune --unscored                       # the answers of units that ended unscored
   judgekit cache clear --cache runs/cache.sqlite        # every entry
 
---judge takes a judge as 'cache stats' lists it, that identity without its '|options', or the model
-string (openai/gpt-4o-mini): every endpoint and option of that model. A missing cache file, or a --judge
-that matches no judge in it, is an error (exit 2); nothing is created or deleted then.
+--judge takes a judge as 'cache stats' lists it, that identity without its '|options', the model string
+(openai/gpt-4o-mini: every endpoint and option of that model), 'local' (every local model) or a router
+group (router:NAME). A missing cache file, or a --judge that matches no judge in it, is an error (exit 2);
+nothing is created or deleted then.
 """
 
 
