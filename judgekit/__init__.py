@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 
 from judgekit._lazy import lazy_getattr
 from judgekit._version import __version__
-from judgekit.errors import ConfigError, InputError, Interrupted, JudgeError, JudgekitError, RubricError
+from judgekit.errors import (
+    ConfigError,
+    DeadlineReached,
+    InputError,
+    Interrupted,
+    JudgeError,
+    JudgekitError,
+    RubricError,
+    SaveFailed,
+)
 
 if TYPE_CHECKING:
     from judgekit.batch import BatchSettings
@@ -55,6 +64,7 @@ __all__ = [
     "CallFailed",
     "Completion",
     "ConfigError",
+    "DeadlineReached",
     "EngineSettings",
     "Estimate",
     "EstimateSettings",
@@ -67,6 +77,7 @@ __all__ = [
     "JudgekitError",
     "Rubric",
     "RubricError",
+    "SaveFailed",
     "ScoreFile",
     "ScoreSettings",
     "TransientError",

@@ -2,8 +2,10 @@
 
 A judge that cannot judge stops the run (JudgeUnavailable) instead of failing every unit slowly: the breaker
 counts transient failures across all units (connection refused or reset, timeouts, 5xx) and trips when enough
-of them follow each other with no answer for ``breaker_window`` seconds; a judge that raises JudgeDown, or
-whose first calls all fail permanently (bad key, unknown model), stops the run at once.
+of them follow each other with no answer for ``breaker_window`` seconds; a judge that raises JudgeDown (a
+spent quota is one), or whose first calls all fail permanently (bad key, unknown model), stops the run at once.
+Rate limits (429) are the limiter's business, but a judge that rate-limits every call for ``max_stall``
+seconds without letting one through stops the run too: waiting longer would only burn the user's time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from judgekit.errors import JudgeUnavailable
-from judgekit.judges.base import JudgeDown, TransientError
+from judgekit.judges.base import JudgeDown, QuotaExhausted, TransientError
 
 log = logging.getLogger("judgekit")
 
@@ -72,9 +74,11 @@ class Breaker:
         window: float,
         concurrency: int,
         on_state: Callable[[str | None], None] | None = None,
+        stall: float = 120.0,
     ) -> None:
         self.identity = identity
         self.window = window
+        self.stall = stall  # seconds of 429s with no answer in between after which the run stops
         # with few calls in flight a hung judge yields few failures per window: need at most that many
         self.failures_to_trip = max(2, min(BREAKER_FAILURES, concurrency))
         self.stop: str | None = None  # why the run is stopping: "permanent" | "breaker" | "down"
@@ -85,6 +89,7 @@ class Breaker:
         self._last_error = ""
         self._last_answer = time.monotonic()
         self._outage: Outage | None = None
+        self._throttle: Outage | None = None  # the current streak of 429s with no answer in between
         self._down = ""
         self._trip: Outage | None = None
 
@@ -93,10 +98,10 @@ class Breaker:
         self._abort_after = min(ABORT_AFTER, calls_ahead)
         self._last_answer = time.monotonic()
 
-    def _halt(self, why: str) -> None:
+    def _halt(self, why: str, streak: Outage | None = None) -> None:
         if self.stop is None:
             self.stop = why
-            self._trip = self._outage
+            self._trip = streak or self._outage
 
     def permanent_failure(self, reason: str) -> None:
         """Stop a run whose judge cannot work at all (no key, unknown model) instead of failing every unit."""
@@ -109,12 +114,17 @@ class Breaker:
         """The judge said it can no longer answer: stop at once, with its own words."""
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         self._down = " / ".join(lines) or f"{describe_judge(self.identity)} went down"
+        if isinstance(err, QuotaExhausted):
+            self._down = (
+                f"{describe_judge(self.identity)} refuses every call, its quota is spent ({self._down})"
+            )
         self._halt("down")
 
     def answer_arrived(self) -> None:
         self.answered += 1
         self._last_answer = time.monotonic()
         outage, self._outage = self._outage, None
+        self._throttle = None
         if outage is not None:
             log.warning(
                 "judgekit: %s answers again (after %d failed call(s) in %.1f s)",
@@ -127,9 +137,10 @@ class Breaker:
 
     def transient_failure(self, err: TransientError, started: float) -> None:
         """Count a failure toward the breaker; announce the first of a streak (not every retry)."""
-        if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it
-            return
         now = time.monotonic()
+        if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it, unless
+            self._throttled(now)  # it never lets a call through
+            return
         evidence = max(self._last_answer, started if err.kind == "timeout" else now)
         outage = self._outage
         if outage is None:
@@ -152,7 +163,22 @@ class Breaker:
                 self._on_state(state)
         self.check(now)
 
+    def _throttled(self, now: float) -> None:
+        throttle = self._throttle
+        if throttle is None:
+            throttle = self._throttle = Outage(started=now, since=now)
+            log.warning(
+                "judgekit: %s rate-limits the calls (429); the run stops if none gets through in %g s",
+                describe_judge(self.identity),
+                self.stall,
+            )
+        throttle.failures += 1
+        self.check(now)
+
     def check(self, now: float) -> None:
+        throttle = self._throttle
+        if throttle is not None and now - throttle.since >= self.stall:
+            self._halt("stalled", throttle)
         outage = self._outage
         if (
             outage is not None
@@ -166,6 +192,9 @@ class Breaker:
         outage = self._outage
         if self.answered == 0 and outage is not None and outage.failures >= self.failures_to_trip:
             self._halt("breaker")
+        throttle = self._throttle
+        if self.answered == 0 and throttle is not None and throttle.failures >= self.failures_to_trip:
+            self._halt("stalled", throttle)
 
     def unavailable(self, sent: int, kept: int, cached: bool) -> JudgeUnavailable:
         """The one line that says why the run stopped, what was made (``sent`` calls, ``kept`` judgments) and
@@ -183,6 +212,14 @@ class Breaker:
         )
         if self.stop == "down":
             return JudgeUnavailable(f"{self._down}; {kept_text}")
+        if self.stop == "stalled":
+            throttle = self._trip
+            assert throttle is not None
+            return JudgeUnavailable(
+                f"{who} rate-limits every call: {throttle.failures} call(s) in "
+                f"{time.monotonic() - throttle.since:.0f} s answered 429 and none got through "
+                f"(--max-stall {self.stall:g}); {kept_text}"
+            )
         outage = self._trip or self._outage
         assert outage is not None
         what = ", ".join(

@@ -72,6 +72,12 @@ class EngineSettings(BaseModel):
         description="seconds with consecutive transient failures (connection, timeout, 5xx) and no answer "
         "after which the judge counts as unavailable and the run stops",
     )
+    max_stall: float = Field(
+        120.0,
+        gt=0,
+        description="seconds of rate limiting (429) on every call, with no answer getting through, after "
+        "which the run stops (JudgeUnavailable) instead of waiting on",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,9 @@ class Engine:
         self._on_done = on_done
         self._identity = judge.identity
         self._limiter: AdaptiveLimiter | None = None
-        self._breaker = Breaker(judge.identity, settings.breaker_window, settings.concurrency, on_state)
+        self._breaker = Breaker(
+            judge.identity, settings.breaker_window, settings.concurrency, on_state, stall=settings.max_stall
+        )
         self._sent = 0  # calls handed to the judge, including ones cut off by a stop
         self._kept = 0  # judgments finished with a score (each is in the cache, if there is one)
         # Set when the run is being cancelled (Ctrl-C, SIGTERM): workers check it before each next job, so
@@ -289,20 +297,27 @@ class Engine:
                     await asyncio.sleep(0.02)
                 return
 
-    async def _run_job(self, job: Job, first_key: str, first_hit: Completion | None) -> JobResult:
+    async def _run_job(
+        self, job: Job, first_key: str, first_hit: Completion | None, fresh: bool = False
+    ) -> JobResult:
+        """One conversation: the cached answers, then calls from the first turn the cache lacks. A cached
+        conversation that ends unparseable is a failed outcome, never reused: the unit is asked again
+        (``fresh``: every turn a call)."""
         messages: list[Message] = list(job.plan.messages)
         calls: list[CallRecord] = []
         parsed: ParseResult | None = None
         for turn in range(self.settings.max_reasks + 1):
             key = first_key if turn == 0 else self.key(messages, job)
-            completion = first_hit if turn == 0 else (self.cache.get(key) if self.cache is not None else None)
+            completion = first_hit if turn == 0 else self._cached(key, fresh)
             status = "cached"
             if completion is None:
                 outcome = await self._call(messages, job.params)
                 if isinstance(outcome, _Failure):
+                    self._failed(calls)
                     calls.append(CallRecord(key, turn, "failed", tries=outcome.tries))
                     reason = f"{outcome.kind}: {outcome.message} (gave up after {len(outcome.tries)} tries)"
                     return JobResult(job, False, reason=reason, calls=calls)
+                fresh = True  # from here on, answers come from calls
                 completion, tries = outcome
                 status = "ok"
                 over = self._over_cap(job, calls, (key, turn, status, tries), completion)
@@ -350,6 +365,10 @@ class Engine:
                     self.rubric.reask_message(parsed.reason or "unparseable"),
                 ]
         assert parsed is not None
+        if not fresh and self.cache is not None:  # every answer replayed from the cache: ask again
+            self.stats.cache_hits -= len(calls)
+            return await self._run_job(job, first_key, None, fresh=True)
+        self._failed(calls)
         answers = self.settings.max_reasks + 1
         return JobResult(
             job, False, reason=f"unparseable after {answers} answers: {parsed.reason}", calls=calls
@@ -390,6 +409,14 @@ class Engine:
             completion.cost_usd,
         )
         return JobResult(job, False, reason=reason, calls=[*calls, record])
+
+    def _cached(self, key: str, fresh: bool) -> Completion | None:
+        return self.cache.get(key) if self.cache is not None and not fresh else None
+
+    def _failed(self, calls: list[CallRecord]) -> None:
+        """Mark the answers of a unit that ends unscored as failed in the cache (they stay, for the record)."""
+        if self.cache is not None and calls:
+            self.cache.mark_failed(c.key for c in calls)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * (2**attempt))

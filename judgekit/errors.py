@@ -60,6 +60,19 @@ class Terminated(Interrupted):
     exit_code = 143
 
 
+class DeadlineReached(Interrupted):
+    """The run reached its ``--deadline``; stopped like Ctrl-C, with timeout(1)'s exit code for it."""
+
+    exit_code = 124
+
+
+class SaveFailed(JudgekitError):
+    """A write of the cache or the run log failed (disk full, database locked): the run stopped instead of
+    going on with results it cannot keep; the message says what was not saved."""
+
+    exit_code = 5
+
+
 # Exit codes, in one place for --help and the docs.
 EXIT_CODES: dict[int, str] = {
     0: "success",
@@ -67,6 +80,8 @@ EXIT_CODES: dict[int, str] = {
     2: "bad usage or input (nothing written)",
     3: "the judge could not judge (dead, unreachable, refusing every call); the run stopped",
     4: "the run finished below --min-coverage (the score file is written and says so)",
+    5: "a result could not be saved (the cache or the run log failed to write); the run stopped",
+    124: "the run reached --deadline; stopped like Ctrl-C, finished judgments are cached",
     130: "interrupted (Ctrl-C)",
     143: "terminated (SIGTERM)",
 }

@@ -3,11 +3,13 @@
 Rows, in order: one ``header`` (what is known before the first call: inputs, rubric, judges, settings), then
 per judgment its ``call`` rows and one ``verdict`` row as soon as it finishes, then one ``summary`` with the
 totals and how the run ended (``status``: ok, failed, stopped, interrupted). A log without a summary is one
-whose process was killed. Every text that could hold a secret goes through ``clean`` first.
+whose process was killed. Every text that could hold a secret goes through ``clean`` first. A write that
+fails (disk full) is never silent: the rows stay buffered and the next row raises SaveFailed.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -16,7 +18,7 @@ from pydantic_core import to_json
 
 from judgekit._turn import flush_at_turn_end
 from judgekit.engine import JobResult
-from judgekit.errors import ConfigError
+from judgekit.errors import ConfigError, SaveFailed
 
 if TYPE_CHECKING:
     from judgekit.results import ScoreFile, Totals
@@ -74,6 +76,7 @@ class RunLog:
         self._pending: list[bytes] = []
         self._judges: dict[str, str] = {}  # each judge's identity, redacted once
         self._flush_due = False
+        self.error: OSError | None = None  # the write that failed; the log takes no more rows after it
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[bytes] | None = open(self.path, "wb")  # noqa: SIM115
@@ -83,18 +86,44 @@ class RunLog:
     def _write(self, rows: list[dict[str, Any]]) -> None:
         # pydantic-core's encoder: the rows json.dumps wrote (NaN too), without its spaces, 3-4x faster
         self._pending.extend(to_json(r, inf_nan_mode="constants") + b"\n" for r in rows)
+        if self.error is not None:  # the run must stop: every row after a failed write says so
+            raise self.failure()
         if len(self._pending) >= _ROWS_PER_WRITE:
             self.flush()
         elif not self._flush_due:
-            self._flush_due = flush_at_turn_end(self.flush)
+            self._flush_due = flush_at_turn_end(self._flush_deferred)
+
+    def _flush_deferred(self) -> None:
+        # As an event-loop callback, an exception would only reach asyncio's handler: the error is kept in
+        # self.error instead, and the next row raises it.
+        with contextlib.suppress(SaveFailed):
+            self.flush()
+
+    def failure(self) -> SaveFailed:
+        """The one line that says the log failed to write and what it is missing."""
+        verdicts = sum(1 for row in self._pending if row.startswith(b'{"type":"verdict"'))
+        why = self.error.strerror if self.error is not None and self.error.strerror else self.error
+        return SaveFailed(
+            f"cannot write the run log {self.path}: {why}; {len(self._pending)} row(s) not written "
+            f"({verdicts} judgment(s)), so the run stopped"
+        )
 
     def flush(self) -> None:
-        """Write the rows not yet written, in one write, and flush them to the OS."""
-        rows, self._pending, self._flush_due = self._pending, [], False
-        if self._file is None or not rows:
+        """Write the rows not yet written, in one write, and flush them to the OS; the rows leave the buffer
+        only once written. Raises SaveFailed when they cannot be."""
+        self._flush_due = False
+        if self.error is not None:
+            raise self.failure()
+        if self._file is None or not self._pending:
+            self._pending = []
             return
-        self._file.write(b"".join(rows))
-        self._file.flush()
+        try:
+            self._file.write(b"".join(self._pending))
+            self._file.flush()
+        except OSError as err:
+            self.error = err
+            raise self.failure() from None
+        self._pending = []
 
     def header(self, meta: dict[str, Any]) -> None:
         self._write([{"type": "header", "meta": meta}])
@@ -125,11 +154,18 @@ class RunLog:
             )
         if error:
             fields["error"] = error
-        self.summary(status, **fields)
-        self.close()
+        try:
+            self.summary(status, **fields)
+        finally:
+            self.close()
 
     def close(self) -> None:
-        self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Write what is left and close; raises SaveFailed (once closed) when rows could not be written."""
+        try:
+            if self.error is None:
+                self.flush()
+        finally:
+            if self._file is not None:
+                with contextlib.suppress(OSError):  # its buffer holds what failed to write: said already
+                    self._file.close()
+                self._file = None

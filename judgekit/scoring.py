@@ -29,7 +29,15 @@ from judgekit.batch.run import BatchRun
 from judgekit.cache import Cache, default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
 from judgekit.engine import Engine, Job, JobResult
-from judgekit.errors import ConfigError, CoverageTooLow, Interrupted, JudgeError, Terminated
+from judgekit.errors import (
+    ConfigError,
+    CoverageTooLow,
+    DeadlineReached,
+    Interrupted,
+    JudgeError,
+    SaveFailed,
+    Terminated,
+)
 from judgekit.io import atomic_write_text, check_writable
 from judgekit.judges.base import JudgeParams
 from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
@@ -202,8 +210,9 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
     However this ends, the run log gets its summary row and the cache is closed; a judge that cannot judge,
     Ctrl-C and SIGTERM leave as one line without secrets."""
     bar = _progress_bar(len(run.jobs) * len(run.specs), progress)
+    limit = _deadline(run)
     try:
-        async with contextlib.AsyncExitStack() as stack:
+        async with limit, contextlib.AsyncExitStack() as stack:
             for spec in run.specs:
                 run.judges.append(_open_engine(stack, spec, run, bar))
             _check_distinct([r.identity for r in run.judges])
@@ -238,8 +247,11 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
         stopped = type(err)(run.clean(str(err)))
         run.end_log("stopped", error=str(stopped))
         raise stopped from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        interrupted = _interrupted(run)
+    except (KeyboardInterrupt, asyncio.CancelledError, TimeoutError) as err:
+        if isinstance(err, TimeoutError) and not limit.expired():
+            run.end_log("error", str(err))
+            raise
+        interrupted = _interrupted(run, isinstance(err, TimeoutError))
         run.end_log("interrupted", error=str(interrupted))
         raise interrupted from None
     except BaseException as err:
@@ -248,17 +260,37 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
     finally:
         bar.close()
         if run.cache is not None:
-            run.cache.close()
+            _close_cache(run, run.cache)
     return meta
 
 
-def _interrupted(run: _Run) -> Interrupted:
-    """Ctrl-C or SIGTERM: how far the run got and where its finished judgments are."""
+def _close_cache(run: _Run, cache: Cache) -> None:
+    """Close the cache; answers it could not save fail the run (SaveFailed), whatever else ended it."""
+    try:
+        cache.close()
+    except SaveFailed as err:
+        with contextlib.suppress(SaveFailed):
+            run.end_log("error", str(err))
+        raise
+
+
+def _deadline(run: _Run) -> asyncio.Timeout:
+    """The judging's time limit: ``settings.deadline`` seconds from the start of the run (none without it)."""
+    if run.settings.deadline is None:
+        return asyncio.timeout_at(None)
+    left = run.settings.deadline - (time.perf_counter() - run.started)
+    return asyncio.timeout_at(asyncio.get_running_loop().time() + left)
+
+
+def _interrupted(run: _Run, deadline: bool = False) -> Interrupted:
+    """Ctrl-C, SIGTERM or the deadline: how far the run got and where its finished judgments are."""
     done = sum(r.engine.stats.finished for r in run.judges)
     where = f"saved in the cache ({run.cache.path})" if run.cache is not None else "lost (the cache is off)"
     stop, how = (
         (Terminated, "terminated (SIGTERM)") if interrupts.terminated() else (Interrupted, "interrupted")
     )
+    if deadline:
+        stop, how = DeadlineReached, f"stopped at --deadline {run.settings.deadline:g} s"
     return stop(
         f"{how} after {done} of {len(run.jobs) * len(run.specs)} judgments; finished ones are {where}; "
         "rerun the same command to resume"

@@ -40,6 +40,12 @@ class ScoreSettings(BaseModel):
     batch: BatchSettings | None = Field(
         None, description="judge through the provider's batch API (None: live calls); see judgekit.batch"
     )
+    deadline: float | None = Field(
+        None,
+        gt=0,
+        description="seconds of wall time from the start of the run after which the judging stops like "
+        "Ctrl-C (DeadlineReached, exit 124); finished judgments stay cached (None: no deadline)",
+    )
     min_coverage: float = Field(
         0.9,
         ge=0,

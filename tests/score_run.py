@@ -50,6 +50,23 @@ def finish(proc: subprocess.Popen[str], timeout: float = 300) -> subprocess.Comp
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+def timed(args: list[str], marker: str) -> tuple[subprocess.CompletedProcess[str], float, float | None]:
+    """Run the CLI; return it, its total time, and the time from the first stderr line holding ``marker``
+    to its exit (``None`` when no such line came)."""
+    t0 = time.monotonic()
+    proc = start(args)
+    assert proc.stderr is not None
+    lines, marked = [], None
+    for line in proc.stderr:
+        lines.append(line)
+        if marked is None and marker in line:
+            marked = time.monotonic()
+    done = finish(proc)
+    end = time.monotonic()
+    done.stderr = "".join(lines)
+    return done, end - t0, (end - marked) if marked is not None else None
+
+
 def wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 120) -> None:
     """Poll ``ready`` while the run goes on; fail if the run ends or the time runs out first."""
     deadline = time.monotonic() + timeout

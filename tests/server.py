@@ -615,7 +615,7 @@ def build_completion(
             }
         )
     prompt_tokens = _n_words(request_text(request))
-    completion_tokens = sum(_n_words(c) for c in contents)
+    completion_tokens = sum(_n_words(c or "") for c in contents)  # samples=[None]: a null content
     body = {
         "id": f"chatcmpl-scripted-{index}",
         "object": "chat.completion",

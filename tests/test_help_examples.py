@@ -10,7 +10,19 @@ import pytest
 
 from tests.conftest import run_cli
 
-COMMANDS = ["score", "validate", "label", "gate", "lexical", "compare", "report", "probe", "doctor", "rubrics"]
+COMMANDS = [
+    "score",
+    "validate",
+    "label",
+    "gate",
+    "lexical",
+    "compare",
+    "report",
+    "probe",
+    "doctor",
+    "rubrics",
+    "cache",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -23,7 +23,7 @@ import pytest
 
 from benchmarks._common import synthetic_lamp_qa
 from tests.conftest import EXAMPLE_DATASET, REPO, assert_clean_error, run_cli
-from tests.score_run import cache_rows, finish, log_rows, score_args, start, wait_until
+from tests.score_run import cache_rows, finish, log_rows, score_args, start, timed, wait_until
 from tests.server import Reply, ScriptedServer, ServerProcess
 
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))
@@ -40,18 +40,8 @@ def free_port() -> int:
 def stamped_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run the CLI; return it, its total time, and the time from the first failure it announced to its exit
     (the part the breaker controls)."""
-    t0 = time.monotonic()
-    proc = start(list(args))
-    assert proc.stderr is not None
-    lines, first_failure = [], None
-    for line in proc.stderr:
-        lines.append(line)
-        if first_failure is None and ANNOUNCED in line:
-            first_failure = time.monotonic()
-    done = finish(proc)
-    end = time.monotonic()
-    done.stderr = "".join(lines)
-    return done, end - t0, end - (first_failure or t0)
+    done, elapsed, after = timed(list(args), ANNOUNCED)
+    return done, elapsed, elapsed if after is None else after
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:

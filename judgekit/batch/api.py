@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from judgekit.errors import ConfigError
-from judgekit.judges.base import Completion, JudgeParams, Message, TransientError
+from judgekit.errors import ConfigError, JudgeUnavailable
+from judgekit.judges.base import Completion, JudgeParams, Message, QuotaExhausted, TransientError
 from judgekit.judges.factory import JudgeOptions, litellm_judge
 from judgekit.judges.litellm_judge import classify_error, import_litellm
 from judgekit.judges.openai_compat import OpenAICompatJudge
@@ -136,7 +136,12 @@ class BatchTarget:
         try:
             return await getattr(litellm, name)(**{**self._kwargs, **kwargs})
         except Exception as err:
-            raise classify_error(err) from None
+            found = classify_error(err)
+            if isinstance(found, QuotaExhausted):  # no retry or fallback helps: stop the run (exit 3)
+                raise JudgeUnavailable(
+                    f"the batch API refuses every call, its quota is spent ({found})"
+                ) from None
+            raise found from None
 
     async def results(
         self, state: BatchState, keys: Sequence[str]

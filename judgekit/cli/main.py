@@ -22,6 +22,7 @@ COMMANDS = (
     "report",
     "rubrics",
     "doctor",
+    "cache",
 )
 
 DESCRIPTION = """\
@@ -37,10 +38,12 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit report     one self-contained HTML report of score, validate, gate and compare results
   judgekit rubrics    list, show and render rubric templates
   judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
+  judgekit cache      look at and clean the judge cache: stats, prune, clear
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
 Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 3 the judge could not judge (run
-stopped), 4 finished below --min-coverage, 130 interrupted, 143 terminated.
+stopped), 4 finished below --min-coverage, 5 a result could not be saved (cache or run log write failed),
+124 --deadline reached, 130 interrupted, 143 terminated.
 """
 
 

@@ -97,6 +97,39 @@ def add_min_coverage(group: argparse._ActionsContainer, help: str = MIN_COVERAGE
     group.add_argument("--min-coverage", type=float, default=0.9, metavar="FRACTION", help=help)
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """An argparse type: seconds, plain or with a unit (``90``, ``90s``, ``30m``, ``2h``), above 0."""
+    raw = text.strip().lower()
+    scale = _UNITS.get(raw[-1:])
+    number = raw[:-1] if scale is not None else raw
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90, 90s, 30m, 2h)") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration above 0")
+    return seconds
+
+
+MAX_STALL_HELP = (
+    "stop the run (exit 3) when the judge rate-limits (429) every call for this long without letting one "
+    "through, whatever the run's size (default: 120 s; e.g. 300, 5m)"
+)
+DEADLINE_HELP = (
+    "wall time for the whole run (e.g. 30m, 2h, or seconds): past it the judging stops like Ctrl-C, "
+    "finished judgments stay cached (a rerun resumes), no score file is written, exit 124 (as timeout(1))"
+)
+
+
+def add_run_limits(group: argparse._ActionsContainer) -> None:
+    """``--max-stall`` and ``--deadline``: how long a run may wait on a rate limit, and in all."""
+    group.add_argument("--max-stall", type=duration, default=120.0, metavar="SECONDS", help=MAX_STALL_HELP)
+    group.add_argument("--deadline", type=duration, default=None, metavar="DURATION", help=DEADLINE_HELP)
+
+
 def add_cache_options(group: argparse._ArgumentGroup) -> None:
     """``--cache FILE`` and ``--no-cache``."""
     group.add_argument("--cache", default=None, help=CACHE_HELP)

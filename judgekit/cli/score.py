@@ -16,6 +16,7 @@ from judgekit.cli.options import (
     add_min_coverage,
     add_report_option,
     add_router_option,
+    add_run_limits,
     batch_settings,
     cache_choice,
     check_report,
@@ -84,8 +85,10 @@ judges:
 guarantees:
   every aspect ends scored or explicitly unscored with a reason (never a silent 0); completions are cached
   in SQLite as they arrive, so a rerun makes no judge call and an interrupted run resumes where it stopped.
-  A judge that cannot judge (unreachable, hung, 5xx on every call, a bad key) stops the run with exit 3;
-  a run that finishes below --min-coverage writes its score file with "status": "failed" and exits 4.
+  A judge that cannot judge (unreachable, hung, 5xx on every call, a bad key, a spent quota, 429 on every
+  call for --max-stall) stops the run with exit 3; a run that finishes below --min-coverage writes its score
+  file with "status": "failed" and exits 4; a cache or run log write that fails (disk full, database locked)
+  stops the run with exit 5 and says what was not saved; --deadline stops the run like Ctrl-C with exit 124.
   The run log is appended as judgments finish, so an interrupted run leaves a readable log.
 """
 
@@ -253,6 +256,7 @@ def _engine(e: argparse._ArgumentGroup) -> None:
         help="a judge's answer longer than this is unscored with its reason, not parsed, re-asked or cached; "
         "the run log keeps its start (default: 100000)",
     )
+    add_run_limits(e)
     add_min_coverage(e)
     add_cache_options(e)
     e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -262,13 +266,13 @@ def _engine(e: argparse._ArgumentGroup) -> None:
 #: ScoreSettings fields taken from the option of the same name.
 _SETTINGS = (
     "rubric", "mode", "samples", "temperature", "max_tokens", "seed", "max_response_chars", "combine",
-    "bootstrap", "min_coverage",
+    "bootstrap", "min_coverage", "deadline",
 )  # fmt: skip
 
 
 #: JudgeOptions and EngineSettings fields taken from the option of the same name.
 _JUDGE = ("structured", "timeout", "workers", "client")
-_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout", "max_answer_chars")
+_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout", "max_answer_chars", "max_stall")
 
 
 def _settings(args: argparse.Namespace, access: Endpoint) -> Any:

@@ -14,6 +14,7 @@ from judgekit.judges.base import (
     Judge,
     JudgeDown,
     JudgeParams,
+    QuotaExhausted,
     TransientError,
 )
 from judgekit.judges.factory import JudgeOptions, resolve_judge
@@ -30,6 +31,7 @@ __all__ = [
     "JudgeParams",
     "OpenRequest",
     "OpenedJudge",
+    "QuotaExhausted",
     "TransientError",
     "backend_for",
     "backends",

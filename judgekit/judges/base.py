@@ -71,6 +71,26 @@ class JudgeDown(Exception):
     """The judge knows it can no longer answer anything (its server process died): stop the run at once."""
 
 
+class QuotaExhausted(JudgeDown):
+    """The provider refuses every call until the account is paid or raised (OpenAI's ``insufficient_quota``
+    429): no wait fixes it, so it stops the run at once like a judge that went down."""
+
+
+#: Error codes (OpenAI's error ``code`` or ``type``) that mean the account's quota is spent, not a rate limit.
+QUOTA_CODES = ("insufficient_quota", "billing_hard_limit_reached", "billing_not_active")
+
+
+def quota_code(*texts: object) -> str | None:
+    """The quota error code named in any of ``texts`` (error fields or messages), or ``None``."""
+    for text in texts:
+        if text is None:
+            continue
+        for code in QUOTA_CODES:
+            if code in str(text):
+                return code
+    return None
+
+
 @runtime_checkable
 class Judge(Protocol):
     """Anything with a stable, secret-free ``identity`` and an async ``complete`` is a judge."""

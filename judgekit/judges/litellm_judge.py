@@ -20,7 +20,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from judgekit.errors import ConfigError
-from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
+from judgekit.judges.base import (
+    CallFailed,
+    Completion,
+    JudgeParams,
+    Message,
+    QuotaExhausted,
+    TransientError,
+    quota_code,
+)
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
 IDENTITY_PREFIX = "litellm:"  # identity: litellm:MODEL[@PUBLIC_ENDPOINT]|structured=MODE
@@ -147,9 +155,15 @@ def connection_detail(err: BaseException) -> str:
 
 
 def classify_error(err: Exception) -> Exception:
-    """Map a litellm/OpenAI exception to TransientError (retry) or CallFailed (don't)."""
+    """Map a litellm/OpenAI exception to TransientError (retry), QuotaExhausted (stop the run) or
+    CallFailed (don't retry)."""
     litellm = import_litellm()
     text = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+    status = getattr(err, "status_code", None)
+    if status in (402, 403, 429):
+        code = quota_code(getattr(err, "body", None), getattr(err, "code", None), err)
+        if code is not None:  # a spent quota is no rate limit: waiting does not bring the next answer
+            return QuotaExhausted(f"{code}: {_quota_message(err)}"[:300])
     if isinstance(err, litellm.RateLimitError):
         return TransientError("rate_limit", text, _retry_after(err))
     if isinstance(err, litellm.Timeout):
@@ -161,11 +175,18 @@ def classify_error(err: Exception) -> Exception:
         err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
     ):
         return TransientError("server_error", text, _retry_after(err))
-    status = getattr(err, "status_code", None)
     if isinstance(status, int) and (status >= 500 or status == 429):
         kind: Literal["rate_limit", "server_error"] = "rate_limit" if status == 429 else "server_error"
         return TransientError(kind, text, _retry_after(err))
     return CallFailed(text)
+
+
+def _quota_message(err: Exception) -> str:
+    """The provider's own words in a quota error (its error JSON's message), else litellm's first line."""
+    body = getattr(err, "body", None)
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"]).splitlines()[0]
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def base_identity(model: str, endpoint: str | None) -> str:

@@ -15,7 +15,15 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
+from judgekit.judges.base import (
+    CallFailed,
+    Completion,
+    JudgeParams,
+    Message,
+    QuotaExhausted,
+    TransientError,
+    quota_code,
+)
 from judgekit.judges.litellm_judge import (
     EndpointIdentity,
     StructuredMode,
@@ -64,10 +72,15 @@ def _server_message(body: bytes) -> str:
 
 
 def http_error(status: int, body: bytes, retry_after: str | None) -> Exception:
-    """An HTTP error status as TransientError (429, 5xx; 504 is a timeout as litellm reports it) or
-    CallFailed (any other 4xx: retrying a bad request, key or model name will not help)."""
+    """An HTTP error status as TransientError (429, 5xx; 504 is a timeout as litellm reports it),
+    QuotaExhausted (a 429 that says the quota is spent) or CallFailed (any other 4xx: retrying a bad request,
+    key or model name will not help)."""
     name = _STATUS_NAMES.get(status, "InternalServerError" if status >= 500 else "APIError")
-    text = f"{name}: HTTP {status}: {_server_message(body).splitlines()[0]}"[:300]
+    message = _server_message(body).splitlines()[0]
+    text = f"{name}: HTTP {status}: {message}"[:300]
+    code = quota_code(body.decode("utf-8", "replace")) if status in (402, 403, 429) else None
+    if code is not None:  # a spent quota is no rate limit: waiting does not bring the next answer
+        return QuotaExhausted(f"{code}: {message}"[:300])
     if status == 429:
         return TransientError("rate_limit", text, retry_after_seconds(retry_after))
     if status in (408, 504):

@@ -23,7 +23,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, TransientError
+from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, QuotaExhausted, TransientError
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -109,6 +109,8 @@ async def _serve(conn: Connection, spec: dict[str, Any]) -> None:
             outbox.put((rid, "transient", (err.kind, str(err), err.retry_after)))
         except CallFailed as err:
             outbox.put((rid, "failed", str(err)))
+        except QuotaExhausted as err:  # stops the run at once, in the parent as in a single process
+            outbox.put((rid, "quota", str(err)))
         except Exception as err:  # anything else reaches the engine as a failed call, with its name
             outbox.put((rid, "failed", f"{type(err).__name__}: {err}"))
 
@@ -219,6 +221,8 @@ class ProcessPoolJudge:
                     fut.set_result(Completion.model_construct(**payload))
                 elif kind == "transient":
                     fut.set_exception(TransientError(payload[0], payload[1], payload[2]))
+                elif kind == "quota":
+                    fut.set_exception(QuotaExhausted(payload))
                 else:
                     fut.set_exception(CallFailed(payload))
         except (EOFError, OSError):
