@@ -33,12 +33,12 @@ LOCAL_PREFIX = "local:"
 
 def register_builtins(register: Callable[[Backend], Any]) -> None:
     """The hook that registers judgekit's own backends (a user's backend calls the same ``register``)."""
-    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec))
+    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec, True))
     register(
         Backend("python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None)
     )
     register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
-    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40))
+    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40, reasoning_effort=True))
     register(Backend("object", _is_judge_object, _open_object, 40))
     register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
 
