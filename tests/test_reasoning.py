@@ -362,7 +362,13 @@ def test_reasoning_effort_reaches_the_server(
 
 @pytest.mark.parametrize(
     "judge,named",
-    [("local", "the local judge local"), ("my_module:judge", "the python judge my_module:judge")],
+    [
+        ("local", "the local judge local"),
+        ("my_module:judge", "the python judge my_module:judge"),
+        # litellm would drop it without a word: its table lists no reasoning_effort for these models
+        ("openai/gpt-4o-mini", "the model of judge openai/gpt-4o-mini cannot take it"),
+        ("anthropic/claude-3-5-haiku-latest", "judge anthropic/claude-3-5-haiku-latest cannot take it"),
+    ],
 )
 def test_reasoning_effort_refused(tmp_path: Path, judge: str, named: str) -> None:
     out = tmp_path / "x.json"
@@ -372,3 +378,11 @@ def test_reasoning_effort_refused(tmp_path: Path, judge: str, named: str) -> Non
     assert not out.exists() and not out.with_name("x.log.jsonl").exists()
     dry = run_cli(*args, "--judge", judge, "--reasoning-effort", "medium", "--dry-run")
     assert_clean_error(dry, "--reasoning-effort:", named)
+
+
+def test_reasoning_effort_accepted_for_a_reasoning_model(tmp_path: Path) -> None:
+    """A model litellm lists with reasoning_effort (o3-mini) is planned, not refused (a dry run calls nothing)."""
+    args = ("score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES), "--dry-run")
+    proc = run_cli(*args, "--judge", "openai/o3-mini", "--reasoning-effort", "high")
+    assert proc.returncode == 0, proc.stderr
+    assert "--reasoning-effort: output tokens leave out the judge's reasoning" in proc.stdout

@@ -184,6 +184,19 @@ def response_format(
     return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
 
+def takes_reasoning_effort(model: str) -> bool:
+    """Whether litellm passes ``reasoning_effort`` on for ``model`` (it drops it, silently, where it lists the
+    model without it: gpt-4o-mini, claude-3-5-haiku). A model litellm does not know (a model on a local
+    server) takes it: the server decides."""
+    litellm = import_litellm()
+    try:
+        name, provider, _key, _base = litellm.get_llm_provider(model)
+        params = litellm.get_supported_openai_params(model=name, custom_llm_provider=provider)
+    except Exception:
+        return True
+    return params is None or "reasoning_effort" in params
+
+
 def reasoning_text(message: Any) -> str | None:
     """The thinking a provider returns beside the content: ``reasoning_content`` (DeepSeek, vLLM, litellm)
     or ``reasoning`` (newer vLLM, Ollama); a dict or an object with those attributes."""

@@ -85,9 +85,16 @@ def check_reasoning_effort(specs: Sequence[object], effort: str | None) -> None:
     if effort is None:
         return
     for spec in specs:
-        backend = backend_for(normalise(spec))
-        if not backend.reasoning_effort:
-            name = spec.strip() if isinstance(spec, str) else type(spec).__name__
+        spec = normalise(spec)
+        backend = backend_for(spec)
+        takes = backend.reasoning_effort
+        if callable(takes) and not takes(spec):
+            raise ConfigError(
+                f"--reasoning-effort: the model of judge {getattr(spec, 'model', spec)} cannot take it "
+                "(litellm lists no reasoning_effort for it): drop the option for this judge"
+            )
+        if not takes:
+            name = spec if isinstance(spec, str) else type(spec).__name__
             raise ConfigError(
                 f"--reasoning-effort: the {backend.name} judge {name} cannot take it; only judges called "
                 "through litellm (a model string, a panel entry, a router group) pass it on"
