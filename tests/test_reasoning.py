@@ -386,3 +386,29 @@ def test_reasoning_effort_accepted_for_a_reasoning_model(tmp_path: Path) -> None
     proc = run_cli(*args, "--judge", "openai/o3-mini", "--reasoning-effort", "high")
     assert proc.returncode == 0, proc.stderr
     assert "--reasoning-effort: output tokens leave out the judge's reasoning" in proc.stdout
+
+
+def test_validate_reads_completions_without_their_reasoning(tmp_path: Path) -> None:
+    """Raw completions of a reasoning judge: the verdicts tried out inside <think> are not read."""
+    rows = [
+        {"id": "i1", "completions": ["<think>Score: 1? No.</think>Score: 4"]},
+        {"id": "i2", "completions": ["<think>Score: 5</think>\nScore: 2", "Score: 3"]},
+        {"id": "i3", "completions": ["Score: 5"]},
+        {"id": "i4", "completions": ["<thinking>Rating: 5, or Score: 1</thinking>Score: 1"]},
+        {"id": "i5", "completions": ["weighing Score: 2</think>Score: 3"]},
+    ]
+    judge = tmp_path / "completions.jsonl"
+    judge.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,h1\ni1,4\ni2,2\ni3,5\ni4,1\ni5,3\n", encoding="utf-8")
+    out = tmp_path / "agreement.json"
+    proc = run_cli(
+        "validate", "--judge", str(judge), "--rubric", str(REPO / "rubrics" / "geval"), "--human", str(labels),
+        "--scale", "1-5", "--n-boot", "0", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (d,) = json.loads(out.read_text())["dimensions"]
+    assert (d["judge_samples"]["parsed"], d["judge_samples"]["unparseable"]) == (6, 0)
+    assert d["n_used"] == 5
+    judged = {x["id"]: x["judge"] for x in d["disagreements"]}
+    assert judged == {"i1": 4, "i2": 2.5, "i3": 5, "i4": 1, "i5": 3}  # i2: the mean of 2 and 3
