@@ -412,3 +412,26 @@ def test_validate_reads_completions_without_their_reasoning(tmp_path: Path) -> N
     assert d["n_used"] == 5
     judged = {x["id"]: x["judge"] for x in d["disagreements"]}
     assert judged == {"i1": 4, "i2": 2.5, "i3": 5, "i4": 1, "i5": 3}  # i2: the mean of 2 and 3
+
+
+def test_reasoning_tokens_are_priced(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    """Through litellm, a priced model's cost counts its reasoning tokens at the output rate (litellm's own
+    table gives the rates; the server's usage gives the tokens)."""
+    import litellm
+
+    thinking = "Two of the three points are there, the third only hinted at."
+    scripted_server.add_rule(None, Reply(content='{"match_score": 1}', reasoning=thinking))
+    out = tmp_path / "priced.json"
+    args = list(score_args(scripted_server, out, "--client", "litellm", "--reasoning-effort", "low"))
+    args[args.index("openai/judge")] = "openai/o3-mini"
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    totals = json.loads(out.read_text())["totals"]
+    assert totals["reasoning_tokens"] == ASPECTS * words(thinking)
+    assert totals["completion_tokens"] == ASPECTS * (words(thinking) + 2)  # '{"match_score": 1}' is 2 words
+    rates = litellm.model_cost["o3-mini"]
+    expected = (
+        totals["prompt_tokens"] * rates["input_cost_per_token"]
+        + totals["completion_tokens"] * rates["output_cost_per_token"]
+    )
+    assert totals["cost_usd"] == pytest.approx(expected, rel=1e-6)
