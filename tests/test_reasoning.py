@@ -17,6 +17,7 @@ import pytest
 from judgekit import load_rubric
 from judgekit.errors import RubricError
 from judgekit.judges.base import JudgeParams
+from judgekit.provenance import settings_from_meta
 from judgekit.reasoning import check_tags, split_reasoning
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
@@ -218,7 +219,9 @@ def test_reasoning_tags_option(scripted_server: ScriptedServer, tmp_path: Path) 
     scripted_server.add_rule(None, Reply(content='<analysis>{"match_score": 0}</analysis>{"match_score": 2}'))
     tagged = run_cli(*score_args(scripted_server, tmp_path / "tagged.json", "--reasoning-tags", "analysis"))
     assert tagged.returncode == 0, tagged.stderr
-    assert json.loads((tmp_path / "tagged.json").read_text())["score"] == 1.0
+    written = json.loads((tmp_path / "tagged.json").read_text())
+    assert written["score"] == 1.0
+    assert settings_from_meta(written["meta"]).engine.reasoning_tags == ("analysis",)  # recorded, read back
     assert len(scripted_server.calls) == ASPECTS
     # without the tag, <analysis> is part of the answer: two verdicts that disagree, re-asked, unscored
     scripted_server.clear_calls()
@@ -344,7 +347,9 @@ def test_reasoning_effort_reaches_the_server(
     assert proc.returncode == 0, proc.stderr
     assert len(scripted_server.calls) == ASPECTS
     assert {c["request"].get("reasoning_effort") for c in scripted_server.calls} == {"high"}
-    assert json.loads(out.read_text())["meta"]["judge"]["reasoning_effort"] == "high"
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["judge"]["reasoning_effort"] == "high"
+    assert settings_from_meta(meta).reasoning_effort == "high"  # a gate's drift check reruns with it
     # another effort is another request: nothing answered at "high" is reused
     scripted_server.clear_calls()
     low = run_cli(
