@@ -286,6 +286,8 @@ def test_pattern_rubric_with_reasoning(scripted_server: ScriptedServer, tmp_path
     assert len(scripted_server.calls) == 5 and written["totals"]["reasks"] == 0
     # the rubric's tags replace the default ones
     assert load_rubric(folder).reasoning_tags == ("notes",)
+    shown = run_cli("rubrics", "show", str(folder))
+    assert shown.returncode == 0 and "reasoning    <notes> blocks are the judge's thinking" in shown.stdout
     assert load_rubric("geval").reasoning_tags == ("think", "thinking", "reasoning")
 
 
