@@ -34,7 +34,8 @@ from judgekit.judges.base import (
     TransientError,
 )
 from judgekit.limiter import AdaptiveLimiter
-from judgekit.parse import ParseResult, parse_completion
+from judgekit.parse import ParseResult
+from judgekit.reasoning import Reading, check_tags, read_completion
 from judgekit.results import Counts
 from judgekit.rubric import CallPlan, Rubric
 
@@ -65,6 +66,11 @@ class EngineSettings(BaseModel):
         ge=1,
         description="a longer answer is unscored at once (never parsed, re-asked or cached; the run log "
         "keeps its start): a runaway judge must not fill the disk",
+    )
+    reasoning_tags: tuple[str, ...] | None = Field(
+        None,
+        description="tags whose blocks hold a judge's reasoning, not its verdict (None: the rubric's, "
+        "else think, thinking, reasoning)",
     )
     breaker_window: float = Field(
         15.0,
@@ -101,6 +107,8 @@ class CallRecord:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+    reasoning: str | None = None  # the judge's thinking, set apart from ``text`` before parsing
+    reasoning_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -152,6 +160,7 @@ class Engine:
         self.stats = RunStats()
         self._on_done = on_done
         self._identity = judge.identity
+        self._tags = check_tags(settings.reasoning_tags or rubric.reasoning_tags)
         self._limiter: AdaptiveLimiter | None = None
         self._breaker = Breaker(
             judge.identity, settings.breaker_window, settings.concurrency, on_state, stall=settings.max_stall
@@ -169,12 +178,17 @@ class Engine:
     def key(self, messages: Sequence[Message], job: Job) -> str:
         return request_key(self._identity, messages, job.params, job.sample)
 
-    def _parse(self, job: Job, text: str | None) -> ParseResult:
-        return parse_completion(text, self.rubric, job.plan.slots, job.plan.untrusted)
+    def _read(self, job: Job, completion: Completion) -> Reading:
+        """The completion parsed with its reasoning set apart (see :mod:`judgekit.reasoning`)."""
+        plan = job.plan
+        return read_completion(
+            completion, self.rubric, plan.slots, plan.untrusted, self._tags, job.params.max_tokens
+        )
 
     def _account(self, c: Completion) -> None:
         self.stats.prompt_tokens += c.prompt_tokens
         self.stats.completion_tokens += c.completion_tokens
+        self.stats.reasoning_tokens += c.reasoning_tokens
         if c.cost_usd is not None:
             self.stats.cost_usd += c.cost_usd
 
@@ -259,7 +273,8 @@ class Engine:
         the answer cap: the run then gives it up with its reason, see :meth:`_over_cap`)."""
         if self.answer_over_cap(hit) is not None:
             return None
-        parsed = self._parse(job, hit.text)
+        reading = self._read(job, hit)
+        parsed = reading.parsed
         if not parsed.ok:
             return None
         scores, method = self.rubric.final_scores(parsed.scores, hit.logprobs)
@@ -273,6 +288,8 @@ class Engine:
             prompt_tokens=hit.prompt_tokens,
             completion_tokens=hit.completion_tokens,
             cost_usd=hit.cost_usd,
+            reasoning=reading.reasoning,
+            reasoning_tokens=hit.reasoning_tokens,
         )
         return JobResult(
             job, True, parsed.verdicts, scores, calls=[record], logprobs=hit.logprobs, method=method
@@ -331,7 +348,8 @@ class Engine:
                 over = self._over_cap(job, calls, (key, turn, status, tries), completion)
                 if over is not None:
                     return over
-            parsed = self._parse(job, completion.text)
+            reading = self._read(job, completion)
+            parsed = reading.parsed
             calls.append(
                 CallRecord(
                     key,
@@ -344,6 +362,8 @@ class Engine:
                     completion.prompt_tokens,
                     completion.completion_tokens,
                     completion.cost_usd,
+                    reading.reasoning,
+                    completion.reasoning_tokens,
                 )
             )
             if parsed.ok:
@@ -357,11 +377,13 @@ class Engine:
                     logprobs=completion.logprobs,
                     method=method,
                 )
+            if reading.truncated:  # asking again with the same budget would end the same way
+                return JobResult(job, False, reason=parsed.reason, calls=calls)
             if turn < self.settings.max_reasks:
                 self.stats.reasks += 1
                 messages = [
                     *messages,
-                    {"role": "assistant", "content": completion.text or ""},
+                    {"role": "assistant", "content": reading.answer or ""},  # the answer, not the reasoning
                     self.rubric.reask_message(parsed.reason or "unparseable"),
                 ]
         assert parsed is not None

@@ -24,8 +24,9 @@ from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
 from judgekit.judges.panel_spec import PanelJudge, check_distinct
 from judgekit.judges.python_object import is_python_object
+from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.router import RouterJudge
-from judgekit.parse import parse_completion
+from judgekit.reasoning import read_completion
 from judgekit.rubric import Rubric, load_rubric
 from judgekit.scoring import (
     LOCAL_CONCURRENCY,
@@ -137,6 +138,7 @@ def estimate(
     assume = assume or EstimateSettings()
     rubric = load_rubric(settings.rubric)
     specs = judge_list(judge)
+    check_reasoning_effort(specs, settings.reasoning_effort)
     if settings.batch is not None:
         from judgekit.batch.api import batch_target
 
@@ -166,6 +168,11 @@ def estimate(
             "--batch: priced at the batch rates where litellm's table lists them; time is the batch's 24 h "
             "completion window at most (often much less); requests the batch does not answer are judged live "
             "(--batch-fallback live), at list price, and are not counted here"
+        )
+    if settings.reasoning_effort is not None and assume.output_tokens is None:
+        notes.append(
+            "--reasoning-effort: output tokens leave out the judge's reasoning, which is billed as output; "
+            "pass --output-tokens with a typical answer's length, reasoning included, to price it"
         )
     if cache_path is None:
         notes.append("the cache is off (--no-cache): every judgment is a call")
@@ -348,7 +355,7 @@ def _judge_estimate(
     cached = 0
     for job, key in zip(jobs, keys, strict=True):
         hit = found.get(key)
-        if hit is not None and parse_completion(hit.text, rubric, job.plan.slots, job.plan.untrusted).ok:
+        if hit is not None and _parses(hit, rubric, job, settings):
             cached += 1
             continue
         out, basis = counter.output(model, job, settings, assume)
@@ -368,6 +375,13 @@ def _judge_estimate(
         concurrency=target.concurrency,
         time_s=(BATCH_WINDOW_S if calls else 0.0) if batch else run_time(calls, target.concurrency, assume.latency),
     )  # fmt: skip
+
+
+def _parses(hit: Any, rubric: Rubric, job: Job, settings: ScoreSettings) -> bool:
+    """Whether a cached answer parses as the run would read it (its reasoning set apart first)."""
+    tags = settings.engine.reasoning_tags or rubric.reasoning_tags
+    plan = job.plan
+    return read_completion(hit, rubric, plan.slots, plan.untrusted, tags, job.params.max_tokens).parsed.ok
 
 
 def _basis(per_call: list[int], bases: set[str]) -> str:

@@ -117,6 +117,7 @@ def settings_from_meta(
         temperature=judge.get("temperature") or 0.0,
         max_tokens=judge.get("max_tokens"),
         seed=judge.get("seed"),
+        reasoning_effort=judge.get("reasoning_effort"),
         judge=JudgeOptions(
             api_base=api_base if api_base is not None else _endpoint_from_meta(judge),
             api_key=api_key,
@@ -159,6 +160,7 @@ def start_meta(
             "seed": settings.seed,
             "api_base": settings.judge.api_base,
             "structured": settings.judge.structured,
+            "reasoning_effort": settings.reasoning_effort,
         },
         "engine": settings.engine.model_dump(),
         "min_coverage": settings.min_coverage,

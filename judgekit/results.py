@@ -67,6 +67,7 @@ class Counts(_Model):
     reasks: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0  # of the completion tokens, those a reasoning judge spent thinking
     cost_usd: float = 0.0
 
 

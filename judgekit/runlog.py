@@ -45,11 +45,13 @@ def result_rows(judge: str, result: JobResult, clean: Callable[[str], str]) -> I
             "key": c.key,
             "status": c.status,
             "completion": clean(c.text) if c.text is not None else None,
+            "reasoning": clean(c.reasoning) if c.reasoning is not None else None,
             "parse_error": c.parse_error,
             "tries": [clean(t) for t in c.tries],
             "latency_s": round(c.latency_s, 4),
             "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens,
+            "reasoning_tokens": c.reasoning_tokens,
             "cost_usd": c.cost_usd,
         }
     yield {

@@ -46,9 +46,11 @@ from judgekit.judges.panel_spec import check_distinct as _check_distinct
 from judgekit.judges.panel_spec import judge_list as judge_list
 from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
 from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
+from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.registry import open_judge as open_judge
 from judgekit.panel import combine_judges, panel_section, self_consistency
 from judgekit.provenance import finish_meta, start_meta
+from judgekit.reasoning import truncation_note
 from judgekit.redact import redact, run_secrets
 from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
 from judgekit.rubric import Rubric, load_rubric
@@ -82,6 +84,7 @@ def plan_jobs(
                     schema=plan.schema,
                     logprobs=weighted,
                     top_logprobs=rubric.spec.top_logprobs if weighted else None,
+                    reasoning_effort=settings.reasoning_effort,
                 )
                 by_schema[id(plan.schema)] = (plan.schema, params)
             jobs.extend(Job(plan, sample, params) for sample in range(settings.samples))
@@ -150,6 +153,7 @@ async def ascore(
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         rubric = load_rubric(settings.rubric)
         specs = judge_list(judge)
+        check_reasoning_effort(specs, settings.reasoning_effort)
         target = batch_target(specs, settings.judge) if settings.batch is not None else None
         if target is not None and cache is False:
             raise ConfigError("--batch keeps its answers and batch ids in the cache: drop --no-cache")
@@ -400,6 +404,7 @@ def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | N
         raise CoverageTooLow(
             failure
             + (" (unscored: " + ", ".join(f"{n} x {r}" for r, n in why) + ")" if why else "")
+            + (f"; {note}" if (note := truncation_note(u.reason for u in result.unscored)) else "")
             + (f"; the score file says so: {out_path}" if out_path is not None else ""),
             score_file=result,
         )

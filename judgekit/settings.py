@@ -6,6 +6,8 @@ back) and scoring can both import them without importing each other.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.aggregate import COMBINE_METHODS, Combine
@@ -27,6 +29,9 @@ class ScoreSettings(BaseModel):
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
     seed: int | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+        None, description="how hard a reasoning judge thinks, passed to providers that take it"
+    )
     max_response_chars: int | None = Field(DEFAULT_MAX_RESPONSE_CHARS, ge=1)
     judge: JudgeOptions = Field(default_factory=JudgeOptions)
     engine: EngineSettings = Field(default_factory=EngineSettings)

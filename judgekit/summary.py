@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from judgekit.reasoning import truncation_note
 from judgekit.results import ScoreFile
 
 
@@ -56,6 +57,7 @@ def print_score_summary(result: ScoreFile, out: str | Path | None = None) -> Non
         _coverage_line(result),
         f"calls     {t.calls} judge calls, {t.cache_hits} cache hits, {t.retries} retries, {t.reasks} re-asks",
         f"tokens    {t.prompt_tokens} in / {t.completion_tokens} out"
+        + (f" ({t.reasoning_tokens} reasoning)" if t.reasoning_tokens else "")
         + (f", cost ${t.cost_usd:.4f}" if t.cost_usd else ""),
         f"time      {t.wall_time_s:.1f} s",
     ]
@@ -63,6 +65,9 @@ def print_score_summary(result: ScoreFile, out: str | Path | None = None) -> Non
     if result.unscored:
         reasons = Counter(u.reason.split(":")[0] for u in result.unscored)
         lines.append("unscored  " + ", ".join(f"{n} x {why}" for why, n in reasons.most_common(5)))
+        note = truncation_note(u.reason for u in result.unscored)
+        if note:
+            lines.append(f"reasoning {note}")
     if result.lexical:
         lines.append("")
         lines.append(f"lexical ({result.lexical.get('aggregation', 'mean of item-level scores')})")

@@ -444,6 +444,9 @@ class Reply:
     ``logprobs``: ``{token: logprob}`` for the first content token that is one of its keys (a list of such
     dicts applies to successive matching tokens); used only when the request asks for ``logprobs``.
     ``samples``: contents for ``n > 1`` choices (cycled); ``finish_reason`` goes in every choice.
+    ``reasoning``: a reasoning model's thinking, sent apart from the content as the message's
+    ``reasoning_content`` and counted (in words) as ``usage.completion_tokens_details.reasoning_tokens``,
+    which are part of ``completion_tokens`` as OpenAI counts them.
     """
 
     content: str | None = None
@@ -455,6 +458,7 @@ class Reply:
     error_body: dict[str, Any] | str | None = None
     finish_reason: str = "stop"
     samples: list[str] | None = None
+    reasoning: str | None = None
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -605,17 +609,19 @@ def build_completion(
     top_k = request.get("top_logprobs")
     top_k = top_k if isinstance(top_k, int) and top_k > 0 else 0
     choices = []
+    message_extra = {} if reply.reasoning is None else {"reasoning_content": reply.reasoning}
     for i, c in enumerate(contents):
         choices.append(
             {
                 "index": i,
-                "message": {"role": "assistant", "content": c},
+                "message": {"role": "assistant", "content": c, **message_extra},
                 "logprobs": build_logprobs(c, top_k, reply.logprobs) if want_lp else None,
                 "finish_reason": reply.finish_reason,
             }
         )
     prompt_tokens = _n_words(request_text(request))
-    completion_tokens = sum(_n_words(c or "") for c in contents)  # samples=[None]: a null content
+    reasoning_tokens = _n_words(reply.reasoning or "") * len(contents)
+    completion_tokens = sum(_n_words(c or "") for c in contents) + reasoning_tokens  # samples=[None]: null
     body = {
         "id": f"chatcmpl-scripted-{index}",
         "object": "chat.completion",
@@ -627,6 +633,11 @@ def build_completion(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            **(
+                {"completion_tokens_details": {"reasoning_tokens": reasoning_tokens}}
+                if reasoning_tokens
+                else {}
+            ),
         },
     }
     return body, contents[0]

@@ -250,6 +250,7 @@ def _account(engine: Engine, completion: Completion) -> None:
     """The run's totals include what its batches answered (tokens, and cost where the price is known)."""
     engine.stats.prompt_tokens += completion.prompt_tokens
     engine.stats.completion_tokens += completion.completion_tokens
+    engine.stats.reasoning_tokens += completion.reasoning_tokens
     if completion.cost_usd is not None:
         engine.stats.cost_usd += completion.cost_usd
 

@@ -87,6 +87,35 @@ def named_judges(args: argparse.Namespace) -> list[Any]:
     return list(args.judge or [])
 
 
+REASONING_EFFORT_HELP = (
+    "how hard a reasoning judge thinks (o-series, gpt-oss, Claude or Gemini thinking, ...): passed on through "
+    "litellm or the lean client; refused for a local or Python judge"
+)
+REASONING_TAGS_HELP = (
+    "comma-separated tags whose blocks hold the judge's reasoning, never its verdict (default: the rubric's "
+    "reasoning_tags, else think,thinking,reasoning); a separate reasoning_content is always set apart"
+)
+
+
+def add_reasoning_options(group: argparse._ArgumentGroup) -> None:
+    """``--reasoning-effort`` and ``--reasoning-tags``: judges that think before they answer."""
+    group.add_argument("--reasoning-effort", choices=["low", "medium", "high"], help=REASONING_EFFORT_HELP)
+    group.add_argument("--reasoning-tags", default=None, metavar="TAG,TAG", help=REASONING_TAGS_HELP)
+
+
+def reasoning_tags(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The checked ``--reasoning-tags`` (``None``: the rubric's); a bad name is a one-line ConfigError."""
+    from judgekit.errors import ConfigError
+    from judgekit.reasoning_tags import check_tags
+
+    if args.reasoning_tags is None:
+        return None
+    try:
+        return check_tags(t for t in args.reasoning_tags.split(",") if t.strip())
+    except ValueError as err:
+        raise ConfigError(f"--reasoning-tags: {err}") from None
+
+
 MIN_COVERAGE_HELP = (
     "fail (exit 4) when fewer than this fraction of the units are scored; the score file is still "
     'written and says "status": "failed" (default: 0.9; 0 = never)'

@@ -93,6 +93,10 @@ def run_show(args: argparse.Namespace) -> int:
         method += f" (top {s.top_logprobs} log-probabilities; the written value when the backend has none)"
     print(f"score method {method}")
     print(f"responses    {s.inputs.responses}")
+    tags = ", ".join(f"<{t}>" for t in r.reasoning_tags)
+    print(
+        f"reasoning    {tags} blocks are the judge's thinking, never its verdict (--reasoning-tags overrides)"
+    )
     if s.pairwise is not None:
         print(f"pairwise     both orders; a disagreement counts as {s.pairwise.on_disagreement}")
     if s.criterion is not None:

@@ -14,6 +14,7 @@ from judgekit.cli.options import (
     add_cache_options,
     add_endpoint_options,
     add_min_coverage,
+    add_reasoning_options,
     add_report_option,
     add_router_option,
     add_run_limits,
@@ -22,6 +23,7 @@ from judgekit.cli.options import (
     check_report,
     endpoint,
     named_judges,
+    reasoning_tags,
     write_run_report,
 )
 
@@ -219,6 +221,7 @@ def _judge(j: argparse._ArgumentGroup) -> None:
     j.add_argument("--max-tokens", type=int, default=None, help="max tokens per answer")
     j.add_argument("--samples", type=int, default=1, help="judge each unit N times and average (default: 1)")
     j.add_argument("--seed", type=int, default=None, help="sampling seed, where the backend supports one")
+    add_reasoning_options(j)
 
 
 def _engine(e: argparse._ArgumentGroup) -> None:
@@ -266,7 +269,7 @@ def _engine(e: argparse._ArgumentGroup) -> None:
 #: ScoreSettings fields taken from the option of the same name.
 _SETTINGS = (
     "rubric", "mode", "samples", "temperature", "max_tokens", "seed", "max_response_chars", "combine",
-    "bootstrap", "min_coverage", "deadline",
+    "bootstrap", "min_coverage", "deadline", "reasoning_effort",
 )  # fmt: skip
 
 
@@ -290,7 +293,9 @@ def _settings(args: argparse.Namespace, access: Endpoint) -> Any:
             judge=JudgeOptions(**access._asdict(), **{name: getattr(args, name) for name in _JUDGE}),
             batch=batch_settings(args),
             engine=EngineSettings(
-                **{name: getattr(args, name) for name in _ENGINE}, backoff_base=args.backoff
+                **{name: getattr(args, name) for name in _ENGINE},
+                backoff_base=args.backoff,
+                reasoning_tags=reasoning_tags(args),
             ),
         )
     except ValidationError as err:

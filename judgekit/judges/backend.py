@@ -55,6 +55,8 @@ class Backend:
     every string, has the lowest). ``open(spec, request)`` yields an :class:`OpenedJudge` and stops what it
     started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
     score file records (``meta.judge.identity`` without its ``|settings``) back into a ``--judge`` spec.
+    ``reasoning_effort``: whether its judges take ``--reasoning-effort`` (a run refuses it for the others);
+    a function of the spec when that depends on the model.
     """
 
     name: str
@@ -63,3 +65,4 @@ class Backend:
     priority: int = 50
     identity_prefix: str | None = None
     spec_from_identity: SpecFromIdentity | None = None
+    reasoning_effort: bool | Callable[[object], bool] = False  # its judges pass --reasoning-effort on

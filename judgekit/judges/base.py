@@ -26,9 +26,11 @@ class JudgeParams(BaseModel):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     logprobs: bool = False
     top_logprobs: int | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
 
     def cache_view(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True)
+        # without an effort the view is what it was before there was one: existing cache entries still match
+        return self.model_dump(by_alias=True, exclude=None if self.reasoning_effort else {"reasoning_effort"})
 
     @cached_property
     def cache_json(self) -> str:
@@ -47,6 +49,10 @@ class Completion(BaseModel):
     model: str = ""
     finish_reason: str | None = None
     logprobs: list[dict[str, Any]] | None = None
+    # A reasoning model's thinking when the provider returns it apart from the content (reasoning_content),
+    # and the completion tokens it spent thinking (part of completion_tokens, as OpenAI counts them).
+    reasoning: str | None = None
+    reasoning_tokens: int = 0
 
 
 class TransientError(Exception):

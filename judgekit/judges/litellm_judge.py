@@ -205,6 +205,29 @@ def response_format(
     return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
 
+def takes_reasoning_effort(model: str) -> bool:
+    """Whether litellm passes ``reasoning_effort`` on for ``model`` (it drops it, silently, where it lists the
+    model without it: gpt-4o-mini, claude-3-5-haiku). A model litellm does not know (a model on a local
+    server) takes it: the server decides."""
+    litellm = import_litellm()
+    try:
+        name, provider, _key, _base = litellm.get_llm_provider(model)
+        params = litellm.get_supported_openai_params(model=name, custom_llm_provider=provider)
+    except Exception:
+        return True
+    return params is None or "reasoning_effort" in params
+
+
+def reasoning_text(message: Any) -> str | None:
+    """The thinking a provider returns beside the content: ``reasoning_content`` (DeepSeek, vLLM, litellm)
+    or ``reasoning`` (newer vLLM, Ollama); a dict or an object with those attributes."""
+    for name in ("reasoning_content", "reasoning"):
+        value = message.get(name) if isinstance(message, dict) else getattr(message, name, None)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
 class EndpointIdentity:
     """The identity both OpenAI-style clients share (so they share the cache): the model and endpoint, and
     how structured output is asked for."""
@@ -292,6 +315,8 @@ class LiteLLMJudge(EndpointIdentity):
             kwargs["logprobs"] = True
             if params.top_logprobs:
                 kwargs["top_logprobs"] = params.top_logprobs
+        if params.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = params.reasoning_effort
         start = time.perf_counter()
         try:
             resp = await self._send(kwargs)
@@ -326,6 +351,8 @@ class LiteLLMJudge(EndpointIdentity):
                 self._cost_known = True
             except Exception:
                 self._cost_known = False
+        details = getattr(usage, "completion_tokens_details", None)
+        thought = details.get("reasoning_tokens") if isinstance(details, dict) else None
         return Completion(
             text=choice.message.content,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -335,4 +362,6 @@ class LiteLLMJudge(EndpointIdentity):
             model=str(getattr(resp, "model", "") or self.model),
             finish_reason=getattr(choice, "finish_reason", None),
             logprobs=logprobs,
+            reasoning=reasoning_text(choice.message),
+            reasoning_tokens=int(thought or getattr(details, "reasoning_tokens", 0) or 0),
         )

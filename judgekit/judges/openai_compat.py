@@ -30,6 +30,7 @@ from judgekit.judges.litellm_judge import (
     base_identity,
     check_api_base,
     connection_detail,
+    reasoning_text,
     response_format,
     retry_after_seconds,
 )
@@ -140,6 +141,8 @@ class OpenAICompatJudge(EndpointIdentity):
         if params.seed is not None:
             body["seed"] = params.seed
         body["temperature"] = params.temperature
+        if params.reasoning_effort is not None:
+            body["reasoning_effort"] = params.reasoning_effort
         if params.logprobs:
             body["logprobs"] = True
             if params.top_logprobs:
@@ -217,6 +220,7 @@ class OpenAICompatJudge(EndpointIdentity):
         raw_lp = choice.get("logprobs")
         content = raw_lp.get("content") if isinstance(raw_lp, dict) else None
         text = message.get("content")
+        details = usage.get("completion_tokens_details")
         return Completion(  # validating these few fields costs half of model_construct's Python loop
             text=text if isinstance(text, str) else None,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -226,6 +230,8 @@ class OpenAICompatJudge(EndpointIdentity):
             model=str(data.get("model") or self._wire_model),
             finish_reason=choice.get("finish_reason"),
             logprobs=list(content) if content else None,
+            reasoning=reasoning_text(message),
+            reasoning_tokens=int((details.get("reasoning_tokens") if isinstance(details, dict) else 0) or 0),
         )
 
 

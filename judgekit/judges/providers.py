@@ -33,14 +33,22 @@ LOCAL_PREFIX = "local:"
 
 def register_builtins(register: Callable[[Backend], Any]) -> None:
     """The hook that registers judgekit's own backends (a user's backend calls the same ``register``)."""
-    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec))
+    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec, _takes_effort))
     register(
         Backend("python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None)
     )
     register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
-    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40))
+    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40, reasoning_effort=_takes_effort))
     register(Backend("object", _is_judge_object, _open_object, 40))
     register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
+
+
+def _takes_effort(spec: object) -> bool:
+    """Whether the model of a model string or panel entry takes ``reasoning_effort``, as litellm knows it."""
+    from judgekit.judges.litellm_judge import takes_reasoning_effort
+
+    model = spec.model if isinstance(spec, PanelJudge) else spec
+    return not isinstance(model, str) or takes_reasoning_effort(model)
 
 
 def _is_string(spec: object) -> bool:

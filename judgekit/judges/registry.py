@@ -8,7 +8,7 @@ as a user's backend does; registering one with the name of another replaces it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from judgekit.errors import ConfigError
@@ -76,6 +76,29 @@ def open_judge(
     request = OpenRequest(options or JudgeOptions(), n_calls, logprobs)
     with backend_for(spec).open(spec, request) as opened:
         yield opened
+
+
+def check_reasoning_effort(specs: Sequence[object], effort: str | None) -> None:
+    """``--reasoning-effort`` goes only to judges whose backend passes it on to the model (litellm's); for any
+    other (the local server, a Python judge) the run is refused before it starts, rather than the effort
+    silently ignored."""
+    if effort is None:
+        return
+    for spec in specs:
+        spec = normalise(spec)
+        backend = backend_for(spec)
+        takes = backend.reasoning_effort
+        if callable(takes) and not takes(spec):
+            raise ConfigError(
+                f"--reasoning-effort: the model of judge {getattr(spec, 'model', spec)} cannot take it "
+                "(litellm lists no reasoning_effort for it): drop the option for this judge"
+            )
+        if not takes:
+            name = spec if isinstance(spec, str) else type(spec).__name__
+            raise ConfigError(
+                f"--reasoning-effort: the {backend.name} judge {name} cannot take it; only judges called "
+                "through litellm (a model string, a panel entry, a router group) pass it on"
+            )
 
 
 def spec_from_meta(judge: Mapping[str, Any]) -> str | None:

@@ -463,4 +463,6 @@ def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
         finally:
             judge.close()
 
-    return Backend("router", _is_router_spec, open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None)
+    return Backend(
+        "router", _is_router_spec, open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None, True
+    )

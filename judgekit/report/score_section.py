@@ -144,7 +144,8 @@ def provenance(item: ReportInput, sf: ScoreFile) -> str:
             ),
         )
     )
-    rows.append(("tokens", esc(f"{t.prompt_tokens:,} in / {t.completion_tokens:,} out")))
+    thought = f" ({t.reasoning_tokens:,} reasoning)" if t.reasoning_tokens else ""
+    rows.append(("tokens", esc(f"{t.prompt_tokens:,} in / {t.completion_tokens:,} out{thought}")))
     rows.append(("cost", esc(f"${t.cost_usd:.4f}" if t.cost_usd else "not reported")))
     rows.append(("wall time", esc(f"{t.wall_time_s:.1f} s")))
     command, recorded = command_of(sf, item.path.name if item.path else "scores.json")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.data import Item
+from judgekit.reasoning_tags import DEFAULT_TAGS
 from judgekit.rubric.plan import CallPlan, base_context, plan_calls
 from judgekit.rubric.spec import Mode, RubricSpec, Templates
 from judgekit.rubric.templates import TemplateSet
@@ -33,6 +34,12 @@ class Rubric:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def reasoning_tags(self) -> tuple[str, ...]:
+        """The tags whose blocks are the judge's reasoning: the rubric's ``reasoning_tags``, else the defaults."""
+        tags = self.spec.reasoning_tags
+        return DEFAULT_TAGS if tags is None else tuple(tags)
 
     @property
     def pairwise(self) -> bool:

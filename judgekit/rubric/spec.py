@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judgekit.reasoning_tags import check_tags
 from judgekit.verdict import OutputSpec, score_values
 
 Mode = Literal["per_aspect", "all_aspects", "per_item", "per_order"]
@@ -95,6 +96,11 @@ class RubricSpec(_Strict):
     pairwise: PairwiseSpec | None = Field(
         default=None, description="how the orders of a pair combine (question_score: pairwise)"
     )
+    reasoning_tags: list[str] | None = Field(
+        default=None,
+        description="tags whose blocks hold a reasoning judge's thinking, never its verdict (default: "
+        "think, thinking, reasoning); --reasoning-tags overrides them",
+    )
 
     @model_validator(mode="after")
     def _modes(self) -> RubricSpec:
@@ -116,6 +122,8 @@ class RubricSpec(_Strict):
                     f"score_method logprob_weighted weights the score the answer writes last: output.match "
                     f"{self.output.match!r} may pick another; use consistent or last"
                 )
+        if self.reasoning_tags is not None:
+            self.reasoning_tags = list(check_tags(self.reasoning_tags))
         return self
 
     def _check_pairs(self) -> None:

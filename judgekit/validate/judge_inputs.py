@@ -204,13 +204,15 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
 
 
 def _parse_samples(completions: list[str | None], rubric: Rubric) -> tuple[list[float], list[str]]:
-    """The scores the parser read, and the reason for each sample it could not."""
+    """The scores the parser read, and the reason for each sample it could not (a reasoning model's thinking
+    set apart first, as a scoring run does)."""
     from judgekit.parse import parse_completion
+    from judgekit.reasoning import split_reasoning
 
     values: list[float] = []
     failed: list[str] = []
     for text in completions:
-        res = parse_completion(text, rubric)
+        res = parse_completion(split_reasoning(text, rubric.reasoning_tags).answer, rubric)
         score = res.score if res.ok else None
         if score is None or not math.isfinite(score):
             failed.append(res.reason or "no single score in the verdict")
