@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,13 +160,29 @@ def load_wordnet() -> Any | None:
     return wordnet
 
 
-def meteor_wordnet() -> Any | None:
-    """What METEOR's synonym stage reads: judgekit's lemma-name index (:mod:`judgekit.wordnet_index`,
-    ready in milliseconds) when it agrees with NLTK's reader, else NLTK's reader (seconds to load),
-    else None (WordNet not found)."""
+@functools.cache
+def load_index() -> Any | None:
+    """The lemma-name index (:mod:`judgekit.wordnet_index`) of the WordNet NLTK finds, built if missing,
+    stale or corrupt; None if there is no WordNet or the index does not agree with NLTK's reader.
+
+    Cached per process; a forked worker inherits it (it holds no open files).
+    """
     from judgekit import wordnet_index
 
-    return wordnet_index.load() or load_wordnet()
+    corpus = find_wordnet()
+    if corpus is None:
+        return None
+    try:
+        index, _ = wordnet_index.ensure(corpus, load_wordnet)
+    except (OSError, ValueError, KeyError, IndexError, wordnet_index.CorruptIndex, zipfile.BadZipFile):
+        return None
+    return index if index.meta.get("verified") else None
+
+
+def meteor_wordnet() -> Any | None:
+    """What METEOR's synonym stage reads: judgekit's lemma-name index (ready in milliseconds) when it
+    agrees with NLTK's reader, else NLTK's reader (seconds to load), else None (WordNet not found)."""
+    return load_index() or load_wordnet()
 
 
 def wordnet_available() -> bool:
@@ -362,9 +379,7 @@ def status() -> dict[str, Any]:
         "synonym_index": None,
     }
     if reader is not None:
-        from judgekit import wordnet_index
-
-        index = wordnet_index.load()
+        index = load_index()
         info["synonym_index"] = str(index.path) if index is not None and index.path else None
         try:
             info["version"] = reader.get_version()

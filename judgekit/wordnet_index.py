@@ -24,7 +24,6 @@ is marked unverified and METEOR uses NLTK's reader instead.
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import json
 import os
@@ -318,7 +317,7 @@ def sample_words(index: WordNetIndex, every: int = 97) -> list[str]:
     lemmas and exception forms), and inflected forms of some of them."""
     keys = list(index.keys())
     picked = keys[::every]
-    inflected = [k + suffix for k in keys[::every * 5] for suffix in ("s", "es", "ed", "ing", "er", "est")]
+    inflected = [k + suffix for k in keys[:: every * 5] for suffix in ("s", "es", "ed", "ing", "er", "est")]
     multiword = [k for k in keys if "_" in k][::every]
     return [*CHECK_WORDS, *picked, *inflected, *multiword]
 
@@ -366,13 +365,11 @@ def write(index: WordNetIndex, path: Path) -> None:
         raise
 
 
-def ensure(
-    corpus: Path, make_reader: Callable[[], Any] | None = None, *, force: bool = False
-) -> tuple[WordNetIndex, bool]:
+def ensure(corpus: Path, make_reader: Callable[[], Any], *, force: bool = False) -> tuple[WordNetIndex, bool]:
     """The index for ``corpus``, verified or not (``meta["verified"]``), and whether it was built now.
 
     A fresh, intact file is used as it is (unless ``force``); otherwise the index is built, checked
-    against NLTK's reader (``make_reader()``, default :func:`judgekit.wordnet.load_wordnet`) and saved
+    against NLTK's reader of the same files (``make_reader()``, called only then) and saved
     in the first of :func:`index_paths` that can be written (``index.path``; None if none can).
     """
     stamp = source_stamp(corpus)
@@ -386,10 +383,6 @@ def ensure(
                 found.path = path
                 return found, False
     index = build(corpus)
-    if make_reader is None:
-        from judgekit.wordnet import load_wordnet
-
-        make_reader = load_wordnet
     reader = make_reader()
     words = sample_words(index)
     try:
@@ -405,21 +398,3 @@ def ensure(
         index.path = path
         break
     return index, True
-
-
-@functools.cache
-def load() -> WordNetIndex | None:
-    """The verified index for the WordNet NLTK finds (built if missing, stale or corrupt), else None.
-
-    Cached per process; a forked worker inherits it (it holds no open files).
-    """
-    from judgekit.wordnet import find_wordnet
-
-    corpus = find_wordnet()
-    if corpus is None:
-        return None
-    try:
-        index, _ = ensure(corpus)
-    except (OSError, ValueError, KeyError, IndexError, CorruptIndex, zipfile.BadZipFile):
-        return None
-    return index if index.meta.get("verified") else None

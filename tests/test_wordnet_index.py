@@ -122,7 +122,7 @@ def test_corrupt_bytes_are_refused() -> None:
 def test_lemma_names_identical_to_nltk_on_a_sample() -> None:
     """Random lemmas of every part of speech, multiword lemmas, exception forms, inflections, capitals."""
     _, reader = _installed()
-    index = wordnet_index.load()
+    index = wordnet.load_index()
     assert index is not None and index.meta["verified"]
     rng = random.Random(18)
     lemmas = sorted(reader.all_lemma_names())
@@ -151,7 +151,23 @@ def test_meteor_with_the_index_equals_nltk_with_its_reader() -> None:
     index = wordnet.meteor_wordnet()
     assert isinstance(index, WordNetIndex)
     rng = random.Random(3)
-    vocab = "car auto automobile big large buy purchase bought begin start running ran dogs geese goose".split()
+    vocab = [
+        "car",
+        "auto",
+        "automobile",
+        "big",
+        "large",
+        "buy",
+        "purchase",
+        "bought",
+        "begin",
+        "start",
+        "running",
+        "ran",
+        "dogs",
+        "geese",
+        "goose",
+    ]
     for _ in range(200):
         hyp = [rng.choice(vocab) for _ in range(rng.randint(1, 12))]
         ref = [rng.choice(vocab) for _ in range(rng.randint(1, 12))]
@@ -225,7 +241,9 @@ def test_first_use_builds_the_index_and_scores_like_nltk(tmp_path: Path, corpus_
     assert (corpus_copy / INDEX_NAME).stat().st_mtime_ns == mtime  # fresh: not built again
 
 
-def test_stale_index_is_rebuilt_from_the_changed_files(corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stale_index_is_rebuilt_from_the_changed_files(
+    corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Drop 'quickly' from index.adv: the old index still knows it, the rebuilt one does not, like NLTK."""
     _, reader = _installed()
     old, built = wordnet_index.ensure(corpus_copy, lambda: reader)
@@ -280,8 +298,8 @@ def test_index_that_disagrees_with_nltk_is_not_used(
     again, built = wordnet_index.ensure(corpus_copy, lambda: reader)
     assert not built and not again.meta["verified"]
     code = (
-        "import judgekit.wordnet as w, judgekit.wordnet_index as i; m = w.meteor_wordnet(); "
-        "print(type(m).__name__, i.load() is None, sorted({l.name() for s in m.synsets('auto') for l in s.lemmas()}))"
+        "import judgekit.wordnet as w; m = w.meteor_wordnet(); "
+        "print(type(m).__name__, w.load_index() is None, sorted({l.name() for s in m.synsets('auto') for l in s.lemmas()}))"
     )
     proc = _cli("-c", code, env={"NLTK_DATA": str(corpus_copy.parent.parent)})
     assert proc.returncode == 0, proc.stderr
