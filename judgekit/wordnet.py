@@ -16,7 +16,9 @@ Command line::
     python -m judgekit.wordnet status
 
 ``install`` is idempotent: files already in place (same size and modification time) are not
-copied again, and a second run takes milliseconds.
+copied again, and a second run takes milliseconds. It also builds judgekit's synonym index
+(:mod:`judgekit.wordnet_index`), which METEOR reads instead of loading NLTK's reader
+(:func:`meteor_wordnet`); a run that finds it missing, stale or corrupt builds it again.
 """
 
 from __future__ import annotations
