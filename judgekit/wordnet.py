@@ -16,19 +16,23 @@ Command line::
     python -m judgekit.wordnet status
 
 ``install`` is idempotent: files already in place (same size and modification time) are not
-copied again, and a second run takes milliseconds.
+copied again, and a second run takes milliseconds. It also builds judgekit's synonym index
+(:mod:`judgekit.wordnet_index`), which METEOR reads instead of loading NLTK's reader
+(:func:`meteor_wordnet`); a run that finds it missing, stale or corrupt builds it again.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +162,31 @@ def load_wordnet() -> Any | None:
     return wordnet
 
 
+@functools.cache
+def load_index() -> Any | None:
+    """The lemma-name index (:mod:`judgekit.wordnet_index`) of the WordNet NLTK finds, built if missing,
+    stale or corrupt; None if there is no WordNet or the index does not agree with NLTK's reader.
+
+    Cached per process; a forked worker inherits it (it holds no open files).
+    """
+    from judgekit import wordnet_index
+
+    corpus = find_wordnet()
+    if corpus is None:
+        return None
+    try:
+        index, _ = wordnet_index.ensure(corpus, load_wordnet)
+    except (OSError, ValueError, KeyError, IndexError, wordnet_index.CorruptIndex, zipfile.BadZipFile):
+        return None
+    return index if index.meta.get("verified") else None
+
+
+def meteor_wordnet() -> Any | None:
+    """What METEOR's synonym stage reads: judgekit's lemma-name index (ready in milliseconds) when it
+    agrees with NLTK's reader, else NLTK's reader (seconds to load), else None (WordNet not found)."""
+    return load_index() or load_wordnet()
+
+
 def wordnet_available() -> bool:
     """True if NLTK can load a working WordNet (see :func:`load_wordnet`)."""
     return load_wordnet() is not None
@@ -170,6 +199,8 @@ class InstallResult:
     unchanged: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     verified: bool = False
+    index: Any = None  # the lemma-name index (judgekit.wordnet_index.WordNetIndex)
+    index_built: bool = False
 
     @property
     def changed(self) -> bool:
@@ -276,35 +307,61 @@ def install(
         if problem:
             raise ConfigError(f"{corpus}: installed WordNet does not load: {problem}")
         result.verified = True
+    result.index, result.index_built = _ensure_index(corpus, force=bool(verify))
     return result
+
+
+def _ensure_index(corpus: Path, *, force: bool) -> tuple[Any, bool]:
+    """Build (or find fresh) the lemma-name index of ``corpus``, checked against NLTK's reader."""
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    from judgekit import wordnet_index
+
+    def reader() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return WordNetCorpusReader(str(corpus), None)
+
+    try:
+        with _on_nltk_path(corpus.parent.parent):
+            return wordnet_index.ensure(corpus, reader, force=force)
+    except (OSError, ValueError, KeyError, IndexError) as err:
+        raise ConfigError(f"{corpus}: cannot build the synonym index ({err})") from None
+
+
+@contextlib.contextmanager
+def _on_nltk_path(root: Path) -> Iterator[None]:
+    """Recent NLTK releases only open corpora under a root on nltk.data.path: put ours there meanwhile."""
+    import nltk.data
+
+    added = str(root) not in nltk.data.path
+    if added:
+        nltk.data.path.append(str(root))
+    try:
+        yield
+    finally:
+        if added:
+            nltk.data.path.remove(str(root))
 
 
 def verify_corpus(corpus_dir: str | Path) -> str | None:
     """Load a WordNet folder with NLTK's reader; return None if it works, else what is wrong."""
-    import nltk.data
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
     from nltk.translate.meteor_score import single_meteor_score
 
     corpus = Path(corpus_dir)
-    root = str(corpus.parent.parent)
-    # Recent NLTK releases only open corpora under a root on nltk.data.path: make sure ours is.
-    added = root not in nltk.data.path
-    if added:
-        nltk.data.path.append(root)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "multilingual functions are not available" (no OMW)
-            reader = WordNetCorpusReader(str(corpus), None)
-        if not reader.synsets("dog"):
-            return "synsets('dog') is empty"
-        # 'car' and 'auto' share the synset car.n.01: only the synonym stage can match them.
-        if single_meteor_score(["auto"], ["car"], wordnet=reader) <= 0.0:
-            return "METEOR found no synonym match for 'car' / 'auto'"
+        with _on_nltk_path(corpus.parent.parent):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "multilingual functions are not available" (no OMW)
+                reader = WordNetCorpusReader(str(corpus), None)
+            if not reader.synsets("dog"):
+                return "synsets('dog') is empty"
+            # 'car' and 'auto' share the synset car.n.01: only the synonym stage can match them.
+            if single_meteor_score(["auto"], ["car"], wordnet=reader) <= 0.0:
+                return "METEOR found no synonym match for 'car' / 'auto'"
     except Exception as err:  # any failure here means the folder is not usable
         return f"{type(err).__name__}: {err}".splitlines()[0]
-    finally:
-        if added:
-            nltk.data.path.remove(root)
     return None
 
 
@@ -321,8 +378,11 @@ def status() -> dict[str, Any]:
         "meteor_mode": "wordnet" if reader is not None else "exact+stem (WordNet not found)",
         "debian_source": str(DEBIAN_SOURCE) if (DEBIAN_SOURCE / "data.noun").is_file() else None,
         "nltk_data_path": list(nltk.data.path),
+        "synonym_index": None,
     }
     if reader is not None:
+        index = load_index()
+        info["synonym_index"] = str(index.path) if index is not None and index.path else None
         try:
             info["version"] = reader.get_version()
         except Exception:  # version is informative only
@@ -339,6 +399,7 @@ def _cmd_install(args: argparse.Namespace) -> int:
         print(f"WordNet already installed in {result.corpus_dir} (nothing to do)")
     if result.verified:
         print("checked: synsets('dog') works and METEOR matches synonyms")
+    _print_index(result.index, result.index_built)
     if result.missing_optional:
         print(f"note: optional files not found: {', '.join(result.missing_optional)}")
     if os.path.abspath(root) != os.path.abspath(default_target()):  # the default is always searched
@@ -349,11 +410,27 @@ def _cmd_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_index(index: Any, built: bool) -> None:
+    where = index.path or "memory only (no writable folder)"
+    if not built:
+        print(f"synonym index up to date: {where}")
+    elif index.meta.get("verified"):
+        words = index.meta.get("checked_words")
+        print(f"synonym index built: {where} (same lemma names as NLTK's reader on {words} words)")
+    else:
+        print(
+            f"note: synonym index built in {where} differs from NLTK's reader on a sample; "
+            "METEOR uses NLTK's reader instead (slower start)"
+        )
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     info = status()
     if info["usable"]:
         print(f"WordNet {info['version'] or '?'}: {info['found']}")
         print("METEOR mode: wordnet (exact, stem and synonym matches)")
+        index = info["synonym_index"]
+        print(f"synonym index: {index}" if index else "synonym index: none (METEOR loads NLTK's reader)")
         return 0
     where = f"found at {info['found']} but does not load" if info["found"] else "not found"
     print(f"WordNet {where}; METEOR mode: exact+stem (no synonyms)")

@@ -156,6 +156,7 @@ def _no_wordnet(monkeypatch: pytest.MonkeyPatch) -> None:
     import judgekit.wordnet
 
     monkeypatch.setattr(judgekit.wordnet, "load_wordnet", lambda: None)
+    monkeypatch.setattr(judgekit.wordnet, "meteor_wordnet", lambda: None)
     worker.STATE.clear()
 
 
@@ -772,7 +773,7 @@ def test_cli_warns_in_one_line_without_wordnet(tmp_path: Path, longlamp_files: t
     dataset, preds = longlamp_files
     out = tmp_path / "r.json"
     code = (
-        "import sys, judgekit.wordnet as w; w.load_wordnet = lambda: None; "
+        "import sys, judgekit.wordnet as w; w.meteor_wordnet = lambda: None; "
         "from judgekit.cli.main import main; sys.exit(main(['lexical', *sys.argv[1:]]))"
     )
     proc = run_cli(

@@ -19,6 +19,7 @@ from typing import Any
 
 from judgekit.lexical._memo import remember
 from judgekit.lexical._synonyms import LemmaNames
+from judgekit.wordnet_index import WordNetIndex
 
 
 class MemoStemmer:
@@ -46,7 +47,10 @@ class FastMeteor:
         self._beta: float = defaults["beta"].default
         self._gamma: float = defaults["gamma"].default
         self._stemmer = stemmer
-        self._lemma_names = LemmaNames(wordnet).names
+        # judgekit's lemma-name index answers directly; NLTK's reader goes through LemmaNames.
+        self._lemma_names = (
+            wordnet.lemma_names if isinstance(wordnet, WordNetIndex) else LemmaNames(wordnet).names
+        )
         self._synonyms: dict[str, frozenset[str]] = {}
 
     def _synonyms_of(self, word: str) -> frozenset[str]:

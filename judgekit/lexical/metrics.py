@@ -49,9 +49,9 @@ def compute_lexical(
     meteor_mode: MeteorMode | None = None
     use_wordnet = False
     if "meteor" in names:
-        from judgekit.wordnet import load_wordnet
+        from judgekit.wordnet import meteor_wordnet
 
-        use_wordnet = load_wordnet() is not None  # loaded here, so forked workers inherit it
+        use_wordnet = meteor_wordnet() is not None  # loaded here, so forked workers inherit it
         meteor_mode = model.METEOR_WORDNET if use_wordnet else model.METEOR_NO_WORDNET
         if not use_wordnet:
             warnings.warn(

@@ -53,11 +53,11 @@ def setup(config: Config) -> None:
     from nltk.tokenize import NLTKWordTokenizer
     from nltk.translate.bleu_score import SmoothingFunction
 
-    from judgekit.wordnet import load_wordnet
+    from judgekit.wordnet import meteor_wordnet
 
     wordnet: Any = NoWordNet()
     if config.meteor and config.use_wordnet:
-        wordnet = load_wordnet()
+        wordnet = meteor_wordnet()
         if wordnet is None:
             raise RuntimeError("WordNet was found by the parent process but does not load in a worker")
         if multiprocessing.parent_process() is not None:  # a child process, e.g. a pool worker
