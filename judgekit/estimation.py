@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.cache import Cache, default_cache_path, request_key
+from judgekit.cache import Cache, request_key
 from judgekit.engine import Job
 from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
@@ -26,13 +26,12 @@ from judgekit.judges.panel_spec import PanelJudge, check_distinct
 from judgekit.judges.python_object import is_python_object
 from judgekit.judges.router import RouterJudge
 from judgekit.parse import parse_completion
-from judgekit.rubric import Rubric, load_rubric
+from judgekit.rubric import Rubric
+from judgekit.run_inputs import RunInputs
 from judgekit.scoring import (
     LOCAL_CONCURRENCY,
     JudgeSpec,
     ScoreSettings,
-    judge_list,
-    load_inputs,
     plan_jobs,
 )
 
@@ -133,19 +132,23 @@ def estimate(
 
     ``assume`` holds what the run cannot tell: the latency per call, a price for judges litellm does not
     know (or to override its table), and an output size per call."""
-    settings = settings or ScoreSettings()
+    inputs = RunInputs(
+        dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
+        judge=judge, settings=settings or ScoreSettings(), cache=cache,
+    )  # fmt: skip
+    settings = inputs.settings
     assume = assume or EstimateSettings()
-    rubric = load_rubric(settings.rubric)
-    specs = judge_list(judge)
+    rubric = inputs.rubric()
+    specs = inputs.specs()
     if settings.batch is not None:
         from judgekit.batch.api import batch_target
 
         batch_target(specs, settings.judge)  # the run's own refusal of a judge without a batch API
-    items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
+    items, answers, _ = inputs.load(rubric)
     jobs = plan_jobs(rubric, items, answers, settings)
     targets = [_target(spec, settings) for spec in specs]
     check_distinct([t.identity for t in targets])
-    cache_path = None if cache is False else default_cache_path() if cache is True else Path(cache)
+    cache_path = inputs.cache_path()
     keys = [
         [request_key(t.identity, job.plan.messages, job.params, job.sample) for job in jobs] for t in targets
     ]
