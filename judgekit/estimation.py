@@ -132,9 +132,9 @@ def estimate(
 
     ``assume`` holds what the run cannot tell: the latency per call, a price for judges litellm does not
     know (or to override its table), and an output size per call."""
-    inputs = RunInputs(
+    inputs = RunInputs.of(
         dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
-        judge=judge, settings=settings or ScoreSettings(), cache=cache,
+        judge=judge, settings=settings, cache=cache,
     )  # fmt: skip
     settings = inputs.settings
     assume = assume or EstimateSettings()

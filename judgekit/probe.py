@@ -183,9 +183,9 @@ async def aprobe(
 
     The ``self`` probe needs ``self_model`` (the judge's spec), ``self_responses`` (that model's responses to
     the dataset; ``responses`` are the other system's) and ``reference_judge``."""
-    inputs = RunInputs(
+    inputs = RunInputs.of(
         dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
-        judge=judge, settings=settings or ScoreSettings(), cache=cache,
+        judge=judge, settings=settings, cache=cache,
     )  # fmt: skip
     settings = inputs.settings
     texts = texts or load_probe_texts()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from judgekit.cache import default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
 from judgekit.errors import ConfigError
+from judgekit.io import validation_line
 from judgekit.judges.panel_spec import JudgeSpec, judge_list
 from judgekit.rubric import Rubric, load_rubric
 from judgekit.settings import ScoreSettings
@@ -32,6 +33,29 @@ class RunInputs(BaseModel):
     judge: Any = Field("local", description="a judge spec, or a list of them (a panel)")
     settings: ScoreSettings = Field(default_factory=ScoreSettings)
     cache: str | Path | bool = Field(True, description="True: the default cache file; False: no cache")
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _default_settings(cls, value: Any) -> Any:
+        return ScoreSettings() if value is None else value
+
+    @classmethod
+    def of(cls, **given: Any) -> RunInputs:
+        """The inputs from the keyword arguments of score, probe or estimate (``settings=None``: the
+        defaults); a value of the wrong type is a ConfigError naming the argument."""
+        try:
+            return cls(**given)
+        except ValidationError as err:
+            first = err.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "?"
+            field = cls.model_fields.get(name)
+            if field is None or name == "settings":  # an unknown argument, or a field of the settings
+                raise ConfigError(validation_line(err).replace("field ", "argument ", 1)) from None
+            expected = str(field.annotation).replace("pathlib.", "").replace("typing.", "")
+            value = given.get(name)
+            raise ConfigError(
+                f"argument {name!r}: expected {expected}, got {type(value).__name__} {value!r}"
+            ) from None
 
     def specs(self) -> list[JudgeSpec]:
         return judge_list(self.judge)

@@ -146,9 +146,9 @@ async def ascore(
     ``meta.command`` (the CLI passes the command line that reproduces the run)."""
     interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
     with run_scope():
-        inputs = RunInputs(
+        inputs = RunInputs.of(
             dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
-            judge=judge, settings=settings or ScoreSettings(), cache=cache,
+            judge=judge, settings=settings, cache=cache,
         )  # fmt: skip
         settings = inputs.settings
         started = time.perf_counter()
