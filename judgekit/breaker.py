@@ -95,6 +95,7 @@ class Breaker:
         self._down = ""
         self._trip: Outage | None = None
         self._silence_told = False
+        self._last_heard = time.monotonic()  # the last answer, or 429 (a server that says it is busy)
 
     def arm(self, calls_ahead: int) -> None:
         """Start watching a run of ``calls_ahead`` judgments (fewer than ABORT_AFTER need fewer to abort)."""
@@ -139,6 +140,7 @@ class Breaker:
     def transient_failure(self, err: TransientError, started: float) -> None:
         """Count a failure toward the breaker; announce the first of a streak (not every retry)."""
         if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it
+            self._last_heard = time.monotonic()
             return
         now = time.monotonic()
         evidence = max(self._last_answer, started if err.kind == "timeout" else now)
@@ -168,7 +170,7 @@ class Breaker:
         calls' start, so say so (once a run) instead of staying silent until they time out."""
         if self._silence_told or self._outage is not None or self.stop is not None or in_flight == 0:
             return
-        if now - self._last_answer >= self.window:
+        if now - max(self._last_answer, self._last_heard) >= self.window:
             self._silence_told = True
             log.warning(
                 "judgekit: %s has not answered for %g s (%d call(s) waiting); if they time out "
