@@ -38,11 +38,15 @@ class Outage:
     state: str = ""
 
 
-_OUTAGE_STATE = {"server_error": "server errors, retrying"}  # else: "judge unreachable, retrying"
+_OUTAGE_STATE = {  # else: "judge unreachable, retrying"
+    "server_error": "server errors, retrying",
+    "malformed": "malformed answers, retrying",
+}
 _OUTAGE_VERB = {
     "connection": "is unreachable",
     "timeout": "does not answer",
     "server_error": "returns server errors",
+    "malformed": "returns malformed responses",
 }
 _ENDPOINT = re.compile(r"^(?:litellm:)?(?P<model>.*?)@(?P<url>https?://\S+)$")
 
@@ -62,6 +66,8 @@ def _describe_failure(err: TransientError) -> str:
         return "timeout"
     if err.kind == "connection":
         return str(err).split(" (", 1)[0] if " (" in str(err) else "connection error"
+    if err.kind == "malformed":
+        return "a malformed response body"
     return "server error (" + str(err).split(":", 1)[0] + ")"
 
 
@@ -80,7 +86,8 @@ class Breaker:
         self.window = window
         self.stall = stall  # seconds of 429s with no answer in between after which the run stops
         # with few calls in flight a hung judge yields few failures per window: need at most that many
-        self.failures_to_trip = max(2, min(BREAKER_FAILURES, concurrency))
+        self._concurrency = concurrency
+        self.failures_to_trip = max(1, min(BREAKER_FAILURES, concurrency))
         self.stop: str | None = None  # why the run is stopping: "permanent" | "breaker" | "down"
         self.answered = 0
         self._on_state = on_state
@@ -92,10 +99,15 @@ class Breaker:
         self._throttle: Outage | None = None  # the current streak of 429s with no answer in between
         self._down = ""
         self._trip: Outage | None = None
+        self._silence_told = False
+        self._last_heard = time.monotonic()  # the last answer, or 429 (a server that says it is busy)
 
     def arm(self, calls_ahead: int) -> None:
         """Start watching a run of ``calls_ahead`` judgments (fewer than ABORT_AFTER need fewer to abort)."""
         self._abort_after = min(ABORT_AFTER, calls_ahead)
+        # no more calls are in flight at once than there are judgments: a hung judge with 5 of them to make
+        # must trip on their 5 timeouts, not wait for a second round of them
+        self.failures_to_trip = max(1, min(BREAKER_FAILURES, self._concurrency, calls_ahead))
         self._last_answer = time.monotonic()
 
     def _halt(self, why: str, streak: Outage | None = None) -> None:
@@ -139,6 +151,7 @@ class Breaker:
         """Count a failure toward the breaker; announce the first of a streak (not every retry)."""
         now = time.monotonic()
         if err.kind == "rate_limit":  # the server is there and answering; the limiter handles it, unless
+            self._last_heard = now
             self._throttled(now)  # it never lets a call through
             return
         evidence = max(self._last_answer, started if err.kind == "timeout" else now)
@@ -174,6 +187,22 @@ class Breaker:
             )
         throttle.failures += 1
         self.check(now)
+
+    def waiting(self, now: float, in_flight: int, timeout: float) -> None:
+        """Calls in flight and neither an answer nor a failure for the window: the breaker counts from those
+        calls' start, so say so (once a run) instead of staying silent until they time out."""
+        if self._silence_told or self._outage is not None or self.stop is not None or in_flight == 0:
+            return
+        if now - max(self._last_answer, self._last_heard) >= self.window:
+            self._silence_told = True
+            log.warning(
+                "judgekit: %s has not answered for %g s (%d call(s) waiting); if they time out "
+                "(--timeout %g s) with none answered, the run stops",
+                describe_judge(self.identity),
+                self.window,
+                in_flight,
+                timeout,
+            )
 
     def check(self, now: float) -> None:
         throttle = self._throttle

@@ -171,9 +171,17 @@ class Engine:
         # one that missed a cancellation (Python 3.11's wait_for could swallow one) still stops.
         self._closing = False
 
-    def unavailable(self) -> JudgeUnavailable:
-        """The one line that says why the run stopped, what was made and what is kept."""
-        return self._breaker.unavailable(self._sent, self._kept, self.cache is not None)
+    @property
+    def kept(self) -> int:
+        """Judgments finished with a score (each is in the cache, if there is one)."""
+        return self._kept
+
+    def unavailable(self, kept: int | None = None) -> JudgeUnavailable:
+        """The one line that says why the run stopped, what was made and what is kept (``kept``: a panel's
+        judgments, all judges together; by default this judge's)."""
+        return self._breaker.unavailable(
+            self._sent, self._kept if kept is None else kept, self.cache is not None
+        )
 
     def key(self, messages: Sequence[Message], job: Job) -> str:
         return request_key(self._identity, messages, job.params, job.sample)
@@ -308,6 +316,7 @@ class Engine:
                 return
             if self._breaker.stop is None:
                 self._breaker.check(time.monotonic())
+                self._breaker.waiting(time.monotonic(), limiter.in_flight, self.settings.timeout)
             if self._breaker.stop is not None:
                 deadline = time.monotonic() + STOP_GRACE_S
                 while limiter.in_flight > 0 and time.monotonic() < deadline:
@@ -337,17 +346,14 @@ class Engine:
                 fresh = True  # from here on, answers come from calls
                 completion, tries = outcome
                 status = "ok"
-                over = self._over_cap(job, calls, (key, turn, status, tries), completion)
-                if over is not None:  # neither parsed, re-asked nor cached
-                    return over
-                if self.cache is not None:
-                    self.cache.put(key, self._identity, completion)
             else:
                 self.stats.cache_hits += 1
                 tries = []
-                over = self._over_cap(job, calls, (key, turn, status, tries), completion)
-                if over is not None:
-                    return over
+            over = self._over_cap(job, calls, (key, turn, status, tries), completion)
+            if over is not None:  # neither parsed, re-asked nor cached
+                return over
+            if status == "ok" and self.cache is not None:
+                self.cache.put(key, self._identity, completion)
             reading = self._read(job, completion)
             parsed = reading.parsed
             calls.append(

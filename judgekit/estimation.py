@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.cache import Cache, default_cache_path, request_key
+from judgekit.cache import Cache, request_key
 from judgekit.engine import Job
 from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
@@ -27,13 +27,12 @@ from judgekit.judges.python_object import is_python_object
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.router import RouterJudge
 from judgekit.reasoning import read_completion
-from judgekit.rubric import Rubric, load_rubric
+from judgekit.rubric import Rubric
+from judgekit.run_inputs import RunInputs
 from judgekit.scoring import (
     LOCAL_CONCURRENCY,
     JudgeSpec,
     ScoreSettings,
-    judge_list,
-    load_inputs,
     plan_jobs,
 )
 
@@ -134,20 +133,24 @@ def estimate(
 
     ``assume`` holds what the run cannot tell: the latency per call, a price for judges litellm does not
     know (or to override its table), and an output size per call."""
-    settings = settings or ScoreSettings()
+    inputs = RunInputs.of(
+        dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
+        judge=judge, settings=settings, cache=cache,
+    )  # fmt: skip
+    settings = inputs.settings
     assume = assume or EstimateSettings()
-    rubric = load_rubric(settings.rubric)
-    specs = judge_list(judge)
+    rubric = inputs.rubric()
+    specs = inputs.specs()
     check_reasoning_effort(specs, settings.reasoning_effort)
     if settings.batch is not None:
         from judgekit.batch.api import batch_target
 
         batch_target(specs, settings.judge)  # the run's own refusal of a judge without a batch API
-    items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
+    items, answers, _ = inputs.load(rubric)
     jobs = plan_jobs(rubric, items, answers, settings)
     targets = [_target(spec, settings) for spec in specs]
     check_distinct([t.identity for t in targets])
-    cache_path = None if cache is False else default_cache_path() if cache is True else Path(cache)
+    cache_path = inputs.cache_path()
     keys = [
         [request_key(t.identity, job.plan.messages, job.params, job.sample) for job in jobs] for t in targets
     ]
@@ -158,6 +161,30 @@ def estimate(
         for t, judge_keys in zip(targets, keys, strict=True)
     ]
     costs = [j.cost_usd for j in judges]
+    notes = _notes(settings, assume, cache_path)
+    return Estimate(
+        rubric=rubric.name,
+        mode=settings.mode or rubric.spec.mode,
+        items=len(items),
+        samples=settings.samples,
+        judgments=len(jobs) * len(targets),
+        cached=sum(j.cached for j in judges),
+        calls=sum(j.calls for j in judges),
+        prompt_tokens=sum(j.prompt_tokens for j in judges),
+        output_tokens=sum(j.output_tokens for j in judges),
+        cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
+        unknown_price=[j.identity for j in judges if j.cost_usd is None],
+        latency_s=assume.latency,
+        time_s=max((j.time_s for j in judges), default=0.0),
+        cache=str(cache_path) if cache_path is not None else None,
+        judges=judges,
+        notes=notes,
+        batch=settings.batch is not None,
+    )
+
+
+def _notes(settings: ScoreSettings, assume: EstimateSettings, cache_path: Path | None) -> list[str]:
+    """What the estimate leaves out, for the reader of its figures."""
     notes = ["calls are first calls only: a re-ask after an unparseable answer, and retries, add calls"]
     if settings.batch is None:
         notes.append(
@@ -178,25 +205,7 @@ def estimate(
         notes.append("the cache is off (--no-cache): every judgment is a call")
     elif not cache_path.exists():
         notes.append(f"no cache file yet at {cache_path}: every judgment is a call")
-    return Estimate(
-        rubric=rubric.name,
-        mode=settings.mode or rubric.spec.mode,
-        items=len(items),
-        samples=settings.samples,
-        judgments=len(jobs) * len(targets),
-        cached=sum(j.cached for j in judges),
-        calls=sum(j.calls for j in judges),
-        prompt_tokens=sum(j.prompt_tokens for j in judges),
-        output_tokens=sum(j.output_tokens for j in judges),
-        cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-        unknown_price=[j.identity for j in judges if j.cost_usd is None],
-        latency_s=assume.latency,
-        time_s=max((j.time_s for j in judges), default=0.0),
-        cache=str(cache_path) if cache_path is not None else None,
-        judges=judges,
-        notes=notes,
-        batch=settings.batch is not None,
-    )
+    return notes
 
 
 def _target(spec: JudgeSpec, settings: ScoreSettings) -> _Target:

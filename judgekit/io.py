@@ -129,6 +129,13 @@ def read_text(path: str | Path, *, error: type[JudgekitError] = InputError, empt
     return text
 
 
+def json_error_text(err: json.JSONDecodeError, *, line: bool = True) -> str:
+    """``Expecting value at line 3 column 5``; a message that already ends in "at" ("Unterminated string
+    starting at") takes the position without a second one. ``line=False``: the column alone (JSON Lines)."""
+    where = f"line {err.lineno} column {err.colno}" if line else f"column {err.colno}"
+    return f"{err.msg} {where}" if err.msg.endswith(" at") else f"{err.msg} at {where}"
+
+
 def read_json(path: str | Path, *, error: type[JudgekitError] = InputError, what: str | None = None) -> Any:
     """One JSON document (duplicate keys refused), or ``error`` with one line naming file and position;
     ``what`` names the expected document ("score file") in that line."""
@@ -139,7 +146,7 @@ def read_json(path: str | Path, *, error: type[JudgekitError] = InputError, what
     except DuplicateKeyError as err:
         raise error(f"{p}: {err}") from None
     except json.JSONDecodeError as err:
-        where = f"{err.msg} at line {err.lineno} column {err.colno}"
+        where = json_error_text(err)
         raise error(
             f"{p}: not a valid JSON {what} ({where})" if what else f"{p}: invalid JSON ({where})"
         ) from None

@@ -23,9 +23,10 @@ from judgekit.data.inputs import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError
 from judgekit.probe_self import check_self_options, self_units
 from judgekit.results import ScoreFile
-from judgekit.rubric import Rubric, load_rubric
+from judgekit.rubric import Rubric
 from judgekit.rubric.load import builtin_rubrics_dir
-from judgekit.scoring import JudgeSpec, ScoreSettings, ascore, load_inputs
+from judgekit.run_inputs import RunInputs, load_inputs
+from judgekit.scoring import JudgeSpec, ScoreSettings, ascore
 from judgekit.stats.paired import bootstrap_means, sign_flip_means
 from judgekit.stats.resampling import percentile_ci
 from judgekit.yamlfile import read_mapping, validate
@@ -182,12 +183,16 @@ async def aprobe(
 
     The ``self`` probe needs ``self_model`` (the judge's spec), ``self_responses`` (that model's responses to
     the dataset; ``responses`` are the other system's) and ``reference_judge``."""
-    settings = settings or ScoreSettings()
+    inputs = RunInputs.of(
+        dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
+        judge=judge, settings=settings, cache=cache,
+    )  # fmt: skip
+    settings = inputs.settings
     texts = texts or load_probe_texts()
-    rubric = load_rubric(settings.rubric)
+    rubric = inputs.rubric()
     _check_probes(probes, rubric)
     check_self_options(probes, judge, self_model, self_responses, reference_judge)
-    items, answers, _ = load_inputs(rubric, settings, dataset, responses, responses_a, responses_b)
+    items, answers, _ = inputs.load(rubric)
     own = load_inputs(rubric, settings, dataset, self_responses, None, None)[1] if self_responses else {}
     if sample is not None and sample < 1:
         raise ConfigError("--sample: must be at least 1")

@@ -26,8 +26,8 @@ from judgekit._lazy import warm_imports
 from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
 from judgekit.batch.api import batch_target
 from judgekit.batch.run import BatchRun
-from judgekit.cache import Cache, default_cache_path
-from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
+from judgekit.cache import Cache
+from judgekit.data import Item
 from judgekit.engine import Engine, Job, JobResult
 from judgekit.errors import (
     ConfigError,
@@ -35,6 +35,7 @@ from judgekit.errors import (
     DeadlineReached,
     Interrupted,
     JudgeError,
+    JudgeUnavailable,
     SaveFailed,
     Terminated,
 )
@@ -53,7 +54,9 @@ from judgekit.provenance import finish_meta, start_meta
 from judgekit.reasoning import truncation_note
 from judgekit.redact import redact, run_secrets
 from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
-from judgekit.rubric import Rubric, load_rubric
+from judgekit.rubric import Rubric
+from judgekit.run_inputs import RunInputs
+from judgekit.run_inputs import load_inputs as load_inputs
 from judgekit.runlog import RunLog, default_log_path
 from judgekit.score_lexical import LexicalInputs, lexical_inputs, lexical_section
 from judgekit.settings import ScoreSettings as ScoreSettings
@@ -148,26 +151,29 @@ async def ascore(
     ``meta.command`` (the CLI passes the command line that reproduces the run)."""
     interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
     with run_scope():
-        settings = settings or ScoreSettings()
+        inputs = RunInputs.of(
+            dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
+            judge=judge, settings=settings, cache=cache,
+        )  # fmt: skip
+        settings = inputs.settings
         started = time.perf_counter()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        rubric = load_rubric(settings.rubric)
-        specs = judge_list(judge)
+        rubric = inputs.rubric()
+        specs = inputs.specs()
         check_reasoning_effort(specs, settings.reasoning_effort)
+        cache_path = inputs.cache_path()
         target = batch_target(specs, settings.judge) if settings.batch is not None else None
-        if target is not None and cache is False:
+        if target is not None and cache_path is None:
             raise ConfigError("--batch keeps its answers and batch ids in the cache: drop --no-cache")
         with collector_paused():
-            items, answers, input_files = load_inputs(
-                rubric, settings, dataset, responses, responses_a, responses_b
-            )
+            items, answers, input_files = inputs.load(rubric)
             out_path = Path(out) if out is not None else None
             if out_path is not None:
                 check_writable(out_path)
             jobs = plan_jobs(rubric, items, answers, settings)
         lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
         secrets = run_secrets(settings.judge, specs)
-        cache_obj = None if cache is False else Cache(default_cache_path() if cache is True else Path(cache))
+        cache_obj = Cache(cache_path) if cache_path is not None else None
         run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
         del jobs  # the run holds them, until they are judged
         if target is not None and settings.batch is not None and cache_obj is not None:
@@ -289,14 +295,20 @@ def _deadline(run: _Run) -> asyncio.Timeout:
 def _interrupted(run: _Run, deadline: bool = False) -> Interrupted:
     """Ctrl-C, SIGTERM or the deadline: how far the run got and where its finished judgments are."""
     done = sum(r.engine.stats.finished for r in run.judges)
-    where = f"saved in the cache ({run.cache.path})" if run.cache is not None else "lost (the cache is off)"
+    kept = sum(r.engine.kept for r in run.judges)  # finished with a score: only those are cached
+    if run.cache is None:
+        where = f"{kept} scored judgment(s) lost (the cache is off)"
+    elif kept:
+        where = f"{kept} scored and saved in the cache ({run.cache.path})"
+    else:
+        where = f"none scored, so nothing is saved in the cache ({run.cache.path})"
     stop, how = (
         (Terminated, "terminated (SIGTERM)") if interrupts.terminated() else (Interrupted, "interrupted")
     )
     if deadline:
         stop, how = DeadlineReached, f"stopped at --deadline {run.settings.deadline:g} s"
     return stop(
-        f"{how} after {done} of {len(run.jobs) * len(run.specs)} judgments; finished ones are {where}; "
+        f"{how} after {done} of {len(run.jobs) * len(run.specs)} judgments; {where}; "
         "rerun the same command to resume"
     )
 
@@ -311,8 +323,10 @@ async def _run_engines(engines: Sequence[Engine], jobs: Sequence[Job]) -> list[l
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    for task in tasks:
+    for engine, task in zip(engines, tasks, strict=True):
         error = None if task.cancelled() else task.exception()
+        if isinstance(error, JudgeUnavailable) and len(engines) > 1:  # what the whole panel made is kept
+            raise engine.unavailable(sum(e.kept for e in engines)) from None
         if error is not None:
             raise error
     return [task.result() for task in tasks]
@@ -409,53 +423,6 @@ def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | N
             score_file=result,
         )
     return result
-
-
-def _aspects_field(rubric: Rubric, settings: ScoreSettings) -> str | None:
-    mode = settings.mode or rubric.spec.mode
-    return rubric.spec.inputs.aspects if mode in ("per_aspect", "all_aspects") else None
-
-
-def load_inputs(
-    rubric: Rubric,
-    settings: ScoreSettings,
-    dataset: str | Path,
-    responses: str | Path | None,
-    responses_a: str | Path | None,
-    responses_b: str | Path | None,
-) -> tuple[list[Item], dict[str, Any], dict[str, str | Path]]:
-    """Items, each item's response (a text, or ``{"a", "b"}`` texts for pair rubrics), and the input files."""
-    files: dict[str, str | Path] = {"dataset": dataset}
-    if rubric.pairwise:
-        if responses is not None:
-            raise ConfigError(
-                f"rubric {rubric.name!r} compares two responses per item: give --responses-a and "
-                "--responses-b (or a dataset holding both), not --responses"
-            )
-        items, pairs = load_pairs(
-            dataset,
-            responses_a,
-            responses_b,
-            required=rubric.spec.inputs.required,
-            max_chars=settings.max_response_chars,
-        )
-        if responses_a is not None and responses_b is not None:
-            files.update(responses_a=responses_a, responses_b=responses_b)
-        return items, dict(pairs), files
-    if responses_a is not None or responses_b is not None:
-        raise ConfigError(
-            f"--responses-a/--responses-b are for pairwise rubrics; rubric {rubric.name!r} judges one "
-            "response per item (give --responses)"
-        )
-    if responses is None:
-        raise ConfigError(f"rubric {rubric.name!r} needs responses to judge: give --responses")
-    items = load_dataset(
-        dataset, required=rubric.spec.inputs.required, aspects_field=_aspects_field(rubric, settings)
-    )
-    answers = load_responses(responses, settings.max_response_chars)
-    match_ids(items, answers, dataset, responses)
-    files["responses"] = responses
-    return items, dict(answers), files
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -33,11 +33,23 @@ def _group_lines(kind: str, groups: dict[str, dict[str, Any]] | None) -> list[st
     ]
 
 
+#: What one unit of coverage is, by the mode the rubric judged in (meta.rubric.mode).
+_UNITS = {"per_aspect": "aspects", "all_aspects": "aspects", "per_item": "items", "per_order": "pair orders"}
+
+
+def unit_noun(result: ScoreFile) -> str:
+    """The rubric's unit, plural: aspects (LaMP-QA checklists), items (one verdict each), pair orders (a pair
+    is judged in both orders)."""
+    rubric = result.meta.get("rubric")
+    mode = rubric.get("mode") if isinstance(rubric, dict) else None
+    return _UNITS.get(str(mode), "units")
+
+
 def _coverage_line(result: ScoreFile) -> str:
     """Coverage; for a panel, of units every judge scored, naming each judge that missed some."""
     cov = result.coverage
     if not result.panel:
-        return f"coverage  {cov.scored}/{cov.total} aspects scored ({cov.ratio:.1%})"
+        return f"coverage  {cov.scored}/{cov.total} {unit_noun(result)} scored ({cov.ratio:.1%})"
     missed = [
         f"{j.get('name') or j['identity'].split('|')[0]} scored {j['coverage']['scored']}/{j['coverage']['total']}"
         for j in result.panel["judges"]

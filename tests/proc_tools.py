@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
@@ -49,6 +52,34 @@ def score_cmd(dataset: Path, responses: Path, base_url: str, out: Path, *extra: 
         "--no-progress",
         *extra,
     ]
+
+
+_RESET = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child a test will signal: default dispositions and no blocked signal.
+
+    A child inherits an ignored signal across exec: started from a background job (``make test &``) a child
+    has SIGINT ignored, so Python never raises KeyboardInterrupt there and a test's Ctrl-C would do nothing.
+    """
+    for name in _RESET:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def popen(cmd: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen`` for a child a test will signal: it starts with default signal dispositions
+    (:func:`default_signals`), whatever the test process inherited; a ``preexec_fn`` given runs after that."""
+    then = kwargs.pop("preexec_fn", None)
+
+    def prepare() -> None:
+        default_signals()
+        if then is not None:
+            then()
+
+    return subprocess.Popen(cmd, preexec_fn=prepare, **kwargs)
 
 
 def cli_env() -> dict[str, str]:

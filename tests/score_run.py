@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
+from tests.proc_tools import popen
 
 
 def score_args(
@@ -36,7 +37,7 @@ def score_args(
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`python -m judgekit ARGS` in the background, its output piped."""
-    return subprocess.Popen(
+    return popen(
         [sys.executable, "-m", "judgekit", *args],
         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
         stdout=subprocess.PIPE,

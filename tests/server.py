@@ -459,6 +459,7 @@ class Reply:
     finish_reason: str = "stop"
     samples: list[str] | None = None
     reasoning: str | None = None
+    body: str | None = None  # sent as it is, with ``status``, instead of a completion or an error JSON
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -984,7 +985,10 @@ class ScriptedServer:
             entry["fault"] = "drop"
             return await self._drop(http)
 
-        if reply.status >= 400:
+        if reply.body is not None:
+            body = reply.body.encode()
+            entry["content"] = reply.body
+        elif reply.status >= 400:
             body_obj: Any = reply.error_body if reply.error_body is not None else error_body(reply.status)
             body = body_obj.encode() if isinstance(body_obj, str) else json.dumps(body_obj).encode()
             entry["content"] = body_obj

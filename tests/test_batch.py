@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
-from tests.proc_tools import cli_env
+from tests.proc_tools import cli_env, popen
 from tests.score_run import score_args
 from tests.server import Reply, ScriptedServer, ServerProcess
 
@@ -37,7 +37,7 @@ def _batch(base_url: str, cache: Path, out: Path, *extra: str) -> subprocess.Com
 def _start_batch_run(base_url: str, cache: Path, out: Path) -> subprocess.Popen[str]:
     """``score --batch`` as a background process, for tests that stop it (or its server) while it polls."""
     cmd = [sys.executable, "-m", "judgekit", *_args(base_url, cache, out, "--batch", "--batch-poll", POLL)]
-    return subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_until_polled(batches: Any, proc: subprocess.Popen[str], polls: int = 3) -> None:

@@ -28,6 +28,7 @@ from judgekit.lexical import (
     pool,
     worker,
 )
+from tests.proc_tools import popen
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "rouge_meteor"
@@ -815,7 +816,7 @@ def test_cli_ctrl_c_stops_the_pool_cleanly(tmp_path: Path) -> None:
         str(dataset),
     ]
     cmd += ["--metrics", "rouge1,rougeL,bleu", "--processes", "2", "--out", str(out)]
-    proc = subprocess.Popen(
+    proc = popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")

@@ -22,6 +22,7 @@ import pytest
 from judgekit.judges.local import describe_exit
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.fake_llama_server import CRASH_LOG_LINE
+from tests.proc_tools import popen
 from tests.test_local_judge import _pid_alive, _wait_gone
 
 FAKE = Path(__file__).with_name("fake_llama_server.py")
@@ -137,7 +138,7 @@ def test_server_dies_with_judgekit(tmp_path: Path, sig: signal.Signals) -> None:
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(_server_cmd("--delay", "0.5", "--pid-file", str(pid_file), "--calls-file", str(calls)))
     with (tmp_path / "stderr.txt").open("wb") as stderr:
-        judgekit = subprocess.Popen(
+        judgekit = popen(
             [sys.executable, "-m", "judgekit", *_score_args(tmp_path, model)],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
+from tests.proc_tools import popen
 from tests.server import Reply, ScriptedServer
 
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))
@@ -89,7 +90,7 @@ def _interrupt_and_resume(
 ) -> subprocess.CompletedProcess[str]:
     cache, out = tmp_path / "cache.sqlite", tmp_path / "scores.json"
     _stall_after(server, ANSWER_BEFORE_STOP)
-    proc = subprocess.Popen(
+    proc = popen(
         _cmd(server, cache, out), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     _wait_for(lambda: len(_answered(server)) >= ANSWER_BEFORE_STOP and server.count() > ANSWER_BEFORE_STOP)

@@ -21,6 +21,7 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
+from tests.proc_tools import popen
 from tests.server import (
     REPO_ROOT,
     RemoteControl,
@@ -665,7 +666,7 @@ def test_cli_process_prints_url_serves_and_stops_on_sigterm(tmp_path: Path) -> N
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"rules": [{"match": "ping", "reply": {"content": "pong"}}]}))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.Popen(
+    proc = popen(
         [sys.executable, "-m", "tests.server", "--port", "0", "--latency", "0.01", "--script", str(script)],
         cwd=tmp_path,
         env=env,

@@ -20,7 +20,16 @@ from typing import Any
 
 import pytest
 
-from tests.proc_tools import ASPECTS_PER_ITEM, alive, children, cli_env, score_cmd, wait_for, write_inputs
+from tests.proc_tools import (
+    ASPECTS_PER_ITEM,
+    alive,
+    children,
+    cli_env,
+    popen,
+    score_cmd,
+    wait_for,
+    write_inputs,
+)
 from tests.server import ScriptedServer
 
 ITEMS = 80
@@ -31,16 +40,16 @@ RUN_ARGS = ("--client", "litellm", "--workers", "2", "--concurrency", "8")  # li
 class Run:
     """One `judgekit score` process against ``server``, with its worker processes once they started."""
 
-    def __init__(self, server: ScriptedServer, tmp_path: Path, **popen: Any) -> None:
+    def __init__(self, server: ScriptedServer, tmp_path: Path, **options: Any) -> None:
         self.server = server
         self.dataset, self.responses = write_inputs(tmp_path, ITEMS)
         self.out, self.cache = tmp_path / "scores.json", tmp_path / "cache.sqlite"
         self.cmd = score_cmd(
             self.dataset, self.responses, server.base_url, self.out, *RUN_ARGS, "--cache", str(self.cache)
         )
-        popen.setdefault("stdout", subprocess.PIPE)
-        popen.setdefault("stderr", subprocess.PIPE)
-        self.proc = subprocess.Popen(self.cmd, env=cli_env(), text=True, **popen)
+        options.setdefault("stdout", subprocess.PIPE)
+        options.setdefault("stderr", subprocess.PIPE)
+        self.proc = popen(self.cmd, env=cli_env(), text=True, **options)
         self.seen: set[int] = set()  # every child process judgekit had, sampled from /proc while it ran
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -99,10 +108,11 @@ def _assert_one_line(stderr: str, word: str) -> int:
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, stderr
     found = re.search(
-        rf"{word} .*after (\d+) of {TOTAL} judgments; finished ones are saved in the cache", lines[0]
+        rf"{word} .*after (\d+) of {TOTAL} judgments; (\d+) scored and saved in the cache", lines[0]
     )
     assert found, lines[0]
     assert "rerun the same command to resume" in lines[0]
+    assert found[1] == found[2], "every call of these runs is answered: each finished judgment is scored"
     return int(found[1])
 
 
@@ -140,6 +150,26 @@ def test_ctrl_c_exits_130_and_stops_the_workers(start: Callable[..., Run]) -> No
     assert not run.out.exists()
     gone = _assert_workers_gone(run, within=5)
     print(f"SIGINT -> exit 130 in {took:.2f} s; workers gone {gone:.2f} s later")
+
+
+def test_an_inherited_sigint_ignore_is_kept_and_sigterm_still_stops(start: Callable[..., Run]) -> None:
+    """`judgekit score ... &` in a script: the job inherits SIGINT ignored and shares the script's process
+    group, so the terminal's Ctrl-C reaches it; judgekit keeps the ignore (the job goes on, its workers too)
+    and SIGTERM still stops it."""
+    run = start(preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN), start_new_session=True)
+    run.wait_until_judging()
+    workers = run.workers
+    os.killpg(run.proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+    before = run.server.count(_answered)
+    wait_for(lambda: run.server.count(_answered) >= before + 16, 30, "answers after the SIGINT")
+    assert run.proc.poll() is None, run.proc.communicate()[1]
+    assert all(alive(p) for p in workers), "a worker died of the ignored SIGINT"
+    _, stderr, took = _stop(run, signal.SIGTERM)
+    assert run.proc.returncode == 143, stderr
+    assert took < 20, f"SIGTERM -> exit took {took:.1f} s"
+    _assert_one_line(stderr, "terminated")
+    assert not run.out.exists()
+    _assert_workers_gone(run, within=5)
 
 
 def test_sigterm_while_the_workers_start(start: Callable[..., Run]) -> None:

@@ -28,17 +28,7 @@ COMMANDS = (
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
 
-  judgekit score      judge responses with a rubric (LaMP-QA aspect checklists by default)
-  judgekit lexical    ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets
-  judgekit validate   agreement of judge scores with human labels, with 95% CIs
-  judgekit label      collect human labels in a local, keyboard-first web page
-  judgekit gate       CI regression checks against a stored baseline
-  judgekit compare    rank systems: score CIs, rank intervals, Holm-adjusted paired differences
-  judgekit probe      bias probes: verbosity, injection, aspect order, position; effects with CIs
-  judgekit report     one self-contained HTML report of score, validate, gate and compare results
-  judgekit rubrics    list, show and render rubric templates
-  judgekit doctor     check the setup: packages, CPU vs llama.cpp build, local judge, WordNet, cache
-  judgekit cache      look at and clean the judge cache: stats, prune, clear
+{commands}
 
 Run 'judgekit COMMAND --help' for a command's options and examples.
 Exit codes: 0 success, 1 a gate check failed, 2 bad usage or input, 3 the judge could not judge (run
@@ -48,15 +38,20 @@ stopped), 4 finished below --min-coverage, 5 a result could not be saved (cache 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="judgekit", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(prog="judgekit", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"judgekit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="one of the commands above")
     for name in COMMANDS:
         module = _command_module(name)
         if module is not None:
             module.register(sub)
+    # Each command listed once, in the description, with its own one-line help (argparse would list them
+    # again, wrapped, under COMMAND).
+    commands = [(a.dest, (a.help or "").replace("%%", "%")) for a in sub._choices_actions]
+    sub._choices_actions.clear()
+    parser.description = DESCRIPTION.format(
+        commands="\n".join(f"  judgekit {name:<10} {text}" for name, text in commands)
+    )
     return parser
 
 

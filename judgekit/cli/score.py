@@ -26,6 +26,7 @@ from judgekit.cli.options import (
     reasoning_tags,
     write_run_report,
 )
+from judgekit.rubric_dir import list_rubrics
 
 HELP = "judge responses with a rubric (LaMP-QA aspect checklists by default)"
 DESCRIPTION = (
@@ -165,7 +166,7 @@ def _rubric(r: argparse._ArgumentGroup) -> None:
     r.add_argument(
         "--rubric",
         default="lamp_qa",
-        help="built-in rubric name (lamp_qa, criteria, pairwise, reference) or a rubric folder "
+        help=f"built-in rubric name ({', '.join(list_rubrics())}) or a rubric folder "
         "(default: lamp_qa; see 'judgekit rubrics list')",
     )
     r.add_argument(
@@ -252,6 +253,14 @@ def _engine(e: argparse._ArgumentGroup) -> None:
     )
     e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
     e.add_argument(
+        "--breaker-window",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="stop the run when the judge's calls keep failing (refused, timed out, 5xx) with no answer for "
+        "this long (default: 15); raise it to ride out a server restart",
+    )
+    e.add_argument(
         "--max-answer-chars",
         type=int,
         default=100_000,
@@ -275,7 +284,15 @@ _SETTINGS = (
 
 #: JudgeOptions and EngineSettings fields taken from the option of the same name.
 _JUDGE = ("structured", "timeout", "workers", "client")
-_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout", "max_answer_chars", "max_stall")
+_ENGINE = (
+    "concurrency",
+    "max_retries",
+    "max_reasks",
+    "timeout",
+    "max_answer_chars",
+    "max_stall",
+    "breaker_window",
+)
 
 
 def _settings(args: argparse.Namespace, access: Endpoint) -> Any:

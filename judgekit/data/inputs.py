@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.errors import InputError, where
-from judgekit.io import DuplicateKeyError, loads_strict, read_text
+from judgekit.io import DuplicateKeyError, json_error_text, loads_strict, read_text
 
 
 class Aspect(BaseModel):
@@ -61,9 +61,7 @@ def read_json_or_jsonl(path: str | Path) -> Any:
             raise InputError(f"{p}: {err}") from None
         except json.JSONDecodeError as first:
             if "Extra data" not in first.msg:  # else: several JSON values, read as JSON Lines
-                raise InputError(
-                    f"{p}: invalid JSON ({first.msg} at line {first.lineno} column {first.colno})"
-                ) from None
+                raise InputError(f"{p}: invalid JSON ({json_error_text(first)})") from None
     rows: list[Any] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -73,7 +71,9 @@ def read_json_or_jsonl(path: str | Path) -> Any:
         except DuplicateKeyError as err:
             raise InputError(f"{p}: line {lineno}: {err}") from None
         except json.JSONDecodeError as err:
-            raise InputError(f"{p}: invalid JSON Lines (line {lineno}: {err.msg})") from None
+            raise InputError(
+                f"{p}: invalid JSON Lines (line {lineno}: {json_error_text(err, line=False)})"
+            ) from None
     return rows
 
 

@@ -21,6 +21,7 @@ from judgekit.provenance import PROVENANCE_FIELDS, has_provenance, meta_value
 from judgekit.results import ScoreFile
 from judgekit.stats.paired import PairedStats
 from judgekit.stats.power import detectable_drop, power_of
+from judgekit.summary import unit_noun
 
 #: The power at which the gate report states the smallest drop its regression check can detect.
 POWER_TARGET = 0.8
@@ -56,7 +57,7 @@ def floor_checks(candidate: ScoreFile, floors: Floors, where: str = "candidate")
         checks.append(floor_check("floor.score", "overall score", candidate.score, floors.score))
     if floors.coverage is not None:
         cov = candidate.coverage
-        extra = f" ({cov.scored}/{cov.total} aspects scored)"
+        extra = f" ({cov.scored}/{cov.total} {unit_noun(candidate)} scored)"
         checks.append(floor_check("floor.coverage", "coverage", cov.ratio, floors.coverage, extra))
     if floors.aspects:
         checks += aspect_floor_checks(candidate, floors.aspects, where)

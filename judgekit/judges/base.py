@@ -56,11 +56,12 @@ class Completion(BaseModel):
 
 
 class TransientError(Exception):
-    """A failure worth retrying (rate limit, 5xx, timeout, dropped connection)."""
+    """A failure worth retrying (rate limit, 5xx, timeout, dropped connection, an answer that is not a chat
+    completion: ``malformed``)."""
 
     def __init__(
         self,
-        kind: Literal["rate_limit", "server_error", "timeout", "connection"],
+        kind: Literal["rate_limit", "server_error", "timeout", "connection", "malformed"],
         message: str,
         retry_after: float | None = None,
     ) -> None:

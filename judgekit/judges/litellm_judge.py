@@ -13,6 +13,7 @@ replay the first server's answers.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import time
@@ -154,6 +155,19 @@ def connection_detail(err: BaseException) -> str:
     return "connection error"
 
 
+def _malformed_answer(err: BaseException) -> bool:
+    """litellm reports an answer it could not read (not JSON, or JSON that is no chat completion) as a 500
+    the server never sent; the JSON error, or litellm's own complaint about the body, is in its causes."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, json.JSONDecodeError) or "provider returned" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def classify_error(err: Exception) -> Exception:
     """Map a litellm/OpenAI exception to TransientError (retry), QuotaExhausted (stop the run) or
     CallFailed (don't retry)."""
@@ -171,6 +185,8 @@ def classify_error(err: Exception) -> Exception:
     if isinstance(err, litellm.APIConnectionError) or "Connection error" in str(err):
         # A dropped or truncated connection reaches us as a 500 whose message says so.
         return TransientError("connection", f"{connection_detail(err)} ({type(err).__name__})")
+    if _malformed_answer(err):
+        return TransientError("malformed", f"MalformedResponse: a malformed response body ({text})"[:300])
     if isinstance(
         err, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
     ):
@@ -264,18 +280,18 @@ class LiteLLMJudge(EndpointIdentity):
         self._api_key = api_key
         self.timeout = timeout
         self.extra = dict(extra or {})
-        self.structured = self._resolve_structured(structured)
         self._cost_known: bool | None = None
         found = None if api_base else env_endpoint(model)
         if found is not None:
             check_api_base(found[1], found[0])
         self.endpoint = api_base or (found[1] if found else None)
+        self.structured = self._resolve_structured(structured)
         self._identity = identity or base_identity(model, self.endpoint)
 
     def _resolve_structured(self, mode: StructuredMode) -> Literal["json_schema", "json_object", "none"]:
         if mode != "auto":
             return mode
-        if self.api_base:
+        if self.endpoint:  # from --api-base or the environment (OPENAI_API_BASE, ...): the same server
             # An OpenAI-compatible server of unknown ability: the OpenAI form is the common denominator.
             return "json_schema"
         try:

@@ -214,7 +214,7 @@ class OpenAICompatJudge(EndpointIdentity):
             message = choice.get("message") or {}
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise TransientError(
-                "server_error", "InternalServerError: the server's answer is not a chat completion"
+                "malformed", "MalformedResponse: a malformed response body (HTTP 200, not a chat completion)"
             ) from None
         usage = data.get("usage") or {}
         raw_lp = choice.get("logprobs")

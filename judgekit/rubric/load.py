@@ -4,7 +4,6 @@ checked, one-line errors. A loaded rubric is cached by folder and content hash."
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -13,22 +12,9 @@ from pydantic import ValidationError
 from judgekit.errors import RubricError
 from judgekit.rubric.core import Rubric
 from judgekit.rubric.spec import RubricSpec
+from judgekit.rubric_dir import builtin_rubrics_dir as builtin_rubrics_dir
+from judgekit.rubric_dir import list_rubrics as list_rubrics
 from judgekit.yamlfile import load_yaml
-
-
-def builtin_rubrics_dir() -> Path:
-    """Built-in rubrics: inside the installed wheel (judgekit/rubrics), or the repo's rubrics/ when editable."""
-    packaged = Path(str(resources.files("judgekit"))) / "rubrics"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "rubrics"
-
-
-def list_rubrics() -> list[str]:
-    base = builtin_rubrics_dir()
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if (p / "rubric.yaml").is_file())
 
 
 def _content_hash(folder: Path) -> str:

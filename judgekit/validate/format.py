@@ -45,7 +45,8 @@ def _cell(iv: Interval | None, sign: bool = False) -> str:
 
 
 def _row(label: str, cells: Sequence[str], width: int = 26) -> str:
-    return f"  {label:<24}" + "".join(f"{c:<{width}}" for c in cells).rstrip()
+    # a label of 24 characters or more still gets a space before its first cell
+    return f"  {label:<23} " + "".join(f"{c:<{width}}" for c in cells).rstrip()
 
 
 def format_report(report: AgreementReport) -> str:
