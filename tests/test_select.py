@@ -1,0 +1,263 @@
+"""``judgekit select`` on scripted judges of known quality against synthetic human labels.
+
+Three judges answer through real HTTP from the scripted server: ``good`` writes the true label, ``ok`` is
+one point off on every fourth item, ``bad`` has no relation to the truth. Expected choices follow from that
+construction; expected statistics are computed here with numpy/scipy or read from ``judgekit validate``
+run separately on the same files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from tests.conftest import assert_clean_error, run_cli
+from tests.select_fixtures import (
+    KEY_ENV,
+    candidates_yaml,
+    exact,
+    items_called,
+    noise,
+    off_by_one_every,
+    script_judge,
+    text_of,
+    truth,
+    write_inputs,
+)
+from tests.server import ScriptedServer
+
+ENV = {KEY_ENV: "sk-test"}
+N_BOOT = 300
+LABELS = truth(60)
+
+
+@pytest.fixture
+def setup(tmp_path: Path, make_server: Callable[..., ScriptedServer]) -> dict[str, Any]:
+    servers = {name: make_server() for name in ("good", "ok", "bad")}
+    script_judge(servers["good"], LABELS, exact)
+    script_judge(servers["ok"], LABELS, off_by_one_every(4))
+    script_judge(servers["bad"], LABELS, noise)
+    paths = write_inputs(tmp_path, LABELS)
+    entries = [
+        {"name": "good", "server": servers["good"], "price": 5.0},
+        {"name": "ok", "server": servers["ok"], "price": 0.1},
+        {"name": "bad", "server": servers["bad"], "price": 0.1},
+    ]
+    cands = candidates_yaml(tmp_path / "candidates.yaml", entries)
+    return {
+        "servers": servers,
+        "paths": paths,
+        "candidates": cands,
+        "out": tmp_path / "select.json",
+        "tmp": tmp_path,
+    }
+
+
+def select_args(s: dict[str, Any], *extra: str, candidates: Path | None = None) -> list[str]:
+    p = s["paths"]
+    return [
+        "select", "--candidates", str(candidates or s["candidates"]), "--dataset", str(p["dataset"]),
+        "--responses", str(p["responses"]), "--human", str(p["human"]), "--out", str(s["out"]),
+        "--n-boot", str(N_BOOT), *extra,
+    ]  # fmt: skip
+
+
+def run_select(s: dict[str, Any], *extra: str) -> dict[str, Any]:
+    proc = run_cli(*select_args(s, *extra), env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(s["out"].read_text())
+    return result
+
+
+def by_name(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in result["candidates"]}
+
+
+def test_best_is_chosen_and_only_it_sees_test(setup: dict[str, Any]) -> None:
+    result = run_select(setup)
+    split = result["split"]
+    assert sorted(split["dev"] + split["test"]) == sorted(LABELS)
+    assert not set(split["dev"]) & set(split["test"])
+    assert len(split["test"]) == round(0.3 * 60)
+    assert result["chosen"]["name"] == "good"
+    assert result["chosen"]["test"]["n"] == len(split["test"])
+    assert result["chosen"]["test"]["value"] == pytest.approx(1.0)
+    rows = by_name(result)
+    assert rows["good"]["dev"]["value"] == pytest.approx(1.0)
+    assert rows["bad"]["dev"]["value"] < rows["ok"]["dev"]["value"] < 1.0
+    # ok is cheaper than good and worse: both on the frontier; bad costs as much as ok and is worse
+    assert rows["good"]["on_frontier"] and rows["ok"]["on_frontier"] and not rows["bad"]["on_frontier"]
+    assert rows["ok"]["cost_per_1k"] < rows["good"]["cost_per_1k"]
+    # at the servers: the chosen judge saw dev and test, the others dev only
+    servers = setup["servers"]
+    assert items_called(servers["good"]) == set(LABELS)
+    for name in ("ok", "bad"):
+        assert items_called(servers[name]) == set(split["dev"])
+        for call in servers[name].calls:
+            text = json.dumps(call["request"])
+            assert not any(text_of(t) in text for t in split["test"])
+
+
+def test_dev_figures_equal_validate_by_hand(setup: dict[str, Any]) -> None:
+    result = run_select(setup)
+    for cand in result["candidates"]:
+        out = setup["tmp"] / f"agreement-{cand['name']}.json"
+        proc = run_cli(
+            "validate", "--judge", cand["score_file"], "--human", str(setup["paths"]["human"]),
+            "--allow-missing", "--n-boot", str(N_BOOT), "--out", str(out),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        spearman = json.loads(out.read_text())["dimensions"][0]["correlations"]["pooled"]["spearman"]
+        dev = cand["dev"]
+        assert dev["n"] == spearman["n"] == len(result["split"]["dev"])
+        for key in ("value", "ci_low", "ci_high"):
+            assert dev[key] == pytest.approx(spearman[key], abs=1e-9)
+
+
+def _judge_scores(path: str) -> dict[str, float]:
+    return {q["id"]: q["score"] for q in json.loads(Path(path).read_text())["per_question_scores"]}
+
+
+def test_paired_differences_equal_an_independent_bootstrap(setup: dict[str, Any]) -> None:
+    result = run_select(setup)
+    dev = [i for i in LABELS if i in set(result["split"]["dev"])]  # the label file's order
+    human = np.array([LABELS[i] for i in dev], dtype=float)
+    judges = {c["name"]: _judge_scores(c["score_file"]) for c in result["candidates"]}
+    n = len(dev)
+    rng = np.random.default_rng(0)  # --seed 0: one resample = counts of n draws with replacement
+    draws = [
+        np.repeat(np.arange(n), np.bincount(rng.integers(0, n, size=n), minlength=n)) for _ in range(N_BOOT)
+    ]
+    p_raw = []
+    for pair in result["pairs"]:
+        ja = np.array([judges[pair["a"]][i] for i in dev])
+        jb = np.array([judges[pair["b"]][i] for i in dev])
+        point = spearmanr(ja, human).statistic - spearmanr(jb, human).statistic
+        boot = np.array(
+            [spearmanr(ja[d], human[d]).statistic - spearmanr(jb[d], human[d]).statistic for d in draws]
+        )
+        lo, hi = np.quantile(boot, [0.025, 0.975])
+        assert pair["difference"] == pytest.approx(point, abs=1e-9)
+        assert pair["ci_low"] == pytest.approx(lo, abs=1e-6)  # Spearman under weights: float32 rank products
+        assert pair["ci_high"] == pytest.approx(hi, abs=1e-6)
+        p = min(1.0, 2 * min((1 + np.sum(boot <= 0)) / (N_BOOT + 1), (1 + np.sum(boot >= 0)) / (N_BOOT + 1)))
+        assert pair["p"] == pytest.approx(p)
+        p_raw.append(p)
+    # Holm by hand: sorted p times (m, m-1, ...), running maximum, capped at 1
+    order = np.argsort(p_raw, kind="stable")
+    m, running, holm = len(p_raw), 0.0, [0.0] * len(p_raw)
+    for rank, k in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_raw[k]))
+        holm[k] = running
+    assert [pair["p_adjusted"] for pair in result["pairs"]] == pytest.approx(holm)
+
+
+def test_margin_chooses_the_cheaper_non_inferior_candidate(setup: dict[str, Any]) -> None:
+    full = run_select(setup)
+    assert full["chosen"]["name"] == "good"
+    result = run_select(setup, "--margin", "0.2")
+    assert result["chosen"]["name"] == "ok"
+    assert "non-inferior" in result["chosen"]["reason"] and "good" in result["chosen"]["reason"]
+    # a margin smaller than the dev gap (about 0.05) keeps the best
+    tight = run_select(setup, "--margin", "0.001")
+    assert tight["chosen"]["name"] == "good"
+
+
+def test_budget_limits_the_choice(setup: dict[str, Any]) -> None:
+    result = run_select(setup, "--budget", "0.5")
+    rows = by_name(result)
+    assert rows["good"]["cost_per_1k"] > 0.5 >= rows["ok"]["cost_per_1k"]
+    assert result["chosen"]["name"] == "ok"
+    assert "--budget" in result["chosen"]["reason"]
+
+
+def test_rerun_makes_no_judge_call(setup: dict[str, Any]) -> None:
+    first = run_select(setup)
+    before = {n: len(s.calls) for n, s in setup["servers"].items()}
+    second = run_select(setup)
+    assert {n: len(s.calls) for n, s in setup["servers"].items()} == before
+    assert all(c["calls"] == 0 for c in second["candidates"])
+    assert second["chosen"] == first["chosen"]
+
+
+def test_race_stops_the_clearly_worse_and_saves_calls(setup: dict[str, Any]) -> None:
+    result = run_select(setup, "--race")
+    rows = by_name(result)
+    n_dev = len(result["split"]["dev"])
+    assert result["chosen"]["name"] == "good"
+    stopped = rows["bad"]["stopped_after"]
+    assert stopped is not None and stopped < n_dev
+    assert rows["bad"]["calls_saved"] == n_dev - stopped
+    assert len(items_called(setup["servers"]["bad"])) == stopped == rows["bad"]["calls"]
+    assert rows["good"]["stopped_after"] is None and rows["good"]["calls_saved"] == 0
+    assert result["race"]["rounds"][-1] == n_dev
+
+
+def test_split_by_group_keeps_groups_whole(
+    tmp_path: Path, make_server: Callable[..., ScriptedServer]
+) -> None:
+    server = make_server()
+    script_judge(server, LABELS, exact)
+    paths = write_inputs(tmp_path, LABELS, groups=12)
+    cands = candidates_yaml(tmp_path / "c.yaml", [{"name": "one", "server": server, "price": 1.0}])
+    s = {"paths": paths, "candidates": cands, "out": tmp_path / "s.json"}
+    result = run_select(s, "--group", "doc", "--metric", "spearman_per_group")
+    doc = {i: f"d{k % 12}" for k, i in enumerate(LABELS)}
+    dev_docs = {doc[i] for i in result["split"]["dev"]}
+    test_docs = {doc[i] for i in result["split"]["test"]}
+    assert not dev_docs & test_docs and len(test_docs) == round(0.3 * 12)
+    assert result["chosen"]["name"] == "one" and result["split"]["group"] == "doc"
+
+
+def test_dry_run_prices_without_calls_or_files(setup: dict[str, Any]) -> None:
+    proc = run_cli(*select_args(setup, "--dry-run"), env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert "good" in proc.stdout and "$" in proc.stdout
+    assert all(len(s.calls) == 0 for s in setup["servers"].values())
+    assert not setup["out"].exists() and not (setup["tmp"] / "select.work").exists()
+
+
+BAD_CANDIDATES = [
+    ("unknown key", "candidates:\n  - name: a\n    judge: openai/judge\n    colour: red\n", "unknown key"),
+    ("duplicate name", "candidates:\n  - {name: a, judge: x}\n  - {name: a, judge: y}\n", "used twice"),
+    ("bad rubric", "candidates:\n  - {name: a, judge: x, rubric: no_such_rubric}\n", "no_such_rubric"),
+    ("unset key", "candidates:\n  - {name: a, judge: x, api_key_env: JK_UNSET_VAR_X, rubric: criteria}\n", "JK_UNSET_VAR_X"),
+    ("bad setting", "candidates:\n  - {name: a, judge: x, rubric: criteria, settings: {samples: 0}}\n", "samples"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"), [c[1:] for c in BAD_CANDIDATES], ids=[c[0] for c in BAD_CANDIDATES]
+)
+def test_bad_candidates_file_fails_before_any_call(setup: dict[str, Any], text: str, needle: str) -> None:
+    bad = setup["tmp"] / "bad.yaml"
+    bad.write_text(text)
+    proc = run_cli(*select_args(setup, candidates=bad), env=ENV)
+    assert_clean_error(proc, needle)
+    assert not setup["out"].exists() and not (setup["tmp"] / "select.work").exists()
+    assert all(len(s.calls) == 0 for s in setup["servers"].values())
+
+
+def test_bad_options_fail_before_any_call(setup: dict[str, Any]) -> None:
+    cases = [
+        (["--metric", "kendall_per_group"], "--group"),
+        (["--metric", "cosine"], "unknown metric"),
+        (["--test-share", "1.5"], "--test-share"),
+        (["--margin", "-1"], "--margin"),
+    ]
+    for extra, needle in cases:
+        assert_clean_error(run_cli(*select_args(setup, *extra), env=ENV), needle)
+    args = select_args(setup)
+    args[args.index("--out") + 1] = str(setup["paths"]["dataset"])
+    assert_clean_error(run_cli(*args, env=ENV), "one of the inputs")
+    labels = setup["paths"]["human"]
+    labels.write_text(labels.read_text() + "zz9,3\n")
+    assert_clean_error(run_cli(*select_args(setup), env=ENV), "zz9")
+    assert all(len(s.calls) == 0 for s in setup["servers"].values())
+    assert not setup["out"].exists()
