@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "select", "gate", "compare", "probe", "report", "rubrics", "doctor")
+COMMANDS = (
+    "score",
+    "lexical",
+    "validate",
+    "select",
+    "gate",
+    "compare",
+    "probe",
+    "report",
+    "rubrics",
+    "doctor",
+)
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
