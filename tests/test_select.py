@@ -30,7 +30,7 @@ from tests.select_fixtures import (
     truth,
     write_inputs,
 )
-from tests.server import ScriptedServer
+from tests.server import Reply, ScriptedServer, user_message
 
 ENV = {KEY_ENV: "sk-test"}
 N_BOOT = 300
@@ -261,3 +261,72 @@ def test_bad_options_fail_before_any_call(setup: dict[str, Any]) -> None:
     assert_clean_error(run_cli(*select_args(setup), env=ENV), "zz9")
     assert all(len(s.calls) == 0 for s in setup["servers"].values())
     assert not setup["out"].exists()
+
+
+VALID_USER_J2 = """# Criterion: {{ criterion.name }}
+{{ criterion.description }}
+Humans reward answers that name the exact item; rate strictly.
+
+# Input
+{{ input | fence("input") }}
+
+# Response to rate
+{{ response | fence("response") }}
+
+Answer with JSON of the form {"score": N}, where N is a whole number from 1 to 5.
+"""
+
+
+def proposer_reply(request: dict[str, Any]) -> Reply:
+    """Variant 1: a valid user.j2; variant 2: a template that does not compile; variant 3: a file the
+    parent rubric does not have."""
+    text = user_message(request)
+    if "variant 1 of" in text:
+        files = {"user.j2": VALID_USER_J2}
+    elif "variant 2 of" in text:
+        files = {"user.j2": "{% if %}broken"}
+    else:
+        files = {"extra.py": "print('no')"}
+    return Reply(content=json.dumps({"summary": "stricter", "files": files}))
+
+
+def test_propose_writes_valid_variants_and_drops_invalid_ones(
+    setup: dict[str, Any], make_server: Callable[..., ScriptedServer]
+) -> None:
+    from judgekit.rubric import load_rubric
+
+    proposer = make_server()
+    proposer.add_rule(None, proposer_reply)
+    result = run_select(
+        setup, "--propose", "3", "--proposer", "openai/proposer", "--proposer-api-base", proposer.base_url,
+        "--proposer-api-key-env", KEY_ENV,
+    )  # fmt: skip
+    variants = {v["name"]: v for v in result["variants"]}
+    assert list(variants) == ["good-v1", "good-v2", "good-v3"]
+    assert all(v["parent"] == "good" for v in variants.values())
+    v1, v2, v3 = variants.values()
+    assert v1["valid"] and v1["reason"] is None
+    assert load_rubric(v1["folder"]).name == "criteria"  # a rubric folder like any other
+    assert (Path(v1["folder"]) / "user.j2").read_text() == VALID_USER_J2
+    assert "+Humans reward answers" in v1["diff"]
+    assert not v2["valid"] and "user.j2" in v2["reason"]
+    assert not v3["valid"] and "extra.py" in v3["reason"]
+    rows = by_name(result)
+    assert "good-v1" in rows and rows["good-v1"]["dev"]["n"] == len(result["split"]["dev"])
+    assert "good-v2" not in rows and "good-v3" not in rows
+    # the proposer saw dev disagreements, never a test item
+    calls = proposer.calls
+    assert len(calls) == 3
+    test_texts = [text_of(t) for t in result["split"]["test"]]
+    dev_texts = [text_of(t) for t in result["split"]["dev"]]
+    for call in calls:
+        body = json.dumps(call["request"])
+        assert not any(t in body for t in test_texts)
+        assert any(t in body for t in dev_texts)
+    # v1 ties with good (the same scripted judge): the tie goes to the candidate listed first
+    assert result["chosen"]["name"] == "good"
+
+
+def test_propose_needs_a_proposer(setup: dict[str, Any]) -> None:
+    assert_clean_error(run_cli(*select_args(setup, "--propose", "2"), env=ENV), "--proposer")
+    assert all(len(s.calls) == 0 for s in setup["servers"].values())

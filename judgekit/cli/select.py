@@ -43,6 +43,8 @@ examples:
       --human labels.csv --group doc --metric kendall_per_group --budget 0.5 --out select.json
   judgekit select --candidates candidates.yaml --dataset data.json --responses resp.json \\
       --human labels.csv --out select.json --dry-run        # price every candidate, no call
+  judgekit select --candidates candidates.yaml --dataset data.json --responses resp.json \\
+      --human labels.csv --out select.json --propose 3 --proposer openai/gpt-4o
 
 exit codes: 0 done, 2 bad usage or input (one line; nothing written, no judge called),
 3 a judge could not judge, 130 interrupted, 143 terminated.
@@ -74,6 +76,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--race", action="store_true", help="score dev in rounds; stop clearly worse candidates")
     c.add_argument("--seed", type=int, default=0, help="seed of the split and the bootstrap (default 0)")
     c.add_argument("--n-boot", type=int_at_least(0), default=2000, help="bootstrap resamples (default 2000)")
+    pr = p.add_argument_group("improving a rubric (--propose)")
+    pr.add_argument(
+        "--propose",
+        type=int_at_least(0),
+        default=0,
+        metavar="N",
+        help="after dev, ask --proposer for N variants of the best candidate's rubric from its worst dev "
+        "disagreements (never a test item); each is written as a rubric folder under OUT.variants/, an invalid "
+        "one is reported and dropped, a valid one is scored on dev as one more candidate",
+    )
+    pr.add_argument("--proposer", default=None, metavar="MODEL", help="litellm model string of the proposer")
+    pr.add_argument("--proposer-api-base", default=None, metavar="URL", help="the proposer's endpoint")
+    pr.add_argument("--proposer-api-key-env", default=None, metavar="VAR", help="the proposer's key variable")
     r = p.add_argument_group("run")
     add_cache_options(r)
     r.add_argument("--dry-run", action="store_true", help="check everything, price every candidate, stop")
@@ -92,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         candidates=Path(args.candidates), dataset=Path(args.dataset), responses=Path(args.responses),
         human=Path(args.human), out=args.out, metric=args.metric, group=args.group, test_share=args.test_share,
         budget=args.budget, margin=args.margin, race=args.race, seed=args.seed, n_boot=args.n_boot,
-        cache=cache_choice(args),
+        cache=cache_choice(args), propose=args.propose, proposer=args.proposer,
+        proposer_api_base=args.proposer_api_base, proposer_api_key_env=args.proposer_api_key_env,
     )  # fmt: skip
     if args.dry_run:
         p = dry_run(opts)

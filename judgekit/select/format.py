@@ -41,6 +41,11 @@ def format_result(r: SelectResult) -> str:
                 f"  {p.a} - {p.b}: {_num(p.difference)} [{_num(p.ci_low)}, {_num(p.ci_high)}]  "
                 f"p={_num(p.p, 4)}  p_holm={_num(p.p_adjusted, 4)}"
             )
+    if r.variants:
+        lines += ["", "rubric variants (--propose)"]
+        for v in r.variants:
+            state = "valid" if v.valid else f"dropped: {v.reason}"
+            lines.append(f"  {v.name} (from {v.parent}) {state}  {v.folder}")
     lines += [
         "",
         f"chosen    {r.chosen.name}: {r.chosen.reason}",

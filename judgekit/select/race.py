@@ -38,6 +38,14 @@ class Race:
     stopped: dict[str, int] = field(default_factory=dict)
     saved: dict[str, int] = field(default_factory=dict)
 
+    def record(self, name: str, scored: Scored) -> None:
+        """Count one score run of ``name`` (its calls and tokens) and keep it as its latest."""
+        t = scored.scores.totals
+        self.calls[name] = self.calls.get(name, 0) + t.calls
+        prev = self.tokens.get(name, (0, 0))
+        self.tokens[name] = (prev[0] + t.prompt_tokens, prev[1] + t.completion_tokens)
+        self.last[name] = scored
+
     def summary(self) -> dict[str, Any]:
         return {
             "rounds": self.rounds,
@@ -91,11 +99,7 @@ async def race_dev(
             scored = await score_subset(
                 c, p.inputs, ids, opts.work, "dev" if final else f"round{k + 1}", cache
             )
-            t = scored.scores.totals
-            race.calls[c.name] = race.calls.get(c.name, 0) + t.calls
-            prev = race.tokens.get(c.name, (0, 0))
-            race.tokens[c.name] = (prev[0] + t.prompt_tokens, prev[1] + t.completion_tokens)
-            race.last[c.name] = scored
+            race.record(c.name, scored)
             try:
                 race.found[c.name] = measure(opts, scored)
             except InputError:

@@ -76,3 +76,19 @@ class SelectResult(_Model):
     chosen: Chosen
     settings: dict[str, Any] = Field(default_factory=dict)
     race: dict[str, Any] | None = None
+    variants: list[Variant] = Field(default_factory=list)
+
+
+class Variant(_Model):
+    """A rubric variant written by ``--propose``: its folder, whether it loaded, and its diff to the parent."""
+
+    name: str
+    parent: str
+    folder: str
+    valid: bool
+    reason: str | None = None
+    summary: str = ""
+    diff: str = ""
+
+
+SelectResult.model_rebuild()

@@ -15,8 +15,9 @@ from judgekit.select import paired
 from judgekit.select.agreement import Agreement, agreement, check_metric
 from judgekit.select.candidates import Candidate, load_candidates
 from judgekit.select.choose import Point, choose, frontier
+from judgekit.select.propose import Proposer, propose
 from judgekit.select.race import Race, race_dev
-from judgekit.select.result import CandidateResult, Chosen, SelectResult, Split
+from judgekit.select.result import CandidateResult, Chosen, SelectResult, Split, Variant
 from judgekit.select.run import Inputs, Scored, cost_per_1k, load_inputs, score_subset
 from judgekit.select.split import split_ids
 
@@ -38,6 +39,15 @@ class SelectOptions:
     n_boot: int = 2000
     cache: str | Path | bool = True
     report: Path | None = None
+    propose: int = 0
+    proposer: str | None = None
+    proposer_api_base: str | None = None
+    proposer_api_key_env: str | None = None
+
+    @property
+    def variants_dir(self) -> Path:
+        """Where ``--propose`` writes its rubric folders, beside ``out``."""
+        return self.out.parent / f"{self.out.stem}.variants"
 
     @property
     def work(self) -> Path:
@@ -55,6 +65,7 @@ class Prepared:
     test: list[str]
     groups: dict[str, str] | None
     costs: dict[str, float | None] = field(default_factory=dict)
+    proposer: Proposer | None = None
 
 
 def prepare(opts: SelectOptions, price_dir: Path) -> Prepared:
@@ -70,14 +81,44 @@ def prepare(opts: SelectOptions, price_dir: Path) -> Prepared:
     inputs = load_inputs(opts.dataset, opts.responses)
     ids, groups = _labelled(opts, inputs)
     dev, test = split_ids(ids, opts.test_share, opts.seed, groups)
-    prepared = Prepared(candidates, inputs, dev, test, groups)
+    prepared = Prepared(candidates, inputs, dev, test, groups, proposer=_proposer(opts))
     prepared.costs = {c.name: cost_per_1k(c, inputs, dev, price_dir) for c in candidates}
     return prepared
 
 
+def _proposer(opts: SelectOptions) -> Proposer | None:
+    """``--propose``'s proposer, checked (its model, endpoint and key) before any call."""
+    import os
+
+    from judgekit.judges.factory import JudgeOptions
+
+    if opts.propose < 0:
+        raise ConfigError("--propose must be 0 or more")
+    if not opts.propose:
+        if opts.proposer is not None:
+            raise ConfigError("--proposer needs --propose N")
+        return None
+    if opts.proposer is None:
+        raise ConfigError("--propose needs --proposer MODEL")
+    key = None
+    if opts.proposer_api_key_env:
+        key = os.environ.get(opts.proposer_api_key_env)
+        if not key:
+            raise ConfigError(
+                f"--proposer-api-key-env: environment variable {opts.proposer_api_key_env} is not set"
+            )
+    if opts.proposer_api_base is not None:
+        from judgekit.judges.litellm_judge import check_api_base
+
+        check_api_base(opts.proposer_api_base, "--proposer-api-base")
+    return Proposer(opts.proposer, JudgeOptions(api_base=opts.proposer_api_base, api_key=key), opts.propose)
+
+
 def _check_paths(opts: SelectOptions) -> None:
     inputs = {Path(p).resolve() for p in (opts.candidates, opts.dataset, opts.responses, opts.human)}
-    for flag, path in (("--out", opts.out), ("--report", opts.report), ("work folder", opts.work)):
+    outputs = (("--out", opts.out), ("--report", opts.report), ("work folder", opts.work),
+               ("variants folder", opts.variants_dir))  # fmt: skip
+    for flag, path in outputs:
         if path is not None and Path(path).resolve() in inputs:
             raise ConfigError(f"{flag} {path} is one of the inputs: it would be overwritten")
     if opts.report is not None and opts.report.resolve() == opts.out.resolve():
@@ -138,6 +179,7 @@ def dry_run(opts: SelectOptions) -> Prepared:
 async def aselect(opts: SelectOptions) -> SelectResult:
     p = prepare(opts, opts.work)
     race = await (race_dev(opts, p, measure) if opts.race else _dev_round(opts, p))
+    variants = await _variants(opts, p, race) if p.proposer is not None else []
     points = {
         name: Point(a.figure.value if a.figure.value is not None else -math.inf, p.costs[name])
         for name, a in race.found.items()
@@ -160,9 +202,31 @@ async def aselect(opts: SelectOptions) -> SelectResult:
         chosen=Chosen(name=name, reason=reason, test=test.figure, score_file=str(test_scored.path)),
         settings=_settings(opts),
         race=race.summary() if opts.race else None,
+        variants=variants,
     )
     atomic_write_text(opts.out, result.model_dump_json(indent=2), "\n")
     return result
+
+
+async def _variants(opts: SelectOptions, p: Prepared, race: Race) -> list[Variant]:
+    """Rubric variants of the best dev candidate; each valid one is scored on dev as one more candidate."""
+    assert p.proposer is not None
+    alive = {n: a for n, a in race.found.items() if n not in race.stopped and a.figure.value is not None}
+    if not alive:
+        return []
+    best_name = max(alive, key=lambda n: alive[n].figure.value or -math.inf)
+    best = next(c for c in p.candidates if c.name == best_name)
+    variants = await propose(best, alive[best_name], p.inputs, p.proposer, opts.variants_dir)
+    for v in variants:
+        if not v.valid:
+            continue
+        c = best.model_copy(update={"name": v.name, "rubric": v.folder})
+        p.candidates.append(c)
+        p.costs[c.name] = cost_per_1k(c, p.inputs, p.dev, opts.work)
+        scored = await score_subset(c, p.inputs, p.dev, opts.work, "dev", opts.cache)
+        race.record(c.name, scored)
+        race.found[c.name] = measure(opts, scored)
+    return variants
 
 
 def _candidate_row(c: Candidate, p: Prepared, race: Race, on_front: bool) -> CandidateResult:
