@@ -10,7 +10,18 @@ import pytest
 
 from tests.conftest import run_cli
 
-COMMANDS = ["score", "validate", "select", "gate", "lexical", "compare", "report", "probe", "doctor", "rubrics"]
+COMMANDS = [
+    "score",
+    "validate",
+    "select",
+    "gate",
+    "lexical",
+    "compare",
+    "report",
+    "probe",
+    "doctor",
+    "rubrics",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
