@@ -10,18 +10,8 @@ import pytest
 
 from tests.conftest import run_cli
 
-COMMANDS = [
-    "score",
-    "validate",
-    "select",
-    "gate",
-    "lexical",
-    "compare",
-    "report",
-    "probe",
-    "doctor",
-    "rubrics",
-]
+COMMANDS = ["score", "validate", "gate", "lexical", "compare", "report", "probe", "doctor", "rubrics"]
+COMMANDS += ["select"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
