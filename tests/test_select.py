@@ -8,6 +8,7 @@ run separately on the same files.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -323,8 +324,21 @@ def test_propose_writes_valid_variants_and_drops_invalid_ones(
         body = json.dumps(call["request"])
         assert not any(t in body for t in test_texts)
         assert any(t in body for t in dev_texts)
-    # v1 ties with good (the same scripted judge): the tie goes to the candidate listed first
-    assert result["chosen"]["name"] == "good"
+    # v1 ties with good on agreement (the same scripted judge) and its shorter prompt costs less: chosen
+    assert rows["good-v1"]["dev"]["value"] == rows["good"]["dev"]["value"]
+    assert rows["good-v1"]["cost_per_1k"] < rows["good"]["cost_per_1k"]
+    assert result["chosen"]["name"] == "good-v1"
+    # the HTML report: the frontier plot, the candidate table, the chosen one's test result, the rubric diffs
+    html_path = setup["tmp"] / "select.html"
+    proc = run_cli("report", str(setup["out"]), "--out", str(html_path))
+    assert proc.returncode == 0, proc.stderr
+    page = html.unescape(html_path.read_text())
+    assert 'data-plot="select-frontier"' in page and "<svg" in page
+    for name in ("good", "ok", "bad", "good-v1"):
+        assert f"<td>{name}</td>" in page
+    test = result["chosen"]["test"]
+    assert f"chosen good-v1: test spearman {test['value']:.3f}" in page
+    assert "+Humans reward answers" in page and "dropped: " in page
 
 
 def test_propose_needs_a_proposer(setup: dict[str, Any]) -> None:

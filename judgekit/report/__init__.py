@@ -33,6 +33,7 @@ _KIND_TITLE = {
     "validate": "Validate report",
     "gate": "Gate result",
     "compare": "Compare result",
+    "select": "Select result",
 }
 
 
@@ -51,6 +52,10 @@ def _verdict(item: ReportInput) -> str:
         return o.validate_verdict(d)
     if item.kind == "gate":
         return o.gate_verdict(d)
+    if item.kind == "select":
+        from judgekit.report.select_section import select_verdict
+
+        return select_verdict(d)
     return o.compare_verdict(d)
 
 
@@ -84,6 +89,10 @@ def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
         return o.validate_sections(item, d, salt), None
     if item.kind == "gate":
         return o.gate_sections(item, d, salt), None
+    if item.kind == "select":
+        from judgekit.report.select_section import select_sections
+
+        return select_sections(item, d, salt), None
     return o.compare_sections(item, d, salt), None
 
 
