@@ -171,7 +171,9 @@ def test_margin_chooses_the_cheaper_non_inferior_candidate(setup: dict[str, Any]
 
 
 def test_budget_limits_the_choice(setup: dict[str, Any]) -> None:
-    result = run_select(setup, "--budget", "0.5")
+    report = setup["tmp"] / "budget.html"
+    result = run_select(setup, "--budget", "0.5", "--report", str(report))
+    assert "Select result" in report.read_text() and 'data-plot="select-frontier"' in report.read_text()
     rows = by_name(result)
     assert rows["good"]["cost_per_1k"] > 0.5 >= rows["ok"]["cost_per_1k"]
     assert result["chosen"]["name"] == "ok"
@@ -198,6 +200,11 @@ def test_race_stops_the_clearly_worse_and_saves_calls(setup: dict[str, Any]) -> 
     assert len(items_called(setup["servers"]["bad"])) == stopped == rows["bad"]["calls"]
     assert rows["good"]["stopped_after"] is None and rows["good"]["calls_saved"] == 0
     assert result["race"]["rounds"][-1] == n_dev
+    # with a margin wider than ok's gap to good, ok is not stopped (its CI is not below -M) and is chosen
+    wide = run_select(setup, "--race", "--margin", "0.2")
+    rows = by_name(wide)
+    assert rows["ok"]["stopped_after"] is None and rows["bad"]["stopped_after"] is not None
+    assert wide["chosen"]["name"] == "ok"
 
 
 def test_split_by_group_keeps_groups_whole(
@@ -251,6 +258,8 @@ def test_bad_options_fail_before_any_call(setup: dict[str, Any]) -> None:
         (["--metric", "cosine"], "unknown metric"),
         (["--test-share", "1.5"], "--test-share"),
         (["--margin", "-1"], "--margin"),
+        (["--report", str(setup["paths"]["human"])], "one of the inputs"),
+        (["--report", str(setup["out"])], "same file"),
     ]
     for extra, needle in cases:
         assert_clean_error(run_cli(*select_args(setup, *extra), env=ENV), needle)

@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     io.add_argument("--responses", required=True, help="the responses to judge (any format score reads)")
     io.add_argument("--human", required=True, metavar="LABELS", help="human labels of the items")
     io.add_argument("--out", required=True, type=Path, help="select.json to write")
-    io.add_argument("--report", type=Path, default=None, help="(not yet) HTML report; use judgekit report")
+    io.add_argument(
+        "--report", type=Path, default=None, help="HTML report to write too (as 'judgekit report OUT')"
+    )
     c = p.add_argument_group("choice")
     c.add_argument(
         "--metric",
@@ -96,19 +98,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from judgekit.errors import ConfigError
     from judgekit.select import SelectOptions, select
     from judgekit.select.format import format_result
     from judgekit.select.select import dry_run
 
-    if args.report is not None:
-        raise ConfigError("--report is not implemented yet: run 'judgekit report SELECT.json'")
     opts = SelectOptions(
         candidates=Path(args.candidates), dataset=Path(args.dataset), responses=Path(args.responses),
         human=Path(args.human), out=args.out, metric=args.metric, group=args.group, test_share=args.test_share,
         budget=args.budget, margin=args.margin, race=args.race, seed=args.seed, n_boot=args.n_boot,
         cache=cache_choice(args), propose=args.propose, proposer=args.proposer,
         proposer_api_base=args.proposer_api_base, proposer_api_key_env=args.proposer_api_key_env,
+        report=args.report,
     )  # fmt: skip
     if args.dry_run:
         p = dry_run(opts)
@@ -119,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = select(opts)
     print(format_result(result))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
     return 0

@@ -205,6 +205,10 @@ async def aselect(opts: SelectOptions) -> SelectResult:
         variants=variants,
     )
     atomic_write_text(opts.out, result.model_dump_json(indent=2), "\n")
+    if opts.report is not None:
+        from judgekit.report import write_report
+
+        write_report([opts.out], opts.report)
     return result
 
 
