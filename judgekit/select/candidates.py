@@ -78,7 +78,7 @@ def load_candidates(path: str | Path) -> list[Candidate]:
     out = []
     for c in parsed.candidates:
         local = base / c.rubric
-        if not Path(c.rubric).is_absolute() and ("/" in c.rubric or local.is_dir()) and local.is_dir():
+        if not Path(c.rubric).is_absolute() and local.is_dir():
             c = c.model_copy(update={"rubric": str(local)})  # a rubric folder beside the file
         try:
             load_rubric(c.rubric)

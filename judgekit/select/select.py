@@ -82,7 +82,15 @@ def prepare(opts: SelectOptions, price_dir: Path) -> Prepared:
     ids, groups = _labelled(opts, inputs)
     dev, test = split_ids(ids, opts.test_share, opts.seed, groups)
     prepared = Prepared(candidates, inputs, dev, test, groups, proposer=_proposer(opts))
-    prepared.costs = {c.name: cost_per_1k(c, inputs, dev, price_dir) for c in candidates}
+    fresh = not price_dir.exists()
+    try:
+        prepared.costs = {c.name: cost_per_1k(c, inputs, dev, price_dir) for c in candidates}
+    except BaseException:
+        if fresh:  # a bad input found while pricing leaves nothing behind
+            import shutil
+
+            shutil.rmtree(price_dir, ignore_errors=True)
+        raise
     return prepared
 
 
