@@ -353,3 +353,30 @@ def test_propose_writes_valid_variants_and_drops_invalid_ones(
 def test_propose_needs_a_proposer(setup: dict[str, Any]) -> None:
     assert_clean_error(run_cli(*select_args(setup, "--propose", "2"), env=ENV), "--proposer")
     assert all(len(s.calls) == 0 for s in setup["servers"].values())
+
+
+def test_frontier_and_choice_worked_by_hand() -> None:
+    from judgekit.select.choose import Point, choose, frontier
+    from judgekit.select.paired import Difference
+
+    points = {
+        "a": Point(0.90, 2.0),  # best
+        "b": Point(0.85, 0.5),  # cheaper, a little worse: on the frontier
+        "c": Point(0.80, 1.0),  # worse and dearer than b: dominated
+        "d": Point(0.95, None),  # unknown price: best agreement, never cheapest
+    }
+    assert frontier(points) == {"a", "b", "d"}
+    # a bootstrap of b - d: 100 values -0.140, -0.139, ..., -0.041
+    boot = np.arange(100) / 1000 - 0.14
+    diffs = {("b", "d"): Difference(-0.1, boot, 30)}
+
+    def diff(x: str, y: str) -> Difference | None:
+        return diffs.get((x, y))
+
+    assert choose(points, None, None, diff)[0] == "d"
+    assert choose(points, 1.5, None, diff)[0] == "b"  # a costs 2.0 > budget
+    # margin 0.1365: 4 values at or below -0.1365, p = (1 + 4) / 101 < 0.05: b is non-inferior and cheaper
+    name, reason = choose(points, None, 0.1365, diff)
+    assert name == "b" and "(one-sided p = 0.0495" in reason
+    # margin 0.1305: 10 values at or below -0.1305, p = 11 / 101 > 0.05: the best stays
+    assert choose(points, None, 0.1305, diff)[0] == "d"
