@@ -380,3 +380,37 @@ def test_frontier_and_choice_worked_by_hand() -> None:
     assert name == "b" and "(one-sided p = 0.0495" in reason
     # margin 0.1305: 10 values at or below -0.1305, p = 11 / 101 > 0.05: the best stays
     assert choose(points, None, 0.1305, diff)[0] == "d"
+
+
+def test_a_candidate_can_be_a_panel_file(tmp_path: Path, make_server: Callable[..., ScriptedServer]) -> None:
+    one, two = make_server(), make_server()
+    script_judge(one, LABELS, exact)
+    script_judge(two, LABELS, off_by_one_every(4))
+    paths = write_inputs(tmp_path, LABELS)
+    (tmp_path / "panel.yaml").write_text(
+        "judges:\n"
+        f"  - {{model: openai/judge, api_base: '{one.base_url}', api_key_env: {KEY_ENV}, name: one}}\n"
+        f"  - {{model: openai/judge, api_base: '{two.base_url}', api_key_env: {KEY_ENV}, name: two}}\n"
+    )
+    cands = tmp_path / "c.yaml"
+    cands.write_text(
+        "candidates:\n"
+        "  - {name: panel, judge: panel.yaml, rubric: criteria, price: {input: 1, output: 1}}\n"  # beside c.yaml
+        f"  - {{name: single, judge: openai/judge, api_base: '{two.base_url}', api_key_env: {KEY_ENV}, "
+        "rubric: criteria, price: {input: 1, output: 1}}\n"
+    )
+    s = {"paths": paths, "candidates": cands, "out": tmp_path / "s.json"}
+    result = run_select(s)
+    dev = set(result["split"]["dev"])
+    rows = by_name(result)
+    assert rows["panel"]["dev"]["n"] == len(dev)
+    assert items_called(one) >= dev and items_called(two) >= dev  # both panel judges judged dev
+    # a panel of two judges makes two calls per dev item
+    assert rows["panel"]["calls"] == 2 * len(dev)
+    # an unset key variable in the panel file fails before any call
+    (tmp_path / "panel.yaml").write_text(
+        "judges:\n  - {model: openai/judge, api_key_env: JK_UNSET_PANEL_VAR}\n"
+    )
+    before = len(one.calls) + len(two.calls)
+    assert_clean_error(run_cli(*select_args(s), env=ENV), "JK_UNSET_PANEL_VAR")
+    assert len(one.calls) + len(two.calls) == before

@@ -24,7 +24,7 @@ difference to the leader is clearly below zero (below -M with --margin).
 candidates.yaml:
   candidates:
     - name: small                          # unique; names the files under OUT.work/
-      judge: openai/gpt-4o-mini            # any --judge spec, or a panel YAML file
+      judge: openai/gpt-4o-mini            # any --judge spec, or a panel or router YAML file
       api_base: http://127.0.0.1:8000/v1   # optional; api_key_env: VAR optional
       rubric: criteria                     # built-in name or folder (default lamp_qa)
       settings: {samples: 1, temperature: 0}   # mode, samples, temperature, max_tokens, structured

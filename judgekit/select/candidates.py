@@ -80,22 +80,35 @@ def load_candidates(path: str | Path) -> list[Candidate]:
         local = base / c.rubric
         if not Path(c.rubric).is_absolute() and local.is_dir():
             c = c.model_copy(update={"rubric": str(local)})  # a rubric folder beside the file
+        judge_file = base / c.judge
+        if _is_judge_file(c.judge) and not Path(c.judge).is_absolute() and judge_file.is_file():
+            c = c.model_copy(update={"judge": str(judge_file)})  # a panel or router file beside the file
         try:
             load_rubric(c.rubric)
             score_settings(c)
+            judge_spec(c)
         except JudgekitError as err:
             raise ConfigError(f"{path}: candidate {c.name!r}: {err}") from None
         out.append(c)
     return out
 
 
-def judge_spec(c: Candidate) -> Any:
-    """The judge as ``score`` takes it: a model string, or the judges of a panel file."""
-    if c.judge.endswith((".yaml", ".yml")) and Path(c.judge).is_file():
-        from judgekit.judges.panel_spec import load_panel_file
+def _is_judge_file(judge: str) -> bool:
+    return judge.endswith((".yaml", ".yml"))
 
-        return load_panel_file(c.judge)
-    return c.judge
+
+def judge_spec(c: Candidate) -> Any:
+    """The judge as ``score`` takes it: a model string, the judges of a panel file, or a router file's judge."""
+    if not _is_judge_file(c.judge):
+        return c.judge
+    raw = read_mapping(c.judge, "a panel (judges: [...]) or router (model_list: [...]) file")
+    if "model_list" in raw:
+        from judgekit.judges.router import router_judges
+
+        return router_judges(c.judge, None)
+    from judgekit.judges.panel_spec import load_panel_file
+
+    return load_panel_file(c.judge)
 
 
 def score_settings(c: Candidate, **extra: Any) -> ScoreSettings:
