@@ -414,3 +414,23 @@ def test_a_candidate_can_be_a_panel_file(tmp_path: Path, make_server: Callable[.
     before = len(one.calls) + len(two.calls)
     assert_clean_error(run_cli(*select_args(s), env=ENV), "JK_UNSET_PANEL_VAR")
     assert len(one.calls) + len(two.calls) == before
+
+
+def test_a_judge_that_cannot_judge_stops_the_run(
+    tmp_path: Path, make_server: Callable[..., ScriptedServer]
+) -> None:
+    good, dead = make_server(), make_server()
+    script_judge(good, LABELS, exact)
+    dead.add_rule(None, Reply.error(401))
+    paths = write_inputs(tmp_path, LABELS)
+    entries = [{"name": "good", "server": good, "price": 1.0}, {"name": "dead", "server": dead, "price": 1.0}]
+    s = {
+        "paths": paths,
+        "candidates": candidates_yaml(tmp_path / "c.yaml", entries),
+        "out": tmp_path / "s.json",
+    }
+    proc = run_cli(*select_args(s), env=ENV)
+    assert_clean_error(proc, "candidate 'dead'", "401", code=3)
+    assert not s["out"].exists()
+    # the run stopped on dev: no judge got to the test split (good judged its dev items only)
+    assert len(items_called(good)) == 60 - round(0.3 * 60)

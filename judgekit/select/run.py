@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.errors import CoverageTooLow, InputError
+from judgekit.errors import CoverageTooLow, InputError, JudgeError
 from judgekit.io import atomic_write_json
 from judgekit.results import ScoreFile
 from judgekit.select.candidates import Candidate, judge_spec, score_settings
@@ -76,6 +76,8 @@ async def score_subset(
         if err.score_file is None:
             raise
         result = err.score_file
+    except JudgeError as err:  # the judge could not judge: say which candidate (exit 3 stays)
+        raise type(err)(f"candidate {c.name!r}: {err}") from None
     return Scored(out, result)
 
 
