@@ -22,6 +22,7 @@ COMMANDS = [
     "doctor",
     "rubrics",
     "cache",
+    "select",
 ]
 
 

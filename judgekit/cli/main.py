@@ -16,6 +16,7 @@ COMMANDS = (
     "lexical",
     "validate",
     "label",
+    "select",
     "gate",
     "compare",
     "probe",

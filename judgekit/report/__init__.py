@@ -34,6 +34,7 @@ _KIND_TITLE = {
     "gate": "Gate result",
     "compare": "Compare result",
     "labels": "Labels file",
+    "select": "Select result",
 }
 
 
@@ -56,6 +57,10 @@ def _verdict(item: ReportInput) -> str:
         from judgekit.report.labels_section import labels_verdict
 
         return labels_verdict(d)
+    if item.kind == "select":
+        from judgekit.report.select_section import select_verdict
+
+        return select_verdict(d)
     return o.compare_verdict(d)
 
 
@@ -93,6 +98,10 @@ def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
         from judgekit.report.labels_section import labels_sections
 
         return labels_sections(d, salt), None
+    if item.kind == "select":
+        from judgekit.report.select_section import select_sections
+
+        return select_sections(item, d, salt), None
     return o.compare_sections(item, d, salt), None
 
 

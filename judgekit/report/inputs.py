@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from judgekit.report.labels_section import LabelsInput
     from judgekit.validate import AgreementReport
 
-Kind = Literal["score", "validate", "gate", "compare", "labels"]
+Kind = Literal["score", "validate", "gate", "compare", "labels", "select"]
 
 
 class _Loose(BaseModel):
@@ -65,7 +65,9 @@ class CompareResult(_Loose):
 
 
 if TYPE_CHECKING:
-    Loaded = ScoreFile | AgreementReport | GateResult | CompareResult | LabelsInput
+    from judgekit.select.result import SelectResult
+
+    Loaded = ScoreFile | AgreementReport | GateResult | CompareResult | LabelsInput | SelectResult
 
 
 #: One question of a score file as the report reads it: QuestionResult's fields, its ``details`` a list of
@@ -101,6 +103,8 @@ def detect_kind(raw: Any) -> Kind | None:
         return "gate"
     if "systems" in raw and "pairs" in raw:
         return "compare"
+    if "chosen" in raw and "split" in raw and "candidates" in raw:
+        return "select"
     if "inputs" in raw and "settings" in raw and ("dimensions" in raw or "pairwise" in raw):
         return "validate"
     return None
@@ -223,6 +227,10 @@ def _from_raw(kind: Kind, raw: dict[str, Any], where: str) -> Loaded:
             from judgekit.gate import GateResult
 
             return GateResult.model_validate({k: v for k, v in raw.items() if k != "judgekit_gate"})
+        if kind == "select":
+            from judgekit.select.result import SelectResult
+
+            return SelectResult.model_validate(raw)
         return CompareResult.model_validate(raw)
     except ValidationError as err:
         raise _invalid(kind, where, err) from None
