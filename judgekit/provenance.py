@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
 from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
+from judgekit.redact import redact
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def start_meta(
             "max_tokens": settings.max_tokens,
             "samples": settings.samples,
             "seed": settings.seed,
-            "api_base": settings.judge.api_base,
+            "api_base": redact(settings.judge.api_base) if settings.judge.api_base else None,
             "structured": settings.judge.structured,
         },
         "engine": settings.engine.model_dump(),

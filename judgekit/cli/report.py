@@ -44,8 +44,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from judgekit.overwrite import check_no_overwrite
     from judgekit.report import write_report
 
+    check_no_overwrite([(f"input {k}", f) for k, f in enumerate(args.inputs, 1)], [("--out", args.out)])
     out = write_report(args.inputs, args.out)
     print(f"wrote {out}")
     return 0

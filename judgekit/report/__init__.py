@@ -149,7 +149,10 @@ def _build(inputs: Sequence[Source]) -> str:
 def write_report(inputs: Sequence[Source], out: str | Path) -> Path:
     """Build the report and write it to ``out`` atomically (never a partial file); returns the path."""
     from judgekit.io import atomic_write_text, check_writable
+    from judgekit.overwrite import check_no_overwrite
 
+    paths = [(f"input {k}", src) for k, src in enumerate(inputs, 1) if isinstance(src, str | Path)]
+    check_no_overwrite(paths, [("out", out)])
     check_writable(out)
     html = build_report(inputs)
     atomic_write_text(out, html)
