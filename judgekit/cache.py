@@ -20,7 +20,7 @@ from typing import Any
 from judgekit._turn import flush_at_turn_end
 from judgekit.errors import ConfigError
 from judgekit.judges.base import Completion, JudgeParams, Message
-from judgekit.redact import scrub_text
+from judgekit.scrub import scrub_text
 
 SCHEMA_VERSION = 1
 # The messages' canonical JSON in request_key (json.dumps with these options, without a new encoder per call).
@@ -86,7 +86,7 @@ class Cache:
         """Store a completion. Inside an event loop, the completions that arrive in one turn of the loop
         are committed together as that turn ends (one transaction, not one per row); outside, at once."""
         row = (key, scrub_text(judge_identity), scrub_text(completion.model_dump_json()), time.time())
-        self._unsaved.append(row)  # no secret of the run reaches the file (judgekit.redact)
+        self._unsaved.append(row)  # no secret of the run reaches the file (judgekit.scrub)
         if not self._flush_due:
             self._flush_due = flush_at_turn_end(self.flush)
 

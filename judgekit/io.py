@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgekit.errors import ConfigError, InputError, JudgekitError
-from judgekit.redact import scrub
+from judgekit.scrub import scrub
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -30,7 +30,7 @@ def atomic_write_text(path: str | Path, *parts: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an output file gets the usual mode
-            for part in parts:  # no file holds a secret of the run (judgekit.redact)
+            for part in parts:  # no file holds a secret of the run (judgekit.scrub)
                 f.write(scrub(part.encode("utf-8") if isinstance(part, str) else part))
             f.flush()
             os.fsync(f.fileno())
@@ -110,18 +110,22 @@ def loads_strict(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_no_duplicate_keys)
 
 
-def read_text(path: str | Path, *, error: type[JudgekitError] = InputError, empty_ok: bool = False) -> str:
-    """A UTF-8 text file (a BOM is dropped), or ``error`` with one line: missing, a folder, unreadable,
-    not UTF-8, empty."""
-    p = Path(path)
+def _read_bytes(p: Path, error: type[JudgekitError]) -> bytes:
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise error(f"{p}: file not found") from None
     except IsADirectoryError:
         raise error(f"{p}: is a folder, not a file") from None
     except OSError as err:
         raise error(f"{p}: cannot read ({err.strerror})") from None
+
+
+def read_text(path: str | Path, *, error: type[JudgekitError] = InputError, empty_ok: bool = False) -> str:
+    """A UTF-8 text file (a BOM is dropped), or ``error`` with one line: missing, a folder, unreadable,
+    not UTF-8, empty."""
+    p = Path(path)
+    raw = _read_bytes(p, error)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -159,15 +163,7 @@ def read_json_large(
     import jiter
 
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise error(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise error(f"{p}: is a folder, not a file") from None
-    except OSError as err:
-        raise error(f"{p}: cannot read ({err.strerror})") from None
-    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    raw = _read_bytes(p, error).removeprefix(b"\xef\xbb\xbf")
     if not raw.strip():
         raise error(f"{p}: file is empty")
     try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
 from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
-from judgekit.redact import redact
+from judgekit.scrub import redact
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:

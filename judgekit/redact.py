@@ -1,80 +1,33 @@
 """Redaction: API keys and endpoint credentials never reach a file or the terminal.
 
-Every text bound for an error message goes through :func:`redact` with the run's secrets (:func:`run_secrets`),
+Every text bound for an error message goes through :func:`redact` (:mod:`judgekit.scrub`'s) with the run's secrets (:func:`run_secrets`),
 and anything shaped like a key (``sk-...``, ``Bearer ...``, a URL's ``user:password@``, a ``?api-key=`` query
 value) goes too. Files are covered once, where they are written: :func:`run_secrets` remembers the run's
 secrets for the process, and every writer (:func:`judgekit.io.atomic_write_text` for the score file, the
-report and the other outputs, the run log, the cache's rows) passes its bytes through :func:`scrub`.
+report and the other outputs, the run log, the cache's rows) passes its bytes through
+:func:`judgekit.scrub.scrub`.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from judgekit.judges.router import RouterJudge
+from judgekit.panel import PanelJudge
+from judgekit.scrub import redact as redact
+from judgekit.scrub import remember, url_secrets
 
 if TYPE_CHECKING:
     from judgekit.judges.factory import JudgeOptions
-
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9_\-.]{8,})")
-#: The user:password (or token) part of a URL.
-_URL_USERINFO = re.compile(r"(?<=://)[^/?#@\s\"'<>]+@")
-#: A query parameter whose name says it holds a secret (api-key, key, token, sig, password, ...).
-_SECRET_NAME = r"[A-Za-z0-9_.\-]*(?i:key|token|secret|passw|pwd|sig|auth|credential)[A-Za-z0-9_.\-]*"
-_SECRET_PARAM = re.compile(rf"(?<=[?&;])({_SECRET_NAME})=[^&#\s\"'<>]+")
-#: A secret this short would be replaced inside unrelated text; one made of number characters, inside numbers.
-_MIN_LENGTH = 4
-_NUMBER_LIKE = re.compile(r"[0-9.eE+\-]+")
-
-_REMEMBERED: set[str] = set()
-_TEXT_FORMS: list[str] = []  # every remembered secret as a file could spell it, longest first
-_FORMS: list[bytes] = []  # the same, encoded
-
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """Remove API keys and URL credentials from text bound for a file or the terminal."""
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_LENGTH:
-            text = text.replace(secret, "[redacted]")
-    text = _SECRET.sub("[redacted]", text)
-    if "://" in text:
-        text = _URL_USERINFO.sub("[redacted]@", text)
-    if "=" in text:
-        text = _SECRET_PARAM.sub(r"\1=[redacted]", text)
-    return text
-
-
-def url_secrets(url: str | None) -> list[str]:
-    """The credentials written in an endpoint URL: its password (or its user, when the user alone is the
-    token), and the values of query parameters named like a key; each as written and percent-decoded."""
-    if not url:
-        return []
-    parts = urlsplit(url.strip())
-    found: list[str] = []
-    userinfo = parts.netloc.rpartition("@")[0]
-    if userinfo:
-        user, _, password = userinfo.partition(":")
-        found.append(password or user)
-    for pair in parts.query.replace(";", "&").split("&"):
-        name, _, value = pair.partition("=")
-        if value and re.fullmatch(_SECRET_NAME, unquote(name)):
-            found.append(value)
-    found += [v for name, v in parse_qsl(parts.query) if re.fullmatch(_SECRET_NAME, name)]
-    found += [unquote(s) for s in found]
-    return list(dict.fromkeys(s for s in found if s))
 
 
 def run_secrets(options: JudgeOptions, specs: Sequence[object] = ()) -> list[str]:
     """The secrets a run could leak: its own key and endpoint credentials, each panel judge's and router
     deployment's, and every ``*_API_KEY``/``_TOKEN``/``_SECRET`` variable of the environment (and the
-    credentials in ``*_API_BASE``/``*_BASE_URL`` ones). They are remembered for :func:`scrub`."""
-    from judgekit.judges.router import RouterJudge
-    from judgekit.panel import PanelJudge
-
+    credentials in ``*_API_BASE``/``*_BASE_URL`` ones). They are remembered, for
+    :func:`judgekit.scrub.scrub` to keep them out of every file the process writes."""
     found = [options.api_key] if options.api_key else []
     found += url_secrets(options.api_base)
     for s in specs:
@@ -91,36 +44,3 @@ def run_secrets(options: JudgeOptions, specs: Sequence[object] = ()) -> list[str
     secrets = [s for s in found if s]
     remember(secrets)
     return secrets
-
-
-def remember(secrets: Iterable[str]) -> None:
-    """Add secrets that no file written by this process may hold (see :func:`scrub`)."""
-    new = {
-        s for s in secrets if len(s) >= _MIN_LENGTH and not _NUMBER_LIKE.fullmatch(s) and s not in _REMEMBERED
-    }
-    if not new:
-        return
-    _REMEMBERED.update(new)
-    forms = {
-        form
-        for s in _REMEMBERED
-        for form in (s, json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1], html.escape(s))
-    }
-    _TEXT_FORMS[:] = sorted(forms, key=len, reverse=True)
-    _FORMS[:] = [form.encode("utf-8") for form in _TEXT_FORMS]
-
-
-def scrub(data: bytes) -> bytes:
-    """``data`` (a file's bytes) with every remembered secret replaced, as written, JSON- or HTML-escaped."""
-    for form in _FORMS:
-        if form in data:
-            data = data.replace(form, b"[redacted]")
-    return data
-
-
-def scrub_text(text: str) -> str:
-    """:func:`scrub` for text (a cache row)."""
-    for form in _TEXT_FORMS:
-        if form in text:
-            text = text.replace(form, "[redacted]")
-    return text

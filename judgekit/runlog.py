@@ -17,7 +17,7 @@ from pydantic_core import to_json
 from judgekit._turn import flush_at_turn_end
 from judgekit.engine import JobResult
 from judgekit.errors import ConfigError
-from judgekit.redact import scrub
+from judgekit.scrub import scrub
 
 if TYPE_CHECKING:
     from judgekit.results import ScoreFile, Totals
@@ -94,7 +94,7 @@ class RunLog:
         rows, self._pending, self._flush_due = self._pending, [], False
         if self._file is None or not rows:
             return
-        self._file.write(scrub(b"".join(rows)))  # no secret of the run reaches the log (judgekit.redact)
+        self._file.write(scrub(b"".join(rows)))  # no secret of the run reaches the log (judgekit.scrub)
         self._file.flush()
 
     def header(self, meta: dict[str, Any]) -> None:

@@ -203,7 +203,9 @@ def test_rank_intervals_separate_clear_winners_from_near_ties(tmp_path: Path) ->
     centres = [0.9, 0.5, 0.502, 0.1]
     paths = [
         _write_scores(
-            tmp_path / f"s{k}.json", dict(zip(ids, (centres[k] + noise[:, k]).tolist(), strict=True))
+            # clipped: question scores of a LaMP-QA file lie in 0..1 (compare refuses others)
+            tmp_path / f"s{k}.json",
+            dict(zip(ids, np.clip(centres[k] + noise[:, k], 0, 1).tolist(), strict=True)),
         )
         for k in range(4)
     ]

@@ -97,7 +97,7 @@ def test_a_failed_run_keeps_the_credentials_out_too(tmp_path: Path) -> None:
 
 def test_redact_and_url_secrets() -> None:
     """Worked by hand: the password (percent-encoded and decoded), a lone user as token, key-named params."""
-    from judgekit.redact import redact, url_secrets
+    from judgekit.scrub import redact, url_secrets
 
     assert url_secrets("https://bob:p%40ss-word@h.example/v1?api-key=K1234&api-version=2024-06-01") == [
         "p%40ss-word",
