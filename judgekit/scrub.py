@@ -16,6 +16,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 #: A secret this short would be replaced inside unrelated text; one made of number characters, inside numbers.
 MIN_LENGTH = 4
+#: Whole files are scrubbed of longer secrets only: a placeholder key (OPENAI_API_KEY=none, EMPTY, dummy) must not
+#: rewrite every "none" of a score file. Real keys are far longer; a short URL password still leaves the
+#: recorded URL and command line, which :func:`redact` rewrites by their shape.
+MIN_FILE_LENGTH = 8
 _NUMBER_LIKE = re.compile(r"[0-9.eE+\-]+")
 
 _REMEMBERED: set[str] = set()
@@ -67,7 +71,9 @@ def url_secrets(url: str | None) -> list[str]:
 def remember(secrets: Iterable[str]) -> None:
     """Add secrets that no file written by this process may hold (see :func:`scrub`)."""
     new = {
-        s for s in secrets if len(s) >= MIN_LENGTH and not _NUMBER_LIKE.fullmatch(s) and s not in _REMEMBERED
+        s
+        for s in secrets
+        if len(s) >= MIN_FILE_LENGTH and not _NUMBER_LIKE.fullmatch(s) and s not in _REMEMBERED
     }
     if not new:
         return

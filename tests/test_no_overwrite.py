@@ -132,6 +132,15 @@ def test_compare_and_report_outputs_over_their_inputs(tmp_path: Path, files: dic
     _refused(tmp_path, ["report", a, "--out", a], f"--out {a} would overwrite input 1", OVERWRITE)
 
 
+def test_report_over_a_file_it_reads_beside_an_input(tmp_path: Path, files: dict[str, Path]) -> None:
+    """report reads the run log beside a score file (base.log.jsonl for base.json): --out cannot be it."""
+    log = files["base"].with_name("base.log.jsonl")
+    log.write_text(json.dumps({"type": "call", "id": "lqa-001", "completion": "{}"}) + "\n")
+    _refused(
+        tmp_path, ["report", str(files["base"]), "--out", str(log)], "a file read for input 1", OVERWRITE
+    )
+
+
 def test_lexical_validate_probe_outputs_over_their_inputs(
     scripted_server: ScriptedServer, tmp_path: Path, files: dict[str, Path]
 ) -> None:
@@ -243,7 +252,7 @@ def test_library_score_and_report_refuse_to_overwrite_an_input(
             settings=settings,
             out=files["dataset"],
         )
-    with pytest.raises(ConfigError, match="would overwrite input 1"):
+    with pytest.raises(ConfigError, match=r"the report .* would overwrite input 1"):
         write_report([files["base"]], files["base"])
     assert _snapshot(tmp_path) == before
     assert scripted_server.count() == 0

@@ -5,6 +5,7 @@ the run log, the cache's SQLite file, nor the HTML report; nor the terminal when
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import json
 import socket
@@ -111,3 +112,14 @@ def test_redact_and_url_secrets() -> None:
         redact(text)
         == "calling https://[redacted]@h.example/v1?x=1&access_token=[redacted]&sig=[redacted] failed"
     )
+
+
+def test_scrub_spellings_and_placeholders() -> None:
+    """A secret is scrubbed as written, JSON-escaped and HTML-escaped; a placeholder key (OPENAI_API_KEY=none)
+    and a number-like one are left alone: they would rewrite every "none" and every such number in a file."""
+    from judgekit.scrub import remember, scrub
+
+    secret = 'pw"<&>-Zq81x'
+    remember([secret, "none", "12345678.5"])
+    data = json.dumps({"a": secret, "b": "none", "c": 12345678.5}).encode() + html.escape(secret).encode()
+    assert scrub(data) == b'{"a": "[redacted]", "b": "none", "c": 12345678.5}[redacted]'

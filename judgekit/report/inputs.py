@@ -82,6 +82,8 @@ class ReportInput:
     log_note: str | None = None
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     paired_diffs: list[float] | None = None
+    #: every file read for this input, besides it (the run log, dataset, responses, the gate's score files)
+    read: list[Path] = field(default_factory=list)
 
 
 def detect_kind(raw: Any) -> Kind | None:
@@ -158,7 +160,7 @@ def load_input(source: str | Path | Loaded | dict[str, Any], index: int) -> Repo
         _attach_log(item, item.data)
         _attach_texts(item, item.data)
     elif item.kind == "gate":
-        item.paired_diffs = _paired_diffs(cast("GateResult", item.data), path.parent)
+        item.paired_diffs = _paired_diffs(cast("GateResult", item.data), path.parent, item.read)
     return item
 
 
@@ -184,6 +186,7 @@ def _attach_log(item: ReportInput, sf: ScoreFile) -> None:
     if item.path is not None:
         candidates.append(item.path.stem + ".log.jsonl")
     log = next((p for p in (_resolve(c, near) for c in candidates) if p is not None), None)
+    item.read += [log] if log is not None else []
     if log is None:
         item.log_note = "no run log found beside the score file: judges' raw answers are not shown"
         return
@@ -208,6 +211,7 @@ def _attach_texts(item: ReportInput, sf: ScoreFile) -> None:
     near = item.path.parent if item.path else None
     ds = _resolve((inputs.get("dataset") or {}).get("path"), near)
     rs = _resolve((inputs.get("responses") or {}).get("path"), near)
+    item.read += [p for p in (ds, rs) if p is not None]
     if ds is None and rs is None:
         return
     from judgekit.data import load_dataset, load_responses
@@ -225,12 +229,13 @@ def _attach_texts(item: ReportInput, sf: ScoreFile) -> None:
         item.texts = {}
 
 
-def _paired_diffs(g: GateResult, near: Path) -> list[float] | None:
+def _paired_diffs(g: GateResult, near: Path, read: list[Path]) -> list[float] | None:
     """Every paired question's score difference (candidate - baseline), from the score files the gate read."""
     cand = _resolve((g.inputs.get("candidate") or {}).get("path"), near)
     base = _resolve((g.inputs.get("baseline") or {}).get("path"), near)
     if cand is None or base is None:
         return None
+    read += [cand, base]
     try:
         c, b = _scores_by_id(cand), _scores_by_id(base)
     except InputError:
