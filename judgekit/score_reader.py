@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,9 +119,25 @@ def check_score_values(sf: ScoreFile, name: str) -> None:
 
 
 def check_values(head: ScoreFile, rows: list[Row], name: str) -> None:
-    """:func:`check_score_values` for a file read as (head, rows) by :func:`score_parts`."""
-    questions = ((q["id"], q["score"], ((a["aspect"], a.get("score")) for a in q["details"])) for q in rows)
-    _check(head, questions, name)
+    """:func:`check_score_values` for a file read as (head, rows) by :func:`score_parts`: one tight loop
+    (compare reads ten files of 10,000 questions), the message from the same place."""
+    bounds = score_bounds(head)
+    big = sys.float_info.max  # an unknown scale still refuses NaN and the infinities
+    qlo, qhi = _widened(bounds.question if bounds is not None else None, big)
+    alo, ahi = _widened(bounds.aspect if bounds is not None else None, big)
+    for q in rows:
+        score = q["score"]
+        if score is not None and not qlo <= score <= qhi:  # a NaN fails every comparison
+            _check(head, [(q["id"], score, ())], name)
+        for a in q["details"]:
+            value = a.get("score")
+            if value is not None and not alo <= value <= ahi:
+                _check(head, [(q["id"], None, [(a["aspect"], value)])], name)
+    _check(head, (), name)
+
+
+def _widened(allowed: tuple[float, float] | None, big: float) -> tuple[float, float]:
+    return (allowed[0] - _SLACK, allowed[1] + _SLACK) if allowed is not None else (-big, big)
 
 
 def _check(sf: ScoreFile, questions: _Scores, name: str) -> None:
