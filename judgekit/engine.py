@@ -43,6 +43,8 @@ log = logging.getLogger("judgekit")
 STOP_GRACE_S = 2.0  # on a stop, calls in flight this long may still land (and be counted) before cancelling
 _TICK_S = 0.25  # how often the run checks the breaker while every worker waits
 _READ_CHUNK = 5000  # judgments looked up in the cache at a time
+DEFAULT_MAX_ANSWER_CHARS = 100_000  # a judge's answer longer than this is unscored (--max-answer-chars)
+ANSWER_PREVIEW_CHARS = 2000  # of an answer over the cap, the run log keeps this much (or the cap, if less)
 
 
 class EngineSettings(BaseModel):
@@ -58,6 +60,12 @@ class EngineSettings(BaseModel):
     backoff_max: float = Field(60.0, ge=0)
     max_retry_after: float = Field(300.0, ge=0, description="longest Retry-After honoured")
     adaptive: bool = True
+    max_answer_chars: int = Field(
+        DEFAULT_MAX_ANSWER_CHARS,
+        ge=1,
+        description="a longer answer is unscored at once (never parsed, re-asked or cached; the run log "
+        "keeps its start): a runaway judge must not fill the disk",
+    )
     breaker_window: float = Field(
         15.0,
         gt=0,
@@ -239,7 +247,10 @@ class Engine:
         return pending, stale
 
     def _from_cache(self, job: Job, key: str, hit: Completion) -> JobResult | None:
-        """A judgment straight from the cache, or ``None`` when the cached answer does not parse."""
+        """A judgment straight from the cache, or ``None`` when the cached answer does not parse (or is over
+        the answer cap: the run then gives it up with its reason, see :meth:`_over_cap`)."""
+        if self.answer_over_cap(hit) is not None:
+            return None
         parsed = self._parse(job, hit.text)
         if not parsed.ok:
             return None
@@ -294,11 +305,17 @@ class Engine:
                     return JobResult(job, False, reason=reason, calls=calls)
                 completion, tries = outcome
                 status = "ok"
+                over = self._over_cap(job, calls, (key, turn, status, tries), completion)
+                if over is not None:  # neither parsed, re-asked nor cached
+                    return over
                 if self.cache is not None:
                     self.cache.put(key, self._identity, completion)
             else:
                 self.stats.cache_hits += 1
                 tries = []
+                over = self._over_cap(job, calls, (key, turn, status, tries), completion)
+                if over is not None:
+                    return over
             parsed = self._parse(job, completion.text)
             calls.append(
                 CallRecord(
@@ -337,6 +354,42 @@ class Engine:
         return JobResult(
             job, False, reason=f"unparseable after {answers} answers: {parsed.reason}", calls=calls
         )
+
+    def answer_over_cap(self, completion: Completion) -> str | None:
+        """Why an answer is refused for its length (over ``max_answer_chars``), or ``None`` when it is not."""
+        text = completion.text
+        cap = self.settings.max_answer_chars
+        if text is None or len(text) <= cap:
+            return None
+        return (
+            f"the judge's answer is {len(text):,} characters, over the limit of {cap:,} "
+            "(raise it with --max-answer-chars)"
+        )
+
+    def _over_cap(
+        self, job: Job, calls: list[CallRecord], call: tuple[str, int, str, list[str]], completion: Completion
+    ) -> JobResult | None:
+        """``None`` for an answer within the cap. Over it, the unit is unscored with the cap in its reason,
+        and the call's record (the run log's copy) keeps only the answer's start, marked as cut."""
+        reason = self.answer_over_cap(completion)
+        if reason is None or completion.text is None:
+            return None
+        text = completion.text
+        keep = min(self.settings.max_answer_chars, ANSWER_PREVIEW_CHARS)
+        key, turn, status, tries = call
+        record = CallRecord(
+            key,
+            turn,
+            status,
+            f"{text[:keep]}\n[judgekit: answer cut after {keep:,} of {len(text):,} characters]",
+            reason,
+            tries,
+            completion.latency_s,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.cost_usd,
+        )
+        return JobResult(job, False, reason=reason, calls=[*calls, record])
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * (2**attempt))

@@ -8,6 +8,10 @@ A rubric with ``output.pattern`` is read from free text by the same rules: every
 candidate, a match quoted from the graded response (with at least :data:`ECHO_CONTEXT` characters of its
 surroundings) is an echo, invalid matches count only when no match is valid, and valid matches that
 disagree on the score make the answer ambiguous. Agreeing matches give the last one.
+
+That is ``output.match: consistent``, the default. ``first`` / ``last`` let the first / last candidate (after
+echoes are dropped) decide, valid or not, as published scripts that read ``re.search`` did; ``priority``
+takes the valid candidate whose score value stands earliest in the score field's enum (FastChat's order).
 """
 
 from __future__ import annotations
@@ -227,26 +231,61 @@ def parse_completion(
 
 
 def _decide(
-    rubric: Rubric, candidates: list[tuple[str, Any]], slots: tuple[str, ...] | None, quote: bool = False
+    rubric: Rubric,
+    candidates: list[tuple[str, Any]],
+    slots: tuple[str, ...] | None,
+    quote: bool = False,
+    untrusted: tuple[str, ...] = (),
 ) -> ParseResult:
-    """One verdict from the candidates: invalid ones count only when none is valid; valid ones must agree.
+    """One verdict from the candidates, by the rubric's ``output.match``: ``first`` / ``last`` take that
+    candidate, valid or not; otherwise invalid ones count only when none is valid, and the valid ones must
+    agree (``consistent``) or the earliest in the score field's enum wins (``priority``).
 
-    ``quote`` names conflicting candidates by their text (short pattern matches) rather than their scores.
+    A rule that picks one of several disagreeing verdicts never picks one that also stands in a graded text
+    (``untrusted``): a verdict injected into a response, then quoted, must not win. ``quote`` names
+    conflicting candidates by their text (short pattern matches) rather than their scores.
     """
-    valid: list[tuple[str, list[dict[str, Any]]]] = []
-    errors: list[str] = []
+    match = rubric.spec.output.match
+    checked: list[tuple[str, list[dict[str, Any]], list[float]] | str] = []
     for raw, value in candidates:
         try:
-            valid.append((raw, _validate(rubric, value, slots)))
+            verdicts = _validate(rubric, value, slots)
+            checked.append((raw, verdicts, [rubric.score_of(v) for v in verdicts]))
         except ValueError as err:
-            errors.append(str(err))
-    if not valid:
-        return ParseResult(False, reason=f"invalid verdict: {errors[-1]}")
-    scores_per = [[rubric.score_of(v) for v in verdicts] for _raw, verdicts in valid]
-    if any(s != scores_per[0] for s in scores_per[1:]):
-        shown = ", ".join(repr(raw) for raw, _v in valid) if quote else str(scores_per)
+            checked.append(str(err))
+    valid = [c for c in checked if not isinstance(c, str)]
+    if match in ("first", "last"):
+        pick = checked[0] if match == "first" else checked[-1]
+        if isinstance(pick, str):
+            note = f" (output.match {match}: the {match} of its verdicts decides)" if len(checked) > 1 else ""
+            return ParseResult(False, reason=f"invalid verdict: {pick}{note}")
+    elif not valid:
+        return ParseResult(False, reason=f"invalid verdict: {[c for c in checked if isinstance(c, str)][-1]}")
+    elif match == "priority":
+        pick = min(valid, key=lambda c: _ranks(rubric, c[1]))
+    else:
+        pick = valid[-1]
+    disagree = [c for c in valid if c[2] != pick[2]]
+    if disagree and (match == "consistent" or any(pick[0] in u for u in untrusted)):
+        shown = ", ".join(repr(c[0]) for c in valid) if quote else str([c[2] for c in valid])
+        if match != "consistent":
+            shown += f" ({pick[0]!r}, which output.match {match} takes, also stands in the graded text)"
         return ParseResult(False, reason=f"conflicting verdicts in one answer: {shown}")
-    return ParseResult(True, verdicts=valid[-1][1], scores=scores_per[-1])
+    return ParseResult(True, verdicts=pick[1], scores=pick[2])
+
+
+def _ranks(rubric: Rubric, verdicts: list[dict[str, Any]]) -> tuple[int, ...]:
+    """Each verdict's score value as its position in the score field's enum (``output.match: priority``)."""
+    output = rubric.spec.output
+    enum = output.fields[output.score].enum or []
+
+    def rank(value: Any) -> int:
+        for i, e in enumerate(enum):
+            if e == value and isinstance(e, bool) == isinstance(value, bool):
+                return i
+        return len(enum)
+
+    return tuple(rank(v[output.score]) for v in verdicts)
 
 
 def _quoted(text: str, start: int, end: int, untrusted: tuple[str, ...]) -> bool:
@@ -283,4 +322,4 @@ def _parse_pattern(
             False, reason="the only verdicts in the answer were copied from the graded response"
         )
     candidates = [(m.group(0), {k: v for k, v in m.groupdict().items() if v is not None}) for m in own]
-    return _decide(rubric, candidates, None, quote=True)
+    return _decide(rubric, candidates, None, quote=True, untrusted=untrusted)

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: The most distinct values a log-probability-weighted score field may take.
 MAX_WEIGHTED_VALUES = 100
 
+#: How an answer holding several verdicts is read (``output.match``): see :class:`OutputSpec`.
+Match = Literal["consistent", "first", "last", "priority"]
+
 
 class FieldSpec(BaseModel):
     """One field of the judge's JSON answer."""
@@ -56,6 +59,13 @@ class OutputSpec(BaseModel):
         description="a regular expression with one named group per output field, read from free text "
         "instead of JSON (e.g. 'Rating: (?P<score>\\d+)'); no JSON schema is sent to the backend",
     )
+    match: Match = Field(
+        default="consistent",
+        description="an answer with several verdicts (pattern matches, JSON objects): consistent = they must "
+        "agree on the score, else the answer is refused; first / last = the first / last one in the text "
+        "decides (re.search-style rules, e.g. G-Eval's); priority = the one whose score value comes "
+        "earliest in the score field's enum, wherever it stands (FastChat's [[A]], then [[B]], then [[C]])",
+    )
 
     @model_validator(mode="after")
     def _score_field_exists(self) -> OutputSpec:
@@ -66,7 +76,38 @@ class OutputSpec(BaseModel):
             raise ValueError(f"output.score field {self.score!r} is a {spec.type}: give output.score_map")
         if self.pattern is not None:
             check_pattern(self.pattern, list(self.fields))
+        if self.match == "priority" and spec.enum is None:
+            raise ValueError(
+                f"output.match 'priority' ranks verdicts by the order of output.fields.{self.score}.enum: "
+                "give the score field an enum"
+            )
+        if self.score_map is not None:
+            missing = [v for v in _allowed_values(spec) or [] if _map_key(v) not in self.score_map]
+            if missing:
+                raise ValueError(
+                    f"output.score_map has no entry for {', '.join(repr(_map_key(v)) for v in missing)}, "
+                    f"which output.fields.{self.score} allows: add it, or remove it from the field"
+                )
         return self
+
+
+def _allowed_values(spec: FieldSpec) -> list[int | float | str | bool] | None:
+    """Every value a field admits when the set is finite and small (its enum, a boolean, an integer range
+    of up to :data:`MAX_WEIGHTED_VALUES` values); ``None`` otherwise."""
+    if spec.enum is not None:
+        return list(spec.enum)
+    if spec.type == "boolean":
+        return [True, False]
+    if spec.type == "integer" and spec.minimum is not None and spec.maximum is not None:
+        lo, hi = math.ceil(spec.minimum), math.floor(spec.maximum)
+        if hi - lo + 1 <= MAX_WEIGHTED_VALUES:
+            return list(range(lo, hi + 1))
+    return None
+
+
+def _map_key(value: Any) -> str:
+    """The ``score_map`` key a verdict value is looked up under (booleans as ``true``/``false``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def check_pattern(pattern: str, fields: list[str]) -> re.Pattern[str]:
@@ -107,11 +148,18 @@ def slots_schema(unit: dict[str, Any], slots: tuple[str, ...]) -> dict[str, Any]
 
 
 def score_of(output: OutputSpec, verdict: dict[str, Any]) -> float:
-    """The number a validated verdict scores: the score field, through ``score_map`` when categorical."""
+    """The number a validated verdict scores: the score field, through ``score_map`` when categorical.
+
+    Raises ``ValueError`` for a value the map lacks (possible only for a field whose values are open, such as
+    a string without an enum: a closed set is checked against the map when the rubric loads).
+    """
     value = verdict[output.score]
     mapping = output.score_map
     if mapping is not None:
-        return float(mapping[str(value).lower() if isinstance(value, bool) else str(value)])
+        key = _map_key(value)
+        if key not in mapping:
+            raise ValueError(f"{output.score}={value!r} has no entry in output.score_map {sorted(mapping)}")
+        return float(mapping[key])
     return float(value)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-COMMANDS = ["score", "validate", "gate", "lexical", "compare", "report", "probe", "doctor", "rubrics"]
+COMMANDS = ["score", "validate", "label", "gate", "lexical", "compare", "report", "probe", "doctor", "rubrics"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -18,31 +18,14 @@ from typing import Any
 
 import pytest
 
+from tests.browser import Opener, chromium, page_opener
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE_ANSWER = (
     '<script>window.__pwned = 1; alert(1)</script> </script><img src=x onerror="window.__pwned=2">'
 )
 HOSTILE_RESPONSE = "Try this: <script>alert(1)</script> and then </script><b>bold?</b> done."
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the report tests (scripts/setup.sh installs it)")
-    pytest.skip(
-        "Debian's chromium is not installed (scripts/setup.sh installs it as root)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 # --- inputs from real runs --------------------------------------------------------------------------------
@@ -270,66 +253,14 @@ def _report(*inputs: Path, out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    # playwright's launch() gives each browser a fresh, temporary --user-data-dir of its own.
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-class Page:
-    """A report opened offline, recording every request, console error, page error and dialog."""
-
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.context = browser.new_context(offline=True)
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", self._dialog)
-        self.url = path.resolve().as_uri()
-        self.page.goto(self.url)
-        self.page.wait_for_load_state("load")
-
-    def _route(self, route: Any) -> None:
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            route.abort()
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def close(self) -> None:
-        self.context.close()
-
-    def ids_on_all_pages(self, browser_index: int = 0) -> list[str]:
-        section = self.page.locator("section.browser").nth(browser_index)
-        seen: list[str] = []
-        while True:
-            seen += section.locator("details summary .qid").all_text_contents()
-            nxt = section.locator("button.next")
-            if nxt.is_disabled():
-                return seen
-            nxt.click()
 
 
 @pytest.fixture
-def open_page(browser: Any) -> Iterator[Any]:
-    pages: list[Page] = []
-
-    def factory(path: Path) -> Page:
-        pages.append(Page(browser, path))
-        return pages[-1]
-
-    yield factory
-    for p in pages:
-        p.close()
+def open_page(browser: Any) -> Iterator[Opener]:
+    with page_opener(browser) as factory:
+        yield factory
 
 
 def _plot_sizes(page: Any) -> dict[str, list[float]]:

@@ -226,21 +226,22 @@ def test_validate_reads_free_text_completions(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     (d,) = json.loads(out.read_text())["dimensions"]
-    # 11 samples; unparseable: "I like it.", "Score: 7", "nothing useful", the conflicting "Score: 2 ... 4"
+    # 11 samples; unparseable: "I like it.", "Score: 7", "nothing useful"; "Score: 2 ... 4" reads 2 (the
+    # geval rubric's output.match is first, G-Eval's rule)
     assert {k: d["judge_samples"][k] for k in ("rubric", "samples", "parsed", "unparseable")} == {
         "rubric": "geval",
         "samples": 11,
-        "parsed": 7,
-        "unparseable": 4,
+        "parsed": 8,
+        "unparseable": 3,
     }
     assert d["n_used"] == 5 and d["dropped"][0]["examples"] == ["i3"]
-    assert "11 read, 7 parsed, 4 unparseable" in proc.stdout
+    assert "11 read, 8 parsed, 3 unparseable" in proc.stdout
     # each item's judge score is the mean of its parsed samples (by hand from the rows above)
     assert {x["id"]: x["judge"] for x in d["disagreements"]} == {
         "i1": 4.5,
         "i2": 2,
         "i4": 1,
-        "i5": 3,
+        "i5": 2.5,
         "i6": 5,
     }
     # the extra "system" field is kept for --system: two systems (m1: i1 i2 i5; m2: i4 i6)
@@ -276,9 +277,11 @@ JUDGMENTS = [
     "[A]",  # single brackets are not the format
     "[[ A ]]",
     "",
-    # several different tokens: MT-Bench takes the first in A > B > C priority; judgekit refuses (re-asks)
+    # several different tokens: MT-Bench takes the first in A > B > C priority, and so does the rubric
+    # (output.match: priority)
     "At first I leaned to [[B]], but on reflection [[A]].",
     "Not [[C]]: Assistant B is clearly better. [[B]]",
+    "[[C]] [[B]] [[A]]",
 ]
 
 MTBENCH_VERDICT = {1.0: "A", 0.0: "B", 0.5: "tie"}
@@ -289,14 +292,7 @@ def test_mtbench_rubric_agrees_with_the_published_rule(judgment: str) -> None:
     rubric = load_rubric("mtbench_pairwise")
     result = parse_completion(judgment, rubric)
     ours = MTBENCH_VERDICT[result.score] if result.ok and result.score is not None else "error"
-    theirs = mt_bench_rule(judgment)
-    distinct = set(re.findall(r"\[\[[ABC]\]\]", judgment))
-    if len(distinct) <= 1:
-        assert ours == theirs
-    else:
-        # the deliberate difference: conflicting verdicts are refused (then re-asked), not resolved by priority
-        assert theirs != "error" and ours == "error"
-        assert "conflicting verdicts" in (result.reason or "")
+    assert ours == mt_bench_rule(judgment)
 
 
 def test_editing_only_the_pattern_rereads_the_cache(scripted_server: ScriptedServer, tmp_path: Path) -> None:

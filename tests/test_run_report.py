@@ -12,12 +12,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import test_report as browser_helpers
+from tests.browser import Opener, Page, chromium, page_opener
 from tests.conftest import EXAMPLE_DATASET, REPO, assert_clean_error, run_cli
 from tests.score_run import score_args
 from tests.server import Reply, ScriptedServer
@@ -28,24 +28,12 @@ BASELINE = REPO / "examples" / "ci" / "baseline.json"
 LABELS = REPO / "examples" / "ci" / "drift" / "labels.json"
 PROSE = "This response is pretty good, I would say it covers most of what matters."
 
-Opener = Callable[[Path], browser_helpers.Page]
-
 
 @pytest.fixture(scope="module")
 def open_page() -> Iterator[Opener]:
     """Open a report offline in one headless Chromium per module; every page records its errors."""
-    pages: list[browser_helpers.Page] = []
-    with browser_helpers.sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_helpers.CHROMIUM, args=browser_helpers.FLAGS)
-
-        def factory(path: Path) -> browser_helpers.Page:
-            pages.append(browser_helpers.Page(browser, path))
-            return pages[-1]
-
+    with chromium() as browser, page_opener(browser) as factory:
         yield factory
-        for page in pages:
-            page.close()
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +49,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def _clean(page: browser_helpers.Page) -> None:
+def _clean(page: Page) -> None:
     assert page.errors == [], page.errors
     assert page.requests == [page.url]
 

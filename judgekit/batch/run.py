@@ -198,9 +198,14 @@ class BatchRun:
     ) -> None:
         """An ended batch: its answers into the cache (committed), then the batch closed in the store."""
         answers, failures = await self.target.results(state, record.keys)
-        for key, completion in answers.items():
-            self.cache.put(key, self.target.identity, completion)
+        for key, completion in list(answers.items()):
             _account(engine, completion)
+            over = engine.answer_over_cap(completion)
+            if over is not None:  # never cached: the request counts as unanswered, with the cap as reason
+                failures[key] = over
+                del answers[key]
+                continue
+            self.cache.put(key, self.target.identity, completion)
         self.cache.flush()
         store.close_batch(record.batch_id, state.status)
         self._answered.update(answers)

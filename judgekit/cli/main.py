@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from judgekit._version import __version__
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("score", "lexical", "validate", "gate", "compare", "probe", "report", "rubrics", "doctor")
+COMMANDS = (
+    "score",
+    "lexical",
+    "validate",
+    "label",
+    "gate",
+    "compare",
+    "probe",
+    "report",
+    "rubrics",
+    "doctor",
+)
 
 DESCRIPTION = """\
 Evaluate generated text with LLM judges, and know how far to trust the number.
@@ -19,6 +30,7 @@ Evaluate generated text with LLM judges, and know how far to trust the number.
   judgekit score      judge responses with a rubric (LaMP-QA aspect checklists by default)
   judgekit lexical    ROUGE / METEOR / BLEU and LaMP / LongLaMP benchmark presets
   judgekit validate   agreement of judge scores with human labels, with 95% CIs
+  judgekit label      collect human labels in a local, keyboard-first web page
   judgekit gate       CI regression checks against a stored baseline
   judgekit compare    rank systems: score CIs, rank intervals, Holm-adjusted paired differences
   judgekit probe      bias probes: verbosity, injection, aspect order, position; effects with CIs

@@ -26,6 +26,8 @@ EPILOG = """\
 examples:
   judgekit report scores.json --out report.html
   judgekit report candidate.json agreement.json gate.json compare.json --out report.html
+  # a labels file (judgekit label): progress, agreement on the overlap, the judge beside the humans
+  judgekit report labels.jsonl --scores scores.json --out labels.html
 
 exit codes: 0 written, 2 bad usage or input (one-line message; no output file is written).
 """
@@ -37,9 +39,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="score file, validate report (validate --out), gate result (gate --json) or compare result",
+        help="score file, validate report (validate --out), gate result (gate --json), compare result or "
+        "labels file (judgekit label)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="the HTML file to write")
+    p.add_argument(
+        "--scores",
+        default=None,
+        metavar="FILE",
+        help="the judge's score file, shown beside the humans for each labels file (judgekit label)",
+    )
     p.set_defaults(run=run)
 
 
@@ -47,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.overwrite import check_no_overwrite
     from judgekit.report import write_report
 
-    check_no_overwrite([(f"input {k}", f) for k, f in enumerate(args.inputs, 1)], [("--out", args.out)])
-    out = write_report(args.inputs, args.out)
+    inputs = [(f"input {k}", f) for k, f in enumerate(args.inputs, 1)] + [("--scores", args.scores)]
+    check_no_overwrite(inputs, [("--out", args.out)])
+    out = write_report(args.inputs, args.out, args.scores)
     print(f"wrote {out}")
     return 0

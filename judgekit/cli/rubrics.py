@@ -60,6 +60,15 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What ``rubrics show`` says of each ``output.match`` rule (an answer holding several verdicts).
+_MATCH = {
+    "consistent": "verdicts in one answer must agree, else it is refused and re-asked",
+    "first": "the first verdict in the answer decides",
+    "last": "the last verdict in the answer decides",
+    "priority": "the verdict earliest in the score field's enum decides, wherever it stands",
+}
+
+
 def run_show(args: argparse.Namespace) -> int:
     import json
 
@@ -92,6 +101,7 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"             {n}. {step}")
     if s.output.pattern is not None:
         print(f"output       free text read with the pattern {s.output.pattern} (no JSON schema is sent)")
+    print(f"several      {_MATCH[s.output.match]} (output.match: {s.output.match})")
     print("output schema (one unit):")
     print(json.dumps(r.unit_schema, indent=2))
     return 0

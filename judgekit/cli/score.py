@@ -245,6 +245,14 @@ def _engine(e: argparse._ArgumentGroup) -> None:
         "--max-reasks", type=int, default=2, help="follow-ups after an unparseable answer (default: 2)"
     )
     e.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default: 120)")
+    e.add_argument(
+        "--max-answer-chars",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="a judge's answer longer than this is unscored with its reason, not parsed, re-asked or cached; "
+        "the run log keeps its start (default: 100000)",
+    )
     add_min_coverage(e)
     add_cache_options(e)
     e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -260,7 +268,7 @@ _SETTINGS = (
 
 #: JudgeOptions and EngineSettings fields taken from the option of the same name.
 _JUDGE = ("structured", "timeout", "workers", "client")
-_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout")
+_ENGINE = ("concurrency", "max_retries", "max_reasks", "timeout", "max_answer_chars")
 
 
 def _settings(args: argparse.Namespace, access: Endpoint) -> Any:

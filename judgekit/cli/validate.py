@@ -132,7 +132,9 @@ def _statistics(st: argparse._ArgumentGroup) -> None:
         action="store_true",
         help="also estimate each dimension's mean human-scale score by prediction-powered inference (PPI++): "
         "the judge scores every item, humans label a random subset; judged items without a label are the "
-        "unlabelled set, and every labelled item needs a judge score",
+        "unlabelled set, and every labelled item needs a judge score; labels with unequal selection "
+        "probabilities (a 'probability' column, as judgekit label writes) are weighted by their inverse "
+        "(active inference)",
     )
     st.add_argument("--top", type=int_at_least(0), default=10, metavar="K", help="disagreements to list")
 

@@ -33,6 +33,7 @@ _KIND_TITLE = {
     "validate": "Validate report",
     "gate": "Gate result",
     "compare": "Compare result",
+    "labels": "Labels file",
 }
 
 
@@ -51,6 +52,10 @@ def _verdict(item: ReportInput) -> str:
         return o.validate_verdict(d)
     if item.kind == "gate":
         return o.gate_verdict(d)
+    if item.kind == "labels":
+        from judgekit.report.labels_section import labels_verdict
+
+        return labels_verdict(d)
     return o.compare_verdict(d)
 
 
@@ -84,12 +89,19 @@ def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
         return o.validate_sections(item, d, salt), None
     if item.kind == "gate":
         return o.gate_sections(item, d, salt), None
+    if item.kind == "labels":
+        from judgekit.report.labels_section import labels_sections
+
+        return labels_sections(d, salt), None
     return o.compare_sections(item, d, salt), None
 
 
-def build_report(inputs: Sequence[Source], out: str | Path | None = None) -> str:
-    """The report's HTML for ``inputs`` (at least one); ``out``, the file it is for, must be none of the files
-    read (an input, or the run log, dataset, responses or score files read beside one)."""
+def build_report(
+    inputs: Sequence[Source], scores: str | Path | None = None, out: str | Path | None = None
+) -> str:
+    """The report's HTML for ``inputs`` (at least one); ``scores``: the judge's score file for labels files;
+    ``out``, the file it is for, must be none of the files read (an input, or the run log, dataset, responses
+    or score files read beside one)."""
     if not inputs:
         raise InputError("report: give at least one input file")
     # A large score file is hundreds of thousands of live objects, all kept until the page is written, and
@@ -98,14 +110,14 @@ def build_report(inputs: Sequence[Source], out: str | Path | None = None) -> str
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build(inputs, out)
+        return _build(inputs, scores, out)
     finally:
         if paused:
             gc.enable()
 
 
-def _build(inputs: Sequence[Source], out: str | Path | None) -> str:
-    items = [load_input(src, k) for k, src in enumerate(inputs)]
+def _build(inputs: Sequence[Source], scores: str | Path | None, out: str | Path | None) -> str:
+    items = [load_input(src, k, scores) for k, src in enumerate(inputs)]
     if out is not None:
         from judgekit.overwrite import check_no_overwrite
 
@@ -152,14 +164,14 @@ def _build(inputs: Sequence[Source], out: str | Path | None) -> str:
     )
 
 
-def write_report(inputs: Sequence[Source], out: str | Path) -> Path:
+def write_report(inputs: Sequence[Source], out: str | Path, scores: str | Path | None = None) -> Path:
     """Build the report and write it to ``out`` atomically (never a partial file); returns the path."""
     from judgekit.io import atomic_write_text, check_writable
     from judgekit.overwrite import check_no_overwrite
 
     paths = [(f"input {k}", src) for k, src in enumerate(inputs, 1) if isinstance(src, str | Path)]
-    check_no_overwrite(paths, [("the report", out)])
+    check_no_overwrite([*paths, ("scores", scores)], [("the report", out)])
     check_writable(out)
-    html = build_report(inputs, out)
+    html = build_report(inputs, scores, out)
     atomic_write_text(out, html)
     return Path(out)

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     # Imported only for an input of their kind: judgekit.validate pulls in scipy.stats (about a second),
     # judgekit.gate numpy and its statistics.
     from judgekit.gate import GateResult
+    from judgekit.report.labels_section import LabelsInput
     from judgekit.validate import AgreementReport
 
-Kind = Literal["score", "validate", "gate", "compare"]
+Kind = Literal["score", "validate", "gate", "compare", "labels"]
 
 
 class _Loose(BaseModel):
@@ -63,7 +64,7 @@ class CompareResult(_Loose):
 
 
 if TYPE_CHECKING:
-    Loaded = ScoreFile | AgreementReport | GateResult | CompareResult
+    Loaded = ScoreFile | AgreementReport | GateResult | CompareResult | LabelsInput
 
 
 @dataclass
@@ -125,8 +126,11 @@ def _from_mapping(raw: dict[str, Any], kind: Kind, where: str, label: str, path:
     return ReportInput(kind, label, _from_raw(kind, raw, where), path=path)
 
 
-def load_input(source: str | Path | Loaded | dict[str, Any], index: int) -> ReportInput:
-    """Load one input given as a path, a loaded object or a parsed JSON mapping."""
+def load_input(
+    source: str | Path | Loaded | dict[str, Any], index: int, scores: str | Path | None = None
+) -> ReportInput:
+    """Load one input given as a path, a loaded object or a parsed JSON mapping; ``scores`` is the judge's
+    score file to set beside a labels file."""
     if isinstance(source, ScoreFile):
         label = f"score file {index + 1}"
         return ReportInput("score", label, without_questions(source), questions=rows_of(source))
@@ -147,13 +151,17 @@ def load_input(source: str | Path | Loaded | dict[str, Any], index: int) -> Repo
         if kind is None:
             raise InputError(f"input {index + 1}: not a score file, validate report, gate or compare result")
         return _from_mapping(source, kind, f"input {index + 1}", f"input {index + 1}", None)
-    path = Path(source)
+    path = Path(cast("str | Path", source))
+    from judgekit.report.labels_section import is_labels_file, load_labels
+
+    if is_labels_file(path):
+        return ReportInput("labels", path.name, load_labels(path, scores), path=path)
     raw = read_json_large(path)
     kind = detect_kind(raw)
     if kind is None:
         raise InputError(
-            f"{path}: not a judgekit score file, validate report (validate --out), gate result (gate --json) "
-            "or compare result"
+            f"{path}: not a judgekit score file, validate report (validate --out), gate result (gate --json), "
+            "compare result or labels file (judgekit label)"
         )
     item = _from_mapping(raw, kind, str(path), path.name, path)
     if isinstance(item.data, ScoreFile):

@@ -111,6 +111,11 @@ class RubricSpec(_Strict):
                 raise ValueError("score_method logprob_weighted needs JSON answers, not output.pattern")
         if self.score_method == "logprob_weighted":
             score_values(self.output)  # raises ValueError when the score field has no finite value set
+            if self.output.match in ("first", "priority"):
+                raise ValueError(
+                    f"score_method logprob_weighted weights the score the answer writes last: output.match "
+                    f"{self.output.match!r} may pick another; use consistent or last"
+                )
         return self
 
     def _check_pairs(self) -> None:

@@ -5,7 +5,8 @@ level), ``summary`` (the three levels with bootstrap CIs), ``alpha`` (Krippendor
 ``bias`` (scale use, mean offset), ``ceiling`` (leave-one-annotator-out), ``preference`` (pairwise verdicts).
 The bootstrap machinery is in ``bootstrap`` (resamples as multiplicities, percentile intervals) and
 ``weighted`` (correlations under many resample weights at once); ``arrays`` holds the shared array types.
-Other families: ``ppi``: prediction-powered inference (PPI++) for a mean; ``power``: power of the gate's paired
+Other families: ``ppi``: prediction-powered inference (PPI++) for a mean; ``active``: active inference (labels
+drawn with unequal, known probabilities); ``power``: power of the gate's paired
 regression check; ``multiple``: Holm's adjustment; ``bradley_terry``: Bradley-Terry strengths from pairwise
 verdicts. See docs/statistics.md for the methods and their references.
 
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from judgekit._lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from judgekit.stats.active import ActiveResult, active_mean, active_probabilities
     from judgekit.stats.alpha import (
         ALPHA_LEVELS,
         AlphaDetails,
@@ -117,6 +119,9 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "ActiveResult": "judgekit.stats.active",
+    "active_mean": "judgekit.stats.active",
+    "active_probabilities": "judgekit.stats.active",
     "ALPHA_LEVELS": "judgekit.stats.alpha",
     "AlphaDetails": "judgekit.stats.alpha",
     "AlphaLevel": "judgekit.stats.alpha",
@@ -199,6 +204,7 @@ __all__ = [
     "METHODS",
     "PAIRWISE_CATEGORIES",
     "POWER_METHODS",
+    "ActiveResult",
     "AlphaDetails",
     "AlphaLevel",
     "AnnotatorCeiling",
@@ -218,6 +224,8 @@ __all__ = [
     "WeightedAlpha",
     "WeightedCorrelations",
     "WeightedKappa",
+    "active_mean",
+    "active_probabilities",
     "alpha_details",
     "bootstrap",
     "bootstrap_means",

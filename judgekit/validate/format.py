@@ -99,7 +99,8 @@ def _dimension_header(d: DimensionReport) -> list[str]:
     if d.judge_samples:
         js = d.judge_samples
         out.append(
-            f"  judge samples (rubric {js['rubric']!r}): {js['samples']} read, {js['parsed']} parsed, "
+            f"  judge samples (rubric {js['rubric']!r}, output.match {js.get('match', 'consistent')}): "
+            f"{js['samples']} read, {js['parsed']} parsed, "
             f"{js['unparseable']} unparseable (excluded)"
         )
     return out
@@ -197,6 +198,8 @@ def _ppi_rows(d: DimensionReport) -> list[str]:
         _row("  judge only (biased)", [_mean_cell(p.judge_only), f"n {p.judge_only.n}"], 34),
         f"    PPI is worth {_f(p.effective_labels, 1)} labels (a human-only CI this narrow would need that many)",
     ]
+    if p.method.startswith("active"):
+        out.append("    weighted by the labels' selection probabilities (active inference)")
     if p.judge_mapped:
         out.append(f"    {p.judge_mapped}")
     if p.n_judge_unscored:

@@ -197,6 +197,7 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
     for dim, tally in counts.items():
         out.samples[dim] = {
             "rubric": rubric.name,
+            "match": rubric.spec.output.match,  # which verdict of an answer holding several was read
             "samples": tally["parsed"] + tally["unparseable"],
             "parsed": tally["parsed"],
             "unparseable": tally["unparseable"],

@@ -55,6 +55,8 @@ def load_human(
         columns.extend(k for k in r if k not in columns)
     if id_field not in columns:
         raise InputError(f"{path}: no {id_field!r} column (columns: {listing(columns, 8)})")
+    if {annotator_field, label_field, "time"} <= set(columns):
+        rows = _last_rows(rows, id_field, annotator_field, label_field)
     reader = _LabelReader(
         path, columns, dimensions, annotators, id_field, annotator_field, label_field, meta_fields,
         _preference if pairwise else _number,
@@ -73,6 +75,19 @@ def load_human(
     return HumanLabels(
         form=form, labels=reader.labels, meta=reader.meta, columns=columns, text_columns=reader.text_cols
     )
+
+
+def _last_rows(
+    rows: list[dict[str, Any]], id_field: str, annotator_field: str, label_field: str
+) -> list[dict[str, Any]]:
+    """A timed label history (``judgekit label``'s file): the last row per id, annotator and dimension
+    counts, and a null label withdraws the ones before it."""
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (str(row.get(id_field)), str(row.get(annotator_field)), str(row.get("dimension") or ""))
+        last.pop(key, None)  # re-insert: the kept rows stay in the order they were last written
+        last[key] = row
+    return [r for r in last.values() if r.get(label_field) is not None]
 
 
 def _read_table(path: Path) -> list[dict[str, Any]]:

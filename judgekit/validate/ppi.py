@@ -4,6 +4,11 @@ The judge scores every item; humans label a random subset. The labelled items (l
 annotators) measure the judge's bias, the unlabelled ones (judge score, no label) narrow the interval. The
 statistics live in ``judgekit.stats.ppi``; this step picks the two sets, puts the judge on the human scale
 and turns a broken input into a one-line error.
+
+When the labels carry a ``probability`` column (``judgekit label`` writes each item's selection probability)
+and the probabilities differ between items, the labelled set is not a uniform sample: the estimate is then
+the inverse-probability-weighted one of active inference (``judgekit.stats.active``). Equal probabilities
+(``--select random``) keep plain PPI++.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from judgekit.errors import InputError
-from judgekit.stats.ppi import MeanCI, ppi_mean
+from judgekit.stats.active import ActiveResult, active_mean
+from judgekit.stats.ppi import MeanCI, PPIResult, ppi_mean
 from judgekit.validate import report
 from judgekit.validate.judge_inputs import JudgeScores
 from judgekit.validate.rows import listing
@@ -23,9 +29,10 @@ from judgekit.validate.scales import scale_text
 
 
 def ppi(s: Sample, judge: JudgeScores, key: str | None, opts: Options) -> report.PPI | None:
-    """PPI++ mean of the human-scale score over every judged item, beside the judge-only and human-only
-    means. Every labelled item needs a judge score (else the labelled set is not the random subset PPI
-    assumes); judged items without a label form the unlabelled set."""
+    """PPI++ mean of the human-scale score over every judged item (the active-inference mean when the labels'
+    selection probabilities differ), beside the judge-only and human-only means. Every labelled item needs
+    a judge score (else the labelled set is not the sample PPI assumes); judged items without a label form
+    the unlabelled set."""
     if not opts.ppi:
         return None
     scores = judge.scores.get(key, {})
@@ -42,16 +49,23 @@ def ppi(s: Sample, judge: JudgeScores, key: str | None, opts: Options) -> report
     human = np.array([float(np.mean(list(s.labels[i].values()))) for i in labelled])
     judge_l = to_human(np.array([scores[i] for i in labelled]))
     judge_u = to_human(np.array([scores[i] for i in unlabelled]))
+    probability = _probabilities(s, labelled)
+    result: PPIResult | ActiveResult
     try:
-        result = ppi_mean(human, judge_l, judge_u, level=opts.confidence)
+        if probability is None:
+            result = ppi_mean(human, judge_l, judge_u, level=opts.confidence)
+            estimate, method = result.ppi, PPI_METHOD
+        else:
+            result = _active_mean(human, judge_l, judge_u, probability, opts.confidence)
+            estimate, method = result.active, ACTIVE_METHOD
     except ValueError as err:
         raise InputError(f"dimension {s.dim!r}: --ppi: {err}") from None
     n_left = len(judge.unscored.get(key, {}).keys() - s.labels.keys())
     return report.PPI(
-        estimate=result.ppi.estimate,
-        ci_low=result.ppi.ci_low,
-        ci_high=result.ppi.ci_high,
-        se=result.ppi.se,
+        estimate=estimate.estimate,
+        ci_low=estimate.ci_low,
+        ci_high=estimate.ci_high,
+        se=estimate.se,
         n_labelled=result.n_labelled,
         n_unlabelled=result.n_unlabelled,
         lam=result.lam,
@@ -59,8 +73,63 @@ def ppi(s: Sample, judge: JudgeScores, key: str | None, opts: Options) -> report
         human_only=_mean(result.human_only),
         effective_labels=result.effective_labels if math.isfinite(result.effective_labels) else None,
         level=result.level,
+        method=method,
         judge_mapped=mapped,
         n_judge_unscored=n_left,
+    )
+
+
+#: The labels' column holding each item's selection probability (written by ``judgekit label``).
+PROBABILITY_FIELD = "probability"
+PPI_METHOD = "PPI++ (Angelopoulos, Duchi, Zrnic 2023), power-tuned lambda, normal interval"
+ACTIVE_METHOD = (
+    "active inference (Zrnic, Candès 2024): weighted by the inverse of the labels' selection "
+    "probabilities, power-tuned lambda, normal interval"
+)
+
+
+def _probabilities(s: Sample, labelled: list[str]) -> FloatArray | None:
+    """The labelled items' selection probabilities, or ``None`` when there are none or all are equal (a
+    uniform sample: plain PPI++). Some items with and some without, or a value outside (0, 1]: an error."""
+    raw = [s.human_meta.get(i, {}).get(PROBABILITY_FIELD) for i in labelled]
+    given = [v for v in raw if v is not None and v != ""]
+    if not given:
+        return None
+    if len(given) < len(raw):
+        raise InputError(
+            f"dimension {s.dim!r}: --ppi: {len(raw) - len(given)} of {len(raw)} labelled items have no "
+            f"{PROBABILITY_FIELD!r}; label rows need it on every item or on none"
+        )
+    p = np.array([_probability_value(v) for v in given])
+    bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"dimension {s.dim!r}: --ppi: id {labelled[k]!r}: {PROBABILITY_FIELD} {given[k]!r} is not a "
+            "probability in (0, 1]"
+        )
+    return None if float(p.max() - p.min()) <= 1e-12 * float(p.max()) else p
+
+
+def _probability_value(v: object) -> float:
+    if isinstance(v, bool):
+        return math.nan
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _active_mean(
+    human: FloatArray, judge_l: FloatArray, judge_u: FloatArray, probability: FloatArray, level: float
+) -> ActiveResult:
+    """The inverse-probability-weighted mean over every judged item (labelled first, then unlabelled)."""
+    gap = np.full(judge_u.size, np.nan)
+    return active_mean(
+        np.concatenate([judge_l, judge_u]),
+        np.concatenate([human, gap]),
+        np.concatenate([probability, gap]),
+        level=level,
     )
 
 

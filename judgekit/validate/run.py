@@ -12,6 +12,7 @@ from judgekit.validate.analysis import analyse_dimension
 from judgekit.validate.judge_inputs import JudgeScores, Level, judge_name, load_judge
 from judgekit.validate.labels import HumanFormat, HumanLabels, load_human
 from judgekit.validate.pairwise import PairwiseOptions, validate_pairwise
+from judgekit.validate.ppi import PROBABILITY_FIELD
 from judgekit.validate.report import AgreementReport
 from judgekit.validate.rows import listing
 from judgekit.validate.sample import Options
@@ -69,7 +70,8 @@ def validate(
         "ci": "percentile bootstrap" + (" over groups" if group else " over items"),
     }
     inputs = {"judge": judge_name(judge), "human": str(human)}
-    meta_fields = [f for f in (group, system, length_field) if f]
+    # with --ppi also each label's selection probability (judgekit label writes it): weighted PPI
+    meta_fields = [f for f in (group, system, length_field, PROBABILITY_FIELD if ppi else None) if f]
     if pairwise:
         options = PairwiseOptions(
             group, id_field, annotator_field, label_field, meta_fields, human_format, annotators, allow_missing,
