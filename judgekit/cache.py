@@ -24,6 +24,7 @@ from typing import Any
 from judgekit._turn import flush_at_turn_end
 from judgekit.errors import ConfigError, SaveFailed
 from judgekit.judges.base import Completion, JudgeParams, Message
+from judgekit.scrub import scrub_text
 
 SCHEMA_VERSION = 1
 # The messages' canonical JSON in request_key (json.dumps with these options, without a new encoder per call).
@@ -108,7 +109,8 @@ class Cache:
     def put(self, key: str, judge_identity: str, completion: Completion) -> None:
         """Store a completion. Inside an event loop, the completions that arrive in one turn of the loop
         are committed together as that turn ends (one transaction, not one per row); outside, at once."""
-        self._unsaved.append((key, judge_identity, completion.model_dump_json(), time.time()))
+        row = (key, scrub_text(judge_identity), scrub_text(completion.model_dump_json()), time.time())
+        self._unsaved.append(row)  # no secret of the run reaches the file (judgekit.scrub)
         self._schedule()
 
     def mark_failed(self, keys: Iterable[str]) -> None:

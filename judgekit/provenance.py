@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
 from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
+from judgekit.scrub import redact
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def start_meta(
             "max_tokens": settings.max_tokens,
             "samples": settings.samples,
             "seed": settings.seed,
-            "api_base": settings.judge.api_base,
+            "api_base": redact(settings.judge.api_base) if settings.judge.api_base else None,
             "structured": settings.judge.structured,
             "reasoning_effort": settings.reasoning_effort,
         },

@@ -1,38 +1,46 @@
-"""Redaction: API keys never reach a file or the terminal.
+"""Redaction: API keys and endpoint credentials never reach a file or the terminal.
 
-Every text bound for the score file, the run log or an error message goes through :func:`redact` with the
-run's secrets (:func:`run_secrets`), and anything shaped like a key (``sk-...``, ``Bearer ...``) goes too.
+Every text bound for an error message goes through :func:`redact` (:mod:`judgekit.scrub`'s) with the run's secrets (:func:`run_secrets`),
+and anything shaped like a key (``sk-...``, ``Bearer ...``, a URL's ``user:password@``, a ``?api-key=`` query
+value) goes too. Files are covered once, where they are written: :func:`run_secrets` remembers the run's
+secrets for the process, and every writer (:func:`judgekit.io.atomic_write_text` for the score file, the
+report and the other outputs, the run log, the cache's rows) passes its bytes through
+:func:`judgekit.scrub.scrub`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from judgekit.judges.router import RouterJudge
 from judgekit.panel import PanelJudge
+from judgekit.scrub import redact as redact
+from judgekit.scrub import remember, url_secrets
 
 if TYPE_CHECKING:
     from judgekit.judges.factory import JudgeOptions
 
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9_\-.]{8,})")
-
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """Remove API keys from text bound for a file or the terminal."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return _SECRET.sub("[redacted]", text)
-
 
 def run_secrets(options: JudgeOptions, specs: Sequence[object] = ()) -> list[str]:
-    """The keys a run could leak: its own, each panel judge's, and every ``*_API_KEY``/``_TOKEN``/``_SECRET``
-    variable of the environment."""
+    """The secrets a run could leak: its own key and endpoint credentials, each panel judge's and router
+    deployment's, and every ``*_API_KEY``/``_TOKEN``/``_SECRET`` variable of the environment (and the
+    credentials in ``*_API_BASE``/``*_BASE_URL`` ones). They are remembered, for
+    :func:`judgekit.scrub.scrub` to keep them out of every file the process writes."""
     found = [options.api_key] if options.api_key else []
-    found += [key for s in specs if isinstance(s, PanelJudge) for key in [s.secret()] if key]
-    found += [key for s in specs if isinstance(s, RouterJudge) for key in s.secrets()]
-    found += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
-    return [s for s in found if s]
+    found += url_secrets(options.api_base)
+    for s in specs:
+        if isinstance(s, PanelJudge):
+            found += [key for key in [s.secret()] if key] + url_secrets(s.api_base)
+        if isinstance(s, RouterJudge):
+            found += s.secrets()
+            found += [u for e in s.model_list() for u in url_secrets(e["litellm_params"].get("api_base"))]
+    for name, value in os.environ.items():
+        if name.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and value:
+            found.append(value)
+        elif name.endswith(("_API_BASE", "_BASE_URL")):
+            found += url_secrets(value)
+    secrets = [s for s in found if s]
+    remember(secrets)
+    return secrets

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from judgekit.errors import InputError
-from judgekit.io import read_json, validation_line
+from judgekit.io import read_json_large, validation_line
 
 Status = Literal["scored", "unscored"]
 
@@ -116,7 +116,7 @@ class ScoreFile(_Model):
 def load_score_file(path: str | Path) -> ScoreFile:
     """Read a judgekit (or plain LaMP-QA) score file with a one-line error on failure."""
     p = Path(path)
-    raw = read_json(p, what="score file")
+    raw = read_json_large(p, what="score file")
     if isinstance(raw, dict) and "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
         raw = _from_plain_lamp_qa(raw)
     try:

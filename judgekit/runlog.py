@@ -19,6 +19,7 @@ from pydantic_core import to_json
 from judgekit._turn import flush_at_turn_end
 from judgekit.engine import JobResult
 from judgekit.errors import ConfigError, SaveFailed
+from judgekit.scrub import scrub
 
 if TYPE_CHECKING:
     from judgekit.results import ScoreFile, Totals
@@ -120,7 +121,7 @@ class RunLog:
             self._pending = []
             return
         try:
-            self._file.write(b"".join(self._pending))
+            self._file.write(scrub(b"".join(self._pending)))  # no secret of the run reaches the log
             self._file.flush()
         except OSError as err:
             self.error = err

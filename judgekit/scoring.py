@@ -49,6 +49,7 @@ from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
 from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.registry import open_judge as open_judge
+from judgekit.overwrite import check_no_overwrite
 from judgekit.panel import combine_judges, panel_section, self_consistency
 from judgekit.provenance import finish_meta, start_meta
 from judgekit.reasoning import truncation_note
@@ -173,14 +174,15 @@ async def ascore(
             jobs = plan_jobs(rubric, items, answers, settings)
         lexical = lexical_inputs(rubric, references, reference_field, answers, metrics)
         secrets = run_secrets(settings.judge, specs)
+        log_file = None
+        if out_path is not None:
+            log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
+        check_no_overwrite(input_files.items(), [("out", out_path), ("log", log_file), ("cache", cache_path)])
         cache_obj = Cache(cache_path) if cache_path is not None else None
         run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
         del jobs  # the run holds them, until they are judged
         if target is not None and settings.batch is not None and cache_obj is not None:
             run.batch = BatchRun(target, settings.batch, cache_obj)
-        log_file = None
-        if out_path is not None:
-            log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
         meta = await _judge(run, log_file, progress, command)
         with collector_paused():
             result, failure = _score_file(run, items, meta, lexical)

@@ -917,6 +917,7 @@ class ScriptedServer:
             "t_start": time.monotonic(),
             "t_end": None,
             "path": http.path,
+            "query": http.query_string,
             "model": None,
             "messages": None,
             "request": None,

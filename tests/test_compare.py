@@ -203,7 +203,9 @@ def test_rank_intervals_separate_clear_winners_from_near_ties(tmp_path: Path) ->
     centres = [0.9, 0.5, 0.502, 0.1]
     paths = [
         _write_scores(
-            tmp_path / f"s{k}.json", dict(zip(ids, (centres[k] + noise[:, k]).tolist(), strict=True))
+            # clipped: question scores of a LaMP-QA file lie in 0..1 (compare refuses others)
+            tmp_path / f"s{k}.json",
+            dict(zip(ids, np.clip(centres[k] + noise[:, k], 0, 1).tolist(), strict=True)),
         )
         for k in range(4)
     ]
@@ -359,7 +361,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         '{"score": 0.5, "per_question_scores": [{"id": "q1", "score": NaN, "details": []}, '
         '{"id": "q2", "score": 0.5, "details": []}], "coverage": {"scored": 2, "total": 2, "ratio": 1.0}}'
     )
-    _bad(tmp_path, good, str(nan), needle="non-finite score")
+    _bad(tmp_path, good, str(nan), needle="NaN is not a finite number")
 
 
 def test_more_bad_input(tmp_path: Path) -> None:
@@ -383,7 +385,7 @@ def test_more_bad_input(tmp_path: Path) -> None:
         ((good, pair), "pairwise score file"),
         ((pair, unnamed), "name its two systems"),
         ((pair, apart), "Bradley-Terry"),
-        ((pair, scale), "got 2"),
+        ((pair, scale), "2.0 is outside the scale of rubric 'pairwise' (0..1)"),
     ]
     for files, needle in cases:
         with pytest.raises(InputError, match=re.escape(needle)):

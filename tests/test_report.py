@@ -401,7 +401,7 @@ def test_bad_inputs_are_one_line_errors_without_output(runs: dict[str, Path], tm
     )
     notjson = tmp_path / "x.json"
     notjson.write_text("{nope")
-    assert_clean_error(run_cli("report", str(notjson), "--out", str(out)), "not valid JSON")
+    assert_clean_error(run_cli("report", str(notjson), "--out", str(out)), "invalid JSON")
     assert_clean_error(run_cli("report", str(tmp_path / "missing.json"), "--out", str(out)), "not found")
     broken = tmp_path / "gate.json"
     broken.write_text(json.dumps({"judgekit_gate": 1, "passed": True, "checks": [{"name": 1}]}))

@@ -132,7 +132,13 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.errors import ConfigError
     from judgekit.gate import gate, junit_xml, markdown_summary, terminal_lines
     from judgekit.io import atomic_write_json, atomic_write_text, check_writable
+    from judgekit.overwrite import check_no_overwrite
 
+    check_no_overwrite(
+        [(f"--{name}", getattr(args, name)) for name in ("candidate", "baseline", "config")]
+        + [("--drift-scores", args.drift_scores)],
+        [(f"--{name}", getattr(args, name)) for name in ("junit", "summary", "json", "report", "cache")],
+    )
     if args.plan:
         return _plan(args)
     planning = [f for f in ("drop", "sd", "alpha", "power") if getattr(args, f) is not None]

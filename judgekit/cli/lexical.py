@@ -110,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.errors import ConfigError
     from judgekit.io import atomic_write_text, check_writable
     from judgekit.lexical import WordNetMissingWarning
+    from judgekit.overwrite import check_no_overwrite
 
+    check_no_overwrite(
+        [("--predictions", args.predictions), ("--references", args.references)], [("--out", args.out)]
+    )
     out_path = Path(args.out) if args.out else None
     if out_path is not None:
         check_writable(out_path, "--out")

@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.probe import aprobe, load_probe_texts, terminal_lines
     from judgekit.scoring import ScoreSettings
 
+    _check_paths(args)
     api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
     if args.api_key_env and not api_key:
         raise ConfigError(f"--api-key-env: environment variable {args.api_key_env} is not set")
@@ -154,6 +155,18 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(args.out, box[0])
     print("\n".join(terminal_lines(box[0])))
     return 0
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Before any work: neither --out nor --cache is one of the files the probe reads, nor each other."""
+    from judgekit.overwrite import check_no_overwrite, folder_files
+
+    names = ("dataset", "responses", "responses_a", "responses_b", "self_responses", "probe_texts")
+    inputs = [("--" + name.replace("_", "-"), getattr(args, name)) for name in names]
+    if args.reference_judge and args.reference_judge.endswith((".yaml", ".yml")):
+        inputs.append(("--reference-judge", args.reference_judge))
+    inputs += folder_files(args.rubric, "--rubric")
+    check_no_overwrite(inputs, [("--out", args.out), ("--cache", args.cache)])
 
 
 def _reference_judge(spec: str | None) -> Any:

@@ -330,6 +330,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.scoring import _default_log_path, score
     from judgekit.summary import print_score_summary
 
+    _check_paths(args)
     settings = _settings(args, endpoint(args))
     cache = cache_choice(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
@@ -371,6 +372,30 @@ def run(args: argparse.Namespace) -> int:
         _print_extras(result)
     write_run_report(args, args.out, args.quiet)
     return 0
+
+
+#: The options that name files the run reads.
+_INPUTS = ("dataset", "responses", "responses_a", "responses_b", "references", "panel", "router")
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Before any work: no output (score file, run log, report, estimate, cache) is an input or another
+    output."""
+    from pathlib import Path
+
+    from judgekit.overwrite import check_no_overwrite, folder_files
+    from judgekit.runlog import default_log_path
+
+    log = args.log or (default_log_path(Path(args.out)) if args.out else None)
+    inputs = [("--" + name.replace("_", "-"), getattr(args, name)) for name in _INPUTS]
+    outputs = [
+        ("--out", args.out),
+        ("--log" if args.log else "the run log", log),
+        ("--report", args.report),
+        ("--out-estimate", args.out_estimate),
+        ("--cache", args.cache),
+    ]
+    check_no_overwrite([*inputs, *folder_files(args.rubric, "--rubric")], outputs)
 
 
 def _pct(estimate: dict[str, Any] | None) -> str:

@@ -166,8 +166,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from judgekit.io import atomic_write_text, check_writable
+    from judgekit.overwrite import check_no_overwrite
     from judgekit.validate import format_report, validate
 
+    check_no_overwrite(
+        [("--judge", args.judge), ("--human", args.human), ("--responses", args.responses)],
+        [("--out", args.out), ("--report", args.report)],
+    )
     if args.out:
         check_writable(args.out, "--out")
     check_report(args, {"--out": args.out})

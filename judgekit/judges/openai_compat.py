@@ -96,6 +96,22 @@ def connection_error(err: BaseException) -> TransientError:
     return TransientError("connection", f"{connection_detail(err)} ({type(err).__name__})")
 
 
+def chat_url(api_base: str) -> tuple[str, str | None]:
+    """The chat endpoint under ``api_base`` (its query string, e.g. ``?api-version=``, kept at the end) without
+    the URL's ``user:password@``, and those credentials as HTTP Basic (aiohttp refuses them in the URL beside
+    an Authorization header)."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(api_base.strip())
+    userinfo, _, host = parts.netloc.rpartition("@")
+    url = urlunsplit((parts.scheme, host, parts.path.rstrip("/") + "/chat/completions", parts.query, ""))
+    if not userinfo:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return url, base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+
+
 class OpenAICompatJudge(EndpointIdentity):
     """Posts ``/chat/completions`` with aiohttp: one session per event loop whose connector keeps as many
     connections alive as calls were in flight (at most ``concurrency`` if given); :meth:`aclose` closes it at
@@ -115,9 +131,10 @@ class OpenAICompatJudge(EndpointIdentity):
         self.model = model
         self.api_base = check_api_base(api_base)
         self.endpoint = self.api_base
-        self._url = self.api_base.rstrip("/") + "/chat/completions"
+        self._url, basic = chat_url(self.api_base)
         key = api_key or os.environ.get("OPENAI_API_KEY") or "no-key"
-        self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        auth = f"Basic {basic}" if basic else f"Bearer {key}"
+        self._headers = {"Authorization": auth, "Content-Type": "application/json"}
         # An OpenAI-compatible server of unknown ability: the OpenAI form is the common denominator.
         self.structured: Literal["json_schema", "json_object", "none"] = (
             "json_schema" if structured == "auto" else structured

@@ -13,7 +13,7 @@ from typing import Any
 from judgekit.errors import ConfigError, InputError
 from judgekit.label.queue import Queue, annotator_order, overlap_set
 from judgekit.label.store import LabelStore
-from judgekit.label.task import LabelTask, build_task, same_file
+from judgekit.label.task import LabelTask, build_task
 
 
 @dataclass
@@ -88,16 +88,17 @@ def select(task: LabelTask, opts: LabelOptions, score_file: Any) -> list[Any]:
 
 
 def _check_paths(opts: LabelOptions) -> None:
+    from judgekit.overwrite import check_no_overwrite
+
     labels = Path(opts.labels)
-    for name, path in (
+    inputs = [
         ("--dataset", opts.dataset),
         ("--responses", opts.responses),
         ("--responses-a", opts.responses_a),
         ("--responses-b", opts.responses_b),
         ("--scores", opts.scores),
-    ):
-        if path is not None and same_file(path, labels):
-            raise ConfigError(f"--labels {labels} is the {name} file; labels go to a file of their own")
+    ]
+    check_no_overwrite(inputs, [("--labels", labels)])  # labels go to a file of their own
     if labels.exists() and not labels.is_file():
         raise ConfigError(f"--labels {labels}: not a file")
     if not labels.parent.is_dir():
@@ -118,8 +119,10 @@ def prepare(opts: LabelOptions) -> Any:
     score_file = None
     if opts.scores is not None:
         from judgekit.results import load_score_file
+        from judgekit.score_reader import check_score_values
 
         score_file = load_score_file(opts.scores)
+        check_score_values(score_file, str(opts.scores))  # as every command that reads score files
     picks = select(task, opts, score_file)
     probability = {p.id: p.probability for p in picks}
     chosen = [p.id for p in picks]

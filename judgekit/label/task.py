@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from judgekit.data import Item
@@ -140,11 +139,3 @@ def build_task(rubric: Rubric, items: list[Item], responses: dict[str, Any]) -> 
         kind = "checklist" if any(it.aspects for it in items) else "scale"
         options = _options(rubric)
     return LabelTask(rubric, kind, {it.id: it for it in items}, responses, options)
-
-
-def same_file(a: str | Path, b: str | Path) -> bool:
-    pa, pb = Path(a), Path(b)
-    try:
-        return pa.exists() and pb.exists() and pa.samefile(pb)
-    except OSError:
-        return False

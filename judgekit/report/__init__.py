@@ -105,8 +105,12 @@ def _sections(item: ReportInput, k: int) -> tuple[str, str | None]:
     return o.compare_sections(item, d, salt), None
 
 
-def build_report(inputs: Sequence[Source], scores: str | Path | None = None) -> str:
-    """The report's HTML for ``inputs`` (at least one); ``scores``: the judge's score file for labels files."""
+def build_report(
+    inputs: Sequence[Source], scores: str | Path | None = None, out: str | Path | None = None
+) -> str:
+    """The report's HTML for ``inputs`` (at least one); ``scores``: the judge's score file for labels files;
+    ``out``, the file it is for, must be none of the files read (an input, or the run log, dataset, responses
+    or score files read beside one)."""
     if not inputs:
         raise InputError("report: give at least one input file")
     # A large score file is hundreds of thousands of live objects, all kept until the page is written, and
@@ -115,14 +119,19 @@ def build_report(inputs: Sequence[Source], scores: str | Path | None = None) -> 
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build(inputs, scores)
+        return _build(inputs, scores, out)
     finally:
         if paused:
             gc.enable()
 
 
-def _build(inputs: Sequence[Source], scores: str | Path | None = None) -> str:
+def _build(inputs: Sequence[Source], scores: str | Path | None, out: str | Path | None) -> str:
     items = [load_input(src, k, scores) for k, src in enumerate(inputs)]
+    if out is not None:
+        from judgekit.overwrite import check_no_overwrite
+
+        read = [(f"a file read for input {k + 1}", p) for k, it in enumerate(items) for p in it.read]
+        check_no_overwrite(read, [("the report", out)])
     summary_rows = "".join(
         f'<tr><td><a href="#in{k}">{esc(it.label)}</a></td><td>{esc(_KIND_TITLE[it.kind])}</td>'
         f"<td>{_verdict(it)}</td></tr>"
@@ -167,8 +176,11 @@ def _build(inputs: Sequence[Source], scores: str | Path | None = None) -> str:
 def write_report(inputs: Sequence[Source], out: str | Path, scores: str | Path | None = None) -> Path:
     """Build the report and write it to ``out`` atomically (never a partial file); returns the path."""
     from judgekit.io import atomic_write_text, check_writable
+    from judgekit.overwrite import check_no_overwrite
 
+    paths = [(f"input {k}", src) for k, src in enumerate(inputs, 1) if isinstance(src, str | Path)]
+    check_no_overwrite([*paths, ("scores", scores)], [("the report", out)])
     check_writable(out)
-    html = build_report(inputs, scores)
+    html = build_report(inputs, scores, out)
     atomic_write_text(out, html)
     return Path(out)

@@ -1,11 +1,8 @@
 """Reading the report's inputs: each file is a score file, a validate report, a gate result or a compare
 result, told apart by the keys each one always has.
 
-A score file's questions stay plain dicts (``ReportInput.questions``): a large file has tens of thousands of
-aspect objects, and building a pydantic model for each costs more than the rest of the report. They are
-checked against the declared types of ``QuestionResult`` / ``AspectResult`` by a cheap strict pass; anything
-that pass does not accept goes through full pydantic validation, so a bad file fails with pydantic's one-line
-message and a file pydantic would coerce (e.g. a number written as a string) still loads.
+A score file is read as every command reads one (:mod:`judgekit.score_reader`): duplicate keys, NaN and
+off-scale scores refused; its questions stay plain checked dicts (``ReportInput.questions``).
 """
 
 from __future__ import annotations
@@ -18,8 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judgekit.errors import InputError
+from judgekit.io import read_json_large
 from judgekit.results import ScoreFile
-from judgekit.results import _from_plain_lamp_qa as from_plain_lamp_qa
+from judgekit.score_reader import Row as Row
+from judgekit.score_reader import check_values, invalid, rows_of, score_parts, without_questions
 
 if TYPE_CHECKING:
     # Imported only for an input of their kind: judgekit.validate pulls in scipy.stats (about a second),
@@ -70,11 +69,6 @@ if TYPE_CHECKING:
     Loaded = ScoreFile | AgreementReport | GateResult | CompareResult | LabelsInput | SelectResult
 
 
-#: One question of a score file as the report reads it: QuestionResult's fields, its ``details`` a list of
-#: AspectResult-shaped dicts; optional keys may be absent (read them with ``.get`` and the model's default).
-Row = dict[str, Any]
-
-
 @dataclass
 class ReportInput:
     """One input, loaded, with what the report needs from beside it (the run log, paired score files).
@@ -91,6 +85,8 @@ class ReportInput:
     log_note: str | None = None
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     paired_diffs: list[float] | None = None
+    #: every file read for this input, besides it (the run log, dataset, responses, the gate's score files)
+    read: list[Path] = field(default_factory=list)
 
 
 def detect_kind(raw: Any) -> Kind | None:
@@ -110,112 +106,6 @@ def detect_kind(raw: Any) -> Kind | None:
     return None
 
 
-_STATUS = ("scored", "unscored")
-
-
-def _num(x: Any) -> bool:
-    return type(x) is float or type(x) is int
-
-
-def _opt_num(x: Any) -> bool:
-    return x is None or type(x) is float or type(x) is int
-
-
-def _opt_str(x: Any) -> bool:
-    return x is None or type(x) is str
-
-
-def _num_map(m: Any, nullable: bool) -> bool:
-    """None, or a dict of str to numbers (or None where ``nullable``)."""
-    if m is None:
-        return True
-    if type(m) is not dict:
-        return False
-    check = _opt_num if nullable else _num
-    return all(type(k) is str and check(v) for k, v in m.items())
-
-
-def _unit_ok(a: Any) -> bool:
-    """An aspect dict holds exactly the types AspectResult declares (extra keys allowed, as there)."""
-    if type(a) is not dict:
-        return False
-    get = a.get
-    score = get("score")
-    if type(get("aspect")) is not str or not (score is None or type(score) is float or type(score) is int):
-        return False
-    if not (_opt_str(get("reason")) and _opt_str(get("method")) and get("status", "scored") in _STATUS):
-        return False
-    if "samples" in a:
-        samples = a["samples"]
-        if type(samples) is not list:
-            return False
-        for x in samples:
-            if not (x is None or type(x) is float or type(x) is int):
-                return False
-    if "fields" in a:
-        fields = a["fields"]
-        if type(fields) is not dict or not all(type(k) is str for k in fields):
-            return False
-    judges = get("judges")
-    return judges is None or _num_map(judges, True)
-
-
-def _rows_ok(rows: Any) -> bool:
-    """Whether every question holds exactly the types QuestionResult declares, strictly (no coercion)."""
-    if type(rows) is not list:
-        return False
-    for q in rows:
-        if type(q) is not dict:
-            return False
-        get = q.get
-        score, details = get("score"), get("details")
-        if type(get("id")) is not str or type(details) is not list or "score" not in q:
-            return False
-        if not (score is None or type(score) is float or type(score) is int):
-            return False
-        if not (
-            _num(get("coverage", 0.0)) and type(get("scored", 0)) is int and type(get("total", 0)) is int
-        ):
-            return False
-        if not (
-            _opt_str(get("category")) and _num_map(get("lexical"), False) and _num_map(get("judges"), True)
-        ):
-            return False
-        for a in details:
-            if not _unit_ok(a):
-                return False
-    return True
-
-
-def _rows_of(sf: ScoreFile) -> list[Row]:
-    return [q.model_dump() for q in sf.per_question_scores]
-
-
-def _without_questions(sf: ScoreFile) -> ScoreFile:
-    return sf.model_copy(update={"per_question_scores": []})
-
-
-def _invalid(kind: Kind, where: str, err: ValidationError) -> InputError:
-    first = err.errors()[0]
-    loc = ".".join(str(x) for x in first["loc"])
-    return InputError(f"{where}: not a valid {kind} file: field {loc!r}: {first['msg']}")
-
-
-def read_score(raw: dict[str, Any], where: str) -> tuple[ScoreFile, list[Row]]:
-    """A score file's mapping as (the file without its questions, its questions as checked rows)."""
-    if "coverage" not in raw and isinstance(raw.get("per_question_scores"), list):
-        raw = from_plain_lamp_qa(raw)
-    rows = raw.get("per_question_scores")
-    try:
-        if _rows_ok(rows):
-            return ScoreFile.model_validate({**raw, "per_question_scores": []}), cast("list[Row]", rows)
-        # pydantic names the first problem, or accepts what it can coerce.
-        full = ScoreFile.model_validate(raw)
-    except ValidationError as err:
-        raise _invalid("score", where, err) from None
-    return _without_questions(full), _rows_of(full)
-
-
 def _from_raw(kind: Kind, raw: dict[str, Any], where: str) -> Loaded:
     """A validate report, gate result or compare result from its mapping."""
     try:
@@ -233,12 +123,13 @@ def _from_raw(kind: Kind, raw: dict[str, Any], where: str) -> Loaded:
             return SelectResult.model_validate(raw)
         return CompareResult.model_validate(raw)
     except ValidationError as err:
-        raise _invalid(kind, where, err) from None
+        raise invalid(kind, where, err) from None
 
 
 def _from_mapping(raw: dict[str, Any], kind: Kind, where: str, label: str, path: Path | None) -> ReportInput:
     if kind == "score":
-        head, rows = read_score(raw, where)
+        head, rows = score_parts(raw, where)
+        check_values(head, rows, where)
         return ReportInput(kind, label, head, path=path, questions=rows)
     return ReportInput(kind, label, _from_raw(kind, raw, where), path=path)
 
@@ -250,7 +141,7 @@ def load_input(
     score file to set beside a labels file."""
     if isinstance(source, ScoreFile):
         label = f"score file {index + 1}"
-        return ReportInput("score", label, _without_questions(source), questions=_rows_of(source))
+        return ReportInput("score", label, without_questions(source), questions=rows_of(source))
     if isinstance(source, CompareResult):
         return ReportInput("compare", f"compare result {index + 1}", source)
     if isinstance(source, BaseModel):
@@ -273,14 +164,7 @@ def load_input(
 
     if is_labels_file(path):
         return ReportInput("labels", path.name, load_labels(path, scores), path=path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a JSON file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path}: not valid JSON ({err})") from None
+    raw = read_json_large(path)
     kind = detect_kind(raw)
     if kind is None:
         raise InputError(
@@ -292,7 +176,7 @@ def load_input(
         _attach_log(item, item.data)
         _attach_texts(item, item.data)
     elif item.kind == "gate":
-        item.paired_diffs = _paired_diffs(cast("GateResult", item.data), path.parent)
+        item.paired_diffs = _paired_diffs(cast("GateResult", item.data), path.parent, item.read)
     return item
 
 
@@ -318,6 +202,7 @@ def _attach_log(item: ReportInput, sf: ScoreFile) -> None:
     if item.path is not None:
         candidates.append(item.path.stem + ".log.jsonl")
     log = next((p for p in (_resolve(c, near) for c in candidates) if p is not None), None)
+    item.read += [log] if log is not None else []
     if log is None:
         item.log_note = "no run log found beside the score file: judges' raw answers are not shown"
         return
@@ -342,6 +227,7 @@ def _attach_texts(item: ReportInput, sf: ScoreFile) -> None:
     near = item.path.parent if item.path else None
     ds = _resolve((inputs.get("dataset") or {}).get("path"), near)
     rs = _resolve((inputs.get("responses") or {}).get("path"), near)
+    item.read += [p for p in (ds, rs) if p is not None]
     if ds is None and rs is None:
         return
     from judgekit.data import load_dataset, load_responses
@@ -359,12 +245,13 @@ def _attach_texts(item: ReportInput, sf: ScoreFile) -> None:
         item.texts = {}
 
 
-def _paired_diffs(g: GateResult, near: Path) -> list[float] | None:
+def _paired_diffs(g: GateResult, near: Path, read: list[Path]) -> list[float] | None:
     """Every paired question's score difference (candidate - baseline), from the score files the gate read."""
     cand = _resolve((g.inputs.get("candidate") or {}).get("path"), near)
     base = _resolve((g.inputs.get("baseline") or {}).get("path"), near)
     if cand is None or base is None:
         return None
+    read += [cand, base]
     try:
         c, b = _scores_by_id(cand), _scores_by_id(base)
     except InputError:
@@ -378,10 +265,7 @@ def _paired_diffs(g: GateResult, near: Path) -> list[float] | None:
 
 
 def _scores_by_id(path: Path) -> dict[str, float | None]:
-    from judgekit.io import read_json
+    from judgekit.score_reader import read_score_file
 
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: not a score file")
-    _, rows = read_score(raw, str(path))
+    _, rows = read_score_file(path)
     return {q["id"]: q["score"] for q in rows}

@@ -41,8 +41,11 @@ def load_labels(path: Path, scores: str | Path | None) -> LabelsInput:
     pairs = None
     if scores is not None:
         from judgekit.results import load_score_file
+        from judgekit.score_reader import check_score_values
 
-        pairs = judge_vs_human(read_rows(path), load_score_file(scores))
+        score_file = load_score_file(scores)
+        check_score_values(score_file, str(scores))  # as every command that reads score files
+        pairs = judge_vs_human(read_rows(path), score_file)
     return LabelsInput(summarize(path), pairs, None if scores is None else str(scores))
 
 

@@ -61,8 +61,11 @@ def load_judge(
     data = read_json_or_jsonl(path)
     if isinstance(data, dict) and isinstance(data.get("per_question_scores"), list):
         from judgekit.results import load_score_file
+        from judgekit.score_reader import check_score_values
 
-        return _judge_from_scores(load_score_file(path), str(path), level)
+        scores = load_score_file(path)
+        check_score_values(scores, str(path))  # as every command that reads score files
+        return _judge_from_scores(scores, str(path), level)
     if level == "aspect":
         raise ConfigError("--level aspect needs a judgekit score file as --judge")
     rows = rows_of(path, data)
