@@ -33,16 +33,27 @@ def gold(item: str) -> str:
     return "1" if int(item[1:]) % 2 == 0 else "2"
 
 
-def script(server: ScriptedServer, judge: Callable[[str, bool], str]) -> None:
+def as_json(winner: str) -> str:
+    return json.dumps({"winner": winner})
+
+
+def mtbench_text(winner: str) -> str:
+    """The MT-Bench way: an explanation, then [[A]] (first shown), [[B]] (second) or [[C]] (tie)."""
+    return "Both answers are short. Verdict: " + {"first": "[[A]]", "second": "[[B]]", "tie": "[[C]]"}[winner]
+
+
+def script(
+    server: ScriptedServer, judge: Callable[[str, bool], str], answer: Callable[[str], str] = as_json
+) -> None:
     """``judge(item, a_first)`` -> "first" / "second" / "tie"; A is shown first in the original order."""
 
     def reply(request: dict[str, Any]) -> Reply:
         text = user_message(request)
         m = _PAIR.search(text)
         if m is None:
-            return Reply(content=json.dumps({"winner": "tie"}))
+            return Reply(content=answer("tie"))
         a_first = text.index("Alpha answer") < text.index("Beta answer")
-        return Reply(content=json.dumps({"winner": judge(m.group(1), a_first)}))
+        return Reply(content=answer(judge(m.group(1), a_first)))
 
     server.add_rule(None, reply)
 
@@ -108,8 +119,9 @@ def correctness(name: str, ids: list[str]) -> np.ndarray[Any, np.dtype[np.float6
     """Each pair's share of orders judged right, known from the judge's construction."""
     if name == "biased":
         return np.full(len(ids), 0.5)
-    if name == "mid":
-        return np.array([0.0 if int(i[1:]) % 3 == 0 else 1.0 for i in ids])
+    if name in ("mid", "mt"):
+        every = 3 if name == "mid" else 4
+        return np.array([0.0 if int(i[1:]) % every == 0 else 1.0 for i in ids])
     return np.ones(len(ids))
 
 
@@ -139,9 +151,19 @@ def test_pairwise_select_chooses_the_accurate_judge(setup: dict[str, Any]) -> No
     assert set(test) <= items_called(setup["servers"]["good"])
 
 
-def test_dev_accuracy_equals_validate_pairwise_by_hand(setup: dict[str, Any]) -> None:
-    assert run_cli(*args(setup), env=ENV).returncode == 0
+@pytest.mark.parametrize("group", [None, "doc"])
+def test_dev_accuracy_equals_validate_pairwise_by_hand(setup: dict[str, Any], group: str | None) -> None:
+    by_group: list[str] = []
+    if group is not None:  # six documents of 8 pairs each: whole documents are resampled and split
+        ids = [f"p{k:03d}" for k in range(N)]
+        rows = "".join(f"{i},d{int(i[1:]) % 6},{gold(i)}\n" for i in ids)
+        setup["paths"]["human"].write_text("id,doc,label\n" + rows)
+        by_group = ["--group", group]
+    assert run_cli(*args(setup, *by_group), env=ENV).returncode == 0
     r = json.loads(setup["out"].read_text())
+    if group is not None:
+        docs = {side: {int(i[1:]) % 6 for i in r["split"][side]} for side in ("dev", "test")}
+        assert not docs["dev"] & docs["test"]
     for c in r["candidates"]:
         scores = json.loads(Path(c["score_file"]).read_text())
         rows = [
@@ -157,7 +179,7 @@ def test_dev_accuracy_equals_validate_pairwise_by_hand(setup: dict[str, Any]) ->
         out = setup["tmp"] / f"{c['name']}.validate.json"
         proc = run_cli(
             "validate", "--pairwise", "--judge", str(verdicts), "--human", str(setup["paths"]["human"]),
-            "--allow-missing", "--n-boot", str(N_BOOT), "--seed", "0", "--out", str(out),
+            "--allow-missing", "--n-boot", str(N_BOOT), "--seed", "0", "--out", str(out), *by_group,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         acc = json.loads(out.read_text())["pairwise"]["figures"]["accuracy"]
@@ -234,3 +256,71 @@ def test_mixed_pairwise_and_single_rubrics_are_refused(setup: dict[str, Any]) ->
     proc = run_cli(*args(setup), env=ENV)
     assert_clean_error(proc, "pairwise and single-response rubrics cannot be compared")
     assert not setup["out"].exists()
+
+
+def test_pairwise_race_stops_the_position_biased_judge_and_rerun_is_free(setup: dict[str, Any]) -> None:
+    proc = run_cli(*args(setup, "--race"), env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(setup["out"].read_text())
+    rows = {c["name"]: c for c in r["candidates"]}
+    n_dev = len(r["split"]["dev"])
+    first_round = r["race"]["rounds"][0]
+    # biased is 0.5 on every pair, good 1.0: the difference is -0.5 in every resample, so it stops at once
+    assert rows["biased"]["stopped_after"] == first_round < n_dev
+    assert len(items_called(setup["servers"]["biased"])) == first_round
+    assert rows["biased"]["calls"] == 2 * first_round  # both orders of each pair
+    assert rows["biased"]["calls_saved"] == 2 * (n_dev - first_round)
+    assert r["chosen"]["name"] == "good"
+    before = {n: len(s.calls) for n, s in setup["servers"].items()}
+    again = run_cli(*args(setup, "--race"), env=ENV)
+    assert again.returncode == 0, again.stderr
+    assert {n: len(s.calls) for n, s in setup["servers"].items()} == before
+    assert json.loads(setup["out"].read_text())["chosen"] == r["chosen"]
+
+
+def test_half_a_pair_of_response_files_and_later_turns_are_refused(setup: dict[str, Any]) -> None:
+    a = args(setup)
+    k = a.index("--responses-b")
+    proc = run_cli(*(a[:k] + a[k + 2 :]), env=ENV)
+    assert_clean_error(proc, "give both --responses-a and --responses-b")
+    mt = setup["tmp"] / "mt.json"
+    conv = [{"role": "user", "content": "Pair p000 asks one."}, {"role": "assistant", "content": "x"},
+            {"role": "user", "content": "Then another."}, {"role": "assistant", "content": "y"}]  # fmt: skip
+    mt.write_text(json.dumps([
+        {"question_id": 1, "model_a": "m1", "model_b": "m2", "conversation_a": conv, "conversation_b": conv,
+         "turn": t, "winner": "model_a"} for t in (1, 2)
+    ]))  # fmt: skip
+    p = setup["paths"]
+    proc = run_cli(
+        "select", "--candidates", str(setup["candidates"]), "--dataset", str(mt), "--human", str(p["human"]),
+        "--out", str(setup["out"]), env=ENV,
+    )  # fmt: skip
+    assert_clean_error(proc, "single-turn pairs only")
+    assert not setup["out"].exists() and not (setup["tmp"] / "select.work").exists()
+    assert all(not s.calls for s in setup["servers"].values())
+
+
+def test_mtbench_pairwise_rubric_is_a_candidate(
+    setup: dict[str, Any], make_server: Callable[..., ScriptedServer]
+) -> None:
+    """A free-text MT-Bench judge ([[A]]/[[B]]) competes with JSON pairwise judges; its accuracy is known."""
+    server = make_server()
+    script(server, knows(4), mtbench_text)
+    entries = [
+        {"name": "mt", "server": server, "price": 0.1, "extra": {"rubric": "mtbench_pairwise"}},
+        {
+            "name": "biased",
+            "server": setup["servers"]["biased"],
+            "price": 0.1,
+            "extra": {"rubric": "pairwise"},
+        },
+    ]
+    candidates_yaml(setup["candidates"], entries)
+    proc = run_cli(*args(setup), env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(setup["out"].read_text())
+    rows = {c["name"]: c for c in r["candidates"]}
+    dev = r["split"]["dev"]
+    assert rows["mt"]["dev"]["value"] == pytest.approx(correctness("mt", dev).mean(), abs=1e-12)
+    assert rows["mt"]["position_consistency"]["value"] == 1.0
+    assert r["chosen"]["name"] == "mt"

@@ -63,20 +63,20 @@ def pair_agreement(
     if acc is None:
         raise InputError(f"{verdicts}: accuracy is not defined here")
     options = PairwiseOptions(
-        group,
-        "id",
-        "annotator",
-        "label",
-        [group] if group else [],
-        "auto",
-        None,
-        True,
-        False,
-        0,
-        seed,
-        0.95,
-        0,
-    )
+        group=group,
+        id_field="id",
+        annotator_field="annotator",
+        label_field="label",
+        meta_fields=[group] if group else [],
+        human_format="auto",
+        annotators=None,
+        allow_missing=True,
+        invalid_agree=False,
+        n_boot=0,
+        seed=seed,
+        confidence=0.95,
+        top=0,
+    )  # validate()'s own settings for --pairwise: the same matching as the call above
     items, _ = pairwise_items(verdicts, human, options)
     gold = [normalize_preference(g) for g in items.gold]
     orders = [items.original] + ([items.swapped] if items.swapped is not None else [])

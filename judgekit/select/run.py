@@ -76,7 +76,7 @@ def _load_pairs(dataset: Path, pair_files: tuple[Path, Path] | None) -> Inputs:
             raise InputError(f"{dataset}: item {item.id!r} is a later turn of a conversation; select judges "
                              "single-turn pairs only")  # fmt: skip
         rows[item.id] = {
-            **{k: v for k, v in item.fields.items() if k not in ("history", "turn", "votes")},
+            **{k: v for k, v in item.fields.items() if k not in ("history", "turn", "turns", "votes")},
             "id": item.id,
         }
     return Inputs(dataset, rows, {}, dict(pairs))
