@@ -324,3 +324,13 @@ def test_mtbench_pairwise_rubric_is_a_candidate(
     assert rows["mt"]["dev"]["value"] == pytest.approx(correctness("mt", dev).mean(), abs=1e-12)
     assert rows["mt"]["position_consistency"]["value"] == 1.0
     assert r["chosen"]["name"] == "mt"
+
+
+def test_pairwise_dry_run_prices_without_calls(setup: dict[str, Any]) -> None:
+    proc = run_cli(*args(setup, "--dry-run"), env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert "dev judgments priced per 1,000" in proc.stdout
+    assert all(name in proc.stdout for name in ("good", "mid", "biased"))
+    assert "unknown price" not in proc.stdout  # every candidate has a price in the candidates file
+    assert not setup["out"].exists() and not (setup["tmp"] / "select.work").exists()
+    assert all(not s.calls for s in setup["servers"].values())
