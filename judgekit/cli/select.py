@@ -41,6 +41,8 @@ examples:
       --human labels.csv --out select.json --margin 0.05 --race
   judgekit select --candidates candidates.yaml --dataset data.json --responses resp.json \\
       --human labels.csv --group doc --metric kendall_per_group --budget 0.5 --out select.json
+  judgekit select --candidates pairwise.yaml --dataset pairs.json --responses-a a.json \\
+      --responses-b b.json --human preferences.csv --out select.json     # pairwise rubrics: accuracy
   judgekit select --candidates candidates.yaml --dataset data.json --responses resp.json \\
       --human labels.csv --out select.json --dry-run        # price every candidate, no call
   judgekit select --candidates candidates.yaml --dataset data.json --responses resp.json \\
@@ -56,7 +58,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     io = p.add_argument_group("inputs and outputs")
     io.add_argument("--candidates", required=True, metavar="YAML", help="the candidates (see above)")
     io.add_argument("--dataset", required=True, help="the items (any format score reads)")
-    io.add_argument("--responses", required=True, help="the responses to judge (any format score reads)")
+    io.add_argument("--responses", default=None, help="the responses to judge (any format score reads)")
+    io.add_argument(
+        "--responses-a", type=Path, default=None, metavar="FILE", help="pairwise rubrics: the first system's"
+    )
+    io.add_argument(
+        "--responses-b",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="pairwise rubrics: the second system's (without -a/-b the dataset must hold both, as for score)",
+    )
     io.add_argument("--human", required=True, metavar="LABELS", help="human labels of the items")
     io.add_argument("--out", required=True, type=Path, help="select.json to write")
     io.add_argument(
@@ -65,9 +77,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = p.add_argument_group("choice")
     c.add_argument(
         "--metric",
-        default="spearman",
+        default="auto",
         help="pearson, spearman (default), kendall, the same with _per_group (needs --group), or kappa "
-        "(quadratic-weighted Cohen's kappa of the rounded scores)",
+        "(quadratic-weighted Cohen's kappa of the rounded scores); accuracy (the default and only one for "
+        "pairwise rubrics: validate --pairwise's accuracy, both orders)",
     )
     c.add_argument("--group", default=None, metavar="FIELD", help="label field holding each item's group")
     c.add_argument("--test-share", type=float, default=0.3, help="share of the items held out (default 0.3)")
@@ -103,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.select.select import dry_run
 
     opts = SelectOptions(
-        candidates=Path(args.candidates), dataset=Path(args.dataset), responses=Path(args.responses),
+        candidates=Path(args.candidates), dataset=Path(args.dataset), responses=Path(args.responses) if args.responses else None,
+        responses_a=args.responses_a, responses_b=args.responses_b,
         human=Path(args.human), out=args.out, metric=args.metric, group=args.group, test_share=args.test_share,
         budget=args.budget, margin=args.margin, race=args.race, seed=args.seed, n_boot=args.n_boot,
         cache=cache_choice(args), propose=args.propose, proposer=args.proposer,

@@ -60,8 +60,10 @@ def select_sections(item: ReportInput, r: SelectResult, salt: str) -> str:
         "Dev agreement against cost (frontier in blue, chosen ringed)",
         "select-frontier",
     )
+    pairs = any(x.position_consistency is not None for x in r.candidates)  # pairwise rubrics
     body += table(
-        ["candidate", "dev", "CI", "n", "$ / 1k", "unscored", "frontier", "stopped after", "calls saved"],
+        ["candidate", "dev", "CI", "n", "$ / 1k", "unscored", "frontier", "stopped after", "calls saved"]
+        + (["position consistency"] if pairs else []),
         [
             (
                 esc(x.name),
@@ -74,6 +76,7 @@ def select_sections(item: ReportInput, r: SelectResult, salt: str) -> str:
                 num(x.stopped_after),
                 num(x.calls_saved),
             )
+            + ((num(x.position_consistency.value if x.position_consistency else None),) if pairs else ())
             for x in r.candidates
         ],
     )

@@ -38,10 +38,8 @@ class Agreement:
 
 
 def check_metric(metric: str, group: str | None) -> None:
-    if metric == "accuracy":
-        raise ConfigError("--metric accuracy (pairwise rubrics) is not supported by select yet")
-    if metric not in METRICS:
-        raise ConfigError(f"--metric: unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    if metric not in (*METRICS, "accuracy"):
+        raise ConfigError(f"--metric: unknown metric {metric!r}; choose from {', '.join(METRICS)}, accuracy")
     if metric.endswith("_per_group") and group is None:
         raise ConfigError(f"--metric {metric} needs --group")
 
@@ -62,6 +60,9 @@ def agreement(
     """``validate`` of the score file ``scores`` against ``human``, read at ``metric``."""
     from judgekit.validate import validate
 
+    if metric == "accuracy":
+        return _pair_agreement(scores, human, group, n_boot, seed)
+
     report = validate(scores, human, group=group, allow_missing=True, n_boot=n_boot, seed=seed, ceiling=False)
     if len(report.dimensions) != 1:
         raise InputError(f"{human}: labels for several dimensions; select needs one")
@@ -76,3 +77,14 @@ def agreement(
     if items is None:
         raise InputError(f"{scores}: validate reported no matched items")
     return Agreement(figure, list(items.ids), list(items.judge), list(items.human), dim.scale)
+
+
+def _pair_agreement(scores: Path, human: str | Path, group: str | None, n_boot: int, seed: int) -> Agreement:
+    """Pairwise rubrics: ``validate --pairwise`` of the score file's verdicts; ``judge`` holds each pair's
+    correctness and ``human`` the 1 it would be if the judge agreed in every order."""
+    from judgekit.results import load_score_file
+    from judgekit.select.pairwise import pair_agreement, write_verdicts
+
+    verdicts = write_verdicts(scores, load_score_file(scores))
+    figure, ids, correct = pair_agreement(verdicts, human, group, n_boot, seed)
+    return Agreement(figure, ids, correct, [1.0] * len(ids), None)

@@ -28,7 +28,10 @@ def format_result(r: SelectResult) -> str:
     width = max(len(c.name) for c in r.candidates)
     for c in r.candidates:
         mark = "*" if c.on_frontier else " "
-        stop = f"  stopped after {c.stopped_after} (saved {c.calls_saved} calls)" if c.stopped_after else ""
+        pc = f"  position consistency {_num(c.position_consistency.value)}" if c.position_consistency else ""
+        stop = pc + (
+            f"  stopped after {c.stopped_after} (saved {c.calls_saved} calls)" if c.stopped_after else ""
+        )
         lines.append(
             f"{mark} {c.name:<{width}}  {figure_text(c.dev):<34} {_cost(c.cost_per_1k):>10}  "
             f"unscored {c.parse_rate:.1%}  calls {c.calls}{stop}"

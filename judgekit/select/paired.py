@@ -35,6 +35,8 @@ def _statistic(metric: str, judge: FloatArray, human: FloatArray, groups: Sequen
     """The metric's point value, and its value under a (resamples x items) weight matrix."""
     from judgekit import stats as ag
 
+    if metric == "accuracy":  # judge = each pair's correctness: the accuracy is its (weighted) mean
+        return float(judge.mean()), lambda w: np.asarray((w @ judge) / w.sum(axis=1), dtype=np.float64)
     if metric == "kappa":
         points = scale or sorted(set(human))
         cats = {p: k for k, p in enumerate(points)}

@@ -45,6 +45,9 @@ class CandidateResult(_Model):
     completion_tokens: int = 0
     latency_s: float | None = Field(None, description="wall time per call of its dev runs")
     score_file: str | None = None
+    position_consistency: Figure | None = Field(
+        None, description="pairwise rubrics: share of dev pairs whose two orders agree, with its CI"
+    )
 
 
 class Pair(_Model):

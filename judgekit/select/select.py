@@ -15,6 +15,7 @@ from judgekit.select import paired
 from judgekit.select.agreement import Agreement, agreement, check_metric
 from judgekit.select.candidates import Candidate, load_candidates
 from judgekit.select.choose import Point, choose, frontier
+from judgekit.select.pairwise import position_consistency
 from judgekit.select.propose import Proposer, propose
 from judgekit.select.race import Race, race_dev
 from judgekit.select.result import CandidateResult, Chosen, SelectResult, Split, Variant
@@ -26,10 +27,10 @@ from judgekit.select.split import split_ids
 class SelectOptions:
     candidates: Path
     dataset: Path
-    responses: Path
+    responses: Path | None
     human: Path
     out: Path
-    metric: str = "spearman"
+    metric: str = "auto"  # spearman, or accuracy for pairwise rubrics
     group: str | None = None
     test_share: float = 0.3
     budget: float | None = None
@@ -43,6 +44,8 @@ class SelectOptions:
     proposer: str | None = None
     proposer_api_base: str | None = None
     proposer_api_key_env: str | None = None
+    responses_a: Path | None = None
+    responses_b: Path | None = None
 
     @property
     def variants_dir(self) -> Path:
@@ -71,15 +74,15 @@ class Prepared:
 def prepare(opts: SelectOptions, price_dir: Path) -> Prepared:
     """Every check that can fail before a call: options, candidates, inputs, labels, split, prices, paths.
     The pricing writes its subset files under ``price_dir``."""
-    check_metric(opts.metric, opts.group)
     for flag, value in (("--budget", opts.budget), ("--margin", opts.margin)):
         if value is not None and (not math.isfinite(value) or value < 0):
             raise ConfigError(f"{flag} must be a number of 0 or more")
     _check_paths(opts)
     candidates = load_candidates(opts.candidates)
-    _check_rubrics(candidates)
-    inputs = load_inputs(opts.dataset, opts.responses)
-    ids, groups = _labelled(opts, inputs)
+    pairwise = _check_rubrics(candidates, opts)
+    check_metric(opts.metric, opts.group)
+    inputs = load_inputs(opts.dataset, opts.responses, _pair_files(opts, pairwise))
+    ids, groups = _labelled(opts, inputs, pairwise)
     dev, test = split_ids(ids, opts.test_share, opts.seed, groups)
     prepared = Prepared(candidates, inputs, dev, test, groups, proposer=_proposer(opts))
     fresh = not price_dir.exists()
@@ -123,7 +126,8 @@ def _proposer(opts: SelectOptions) -> Proposer | None:
 
 
 def _check_paths(opts: SelectOptions) -> None:
-    inputs = {Path(p).resolve() for p in (opts.candidates, opts.dataset, opts.responses, opts.human)}
+    named = (opts.candidates, opts.dataset, opts.responses, opts.responses_a, opts.responses_b, opts.human)
+    inputs = {Path(p).resolve() for p in named if p is not None}
     outputs = (("--out", opts.out), ("--report", opts.report), ("work folder", opts.work),
                ("variants folder", opts.variants_dir))  # fmt: skip
     for flag, path in outputs:
@@ -136,24 +140,53 @@ def _check_paths(opts: SelectOptions) -> None:
         check_writable(opts.report, "--report")
 
 
-def _check_rubrics(candidates: list[Candidate]) -> None:
+def _check_rubrics(candidates: list[Candidate], opts: SelectOptions) -> bool:
+    """Whether the candidates judge pairs (all or none may); resolves ``--metric auto`` and checks it fits."""
     from judgekit.rubric import load_rubric
 
-    for c in candidates:
-        if load_rubric(c.rubric).pairwise:
-            raise ConfigError(f"candidate {c.name!r}: pairwise rubrics are not supported by select yet")
+    kinds = {c.name: load_rubric(c.rubric).pairwise for c in candidates}
+    pairwise = next(iter(kinds.values()))
+    for name, kind in kinds.items():
+        if kind != pairwise:
+            raise ConfigError(f"candidate {name!r}: pairwise and single-response rubrics cannot be compared")
+    if opts.metric == "auto":
+        opts.metric = "accuracy" if pairwise else "spearman"
+    if pairwise and opts.metric != "accuracy":
+        raise ConfigError(f"--metric {opts.metric}: pairwise rubrics are measured by accuracy")
+    if not pairwise and opts.metric == "accuracy":
+        raise ConfigError("--metric accuracy is for pairwise rubrics")
+    if pairwise and opts.propose:
+        raise ConfigError("--propose is not available for pairwise rubrics yet")
+    return pairwise
 
 
-def _labelled(opts: SelectOptions, inputs: Inputs) -> tuple[list[str], dict[str, str] | None]:
+def _pair_files(opts: SelectOptions, pairwise: bool) -> tuple[Path, Path] | None:
+    """The inputs as ``score`` takes them: --responses, or for pairs --responses-a/-b or a pair dataset."""
+    a, b = opts.responses_a, opts.responses_b
+    if not pairwise:
+        if a is not None or b is not None:
+            raise ConfigError("--responses-a/--responses-b are for pairwise rubrics (give --responses)")
+        if opts.responses is None:
+            raise ConfigError("give --responses (the responses to judge)")
+        return None
+    if opts.responses is not None:
+        raise ConfigError("pairwise rubrics compare two responses: give --responses-a and --responses-b "
+                          "(or a pair dataset), not --responses")  # fmt: skip
+    if (a is None) != (b is None):
+        raise ConfigError("give both --responses-a and --responses-b")
+    return (a, b) if a is not None and b is not None else None
+
+
+def _labelled(opts: SelectOptions, inputs: Inputs, pairwise: bool) -> tuple[list[str], dict[str, str] | None]:
     """The labelled ids (label file order) and, with ``--group``, each one's group (from the labels)."""
     from judgekit.validate import load_human
 
-    humans = load_human(opts.human, meta_fields=[opts.group] if opts.group else [])
+    humans = load_human(opts.human, meta_fields=[opts.group] if opts.group else [], pairwise=pairwise)
     if len(humans.labels) != 1:
         raise InputError(f"{opts.human}: labels for {len(humans.labels)} dimensions; select needs one")
     ids = list(next(iter(humans.labels.values())))
     for i in ids:
-        if i not in inputs.rows or i not in inputs.responses:
+        if i not in inputs.rows or i not in (inputs.pairs if inputs.pairs is not None else inputs.responses):
             where = opts.dataset if i not in inputs.rows else opts.responses
             raise InputError(f"{opts.human}: labelled id {i!r} is not in {where}")
     if opts.group is None:
@@ -261,6 +294,9 @@ def _candidate_row(c: Candidate, p: Prepared, race: Race, on_front: bool) -> Can
         completion_tokens=race.tokens.get(c.name, (0, 0))[1],
         latency_s=(totals.wall_time_s / totals.calls) if totals and totals.calls else None,
         score_file=str(last.path) if last else None,
+        position_consistency=position_consistency(last.scores)
+        if last and p.inputs.pairs is not None
+        else None,
     )
 
 
@@ -268,7 +304,9 @@ def _settings(opts: SelectOptions) -> dict[str, Any]:
     return {
         "candidates": str(opts.candidates),
         "dataset": str(opts.dataset),
-        "responses": str(opts.responses),
+        "responses": str(opts.responses) if opts.responses is not None else None,
+        "responses_a": str(opts.responses_a) if opts.responses_a is not None else None,
+        "responses_b": str(opts.responses_b) if opts.responses_b is not None else None,
         "human": str(opts.human),
         "test_share": opts.test_share,
         "budget": opts.budget,

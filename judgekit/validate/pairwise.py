@@ -50,7 +50,7 @@ class PairwiseOptions:
 
 
 @dataclass(frozen=True)
-class _Items:
+class PairItems:
     """The items evaluated: ids, both verdicts (``swapped`` is ``None`` when judged in one order), gold labels."""
 
     ids: list[str]
@@ -63,6 +63,14 @@ class _Items:
 def validate_pairwise(
     judge: str | Path | Mapping[str, Any] | ScoreFile, human: str | Path, o: PairwiseOptions
 ) -> PairwiseReport:
+    items, drops = pairwise_items(judge, human, o)
+    return _report(items, drops, o)
+
+
+def pairwise_items(
+    judge: str | Path | Mapping[str, Any] | ScoreFile, human: str | Path, o: PairwiseOptions
+) -> tuple[PairItems, Drops]:
+    """The evaluated items (verdicts matched with the majority human label) and what was dropped."""
     if isinstance(judge, Mapping | ScoreFile):
         raise ConfigError("pairwise validation reads the judge verdicts from a file")
     path = Path(judge)
@@ -87,14 +95,14 @@ def validate_pairwise(
     ids = [i for i in used if i in gold]
     if not ids:
         raise InputError("no pairwise item left to evaluate after matching ids and labels")
-    items = _Items(
+    items = PairItems(
         ids,
         [verdicts[i].winner_original for i in ids],
         [verdicts[i].winner_swapped for i in ids] if swapped_seen else None,
         [gold[i] for i in ids],
         [groups[i] for i in ids] if o.group else None,
     )
-    return _report(items, drops, o)
+    return items, drops
 
 
 def _read_verdicts(path: Path) -> tuple[dict[str, PairwiseRow], bool]:
@@ -128,7 +136,7 @@ def _majority(used: Sequence[str], labels: Mapping[str, Mapping[str, Any]], drop
     return gold
 
 
-def _report(it: _Items, drops: Drops, o: PairwiseOptions) -> PairwiseReport:
+def _report(it: PairItems, drops: Drops, o: PairwiseOptions) -> PairwiseReport:
     codes = ag.factorize(it.groups)[0] if it.groups is not None else None
     point = ag.pairwise_agreement(it.original, it.swapped, it.gold, invalid_agree=o.invalid_agree)
     est = ag.pairwise_bootstrap(
@@ -151,7 +159,7 @@ def _report(it: _Items, drops: Drops, o: PairwiseOptions) -> PairwiseReport:
     )
 
 
-def _per_group(it: _Items, invalid_agree: bool) -> list[dict[str, Any]]:
+def _per_group(it: PairItems, invalid_agree: bool) -> list[dict[str, Any]]:
     assert it.groups is not None
     out = []
     for key in sorted(set(it.groups)):
@@ -166,7 +174,7 @@ def _per_group(it: _Items, invalid_agree: bool) -> list[dict[str, Any]]:
     return out
 
 
-def _wrong(it: _Items) -> list[dict[str, Any]]:
+def _wrong(it: PairItems) -> list[dict[str, Any]]:
     """Items the judge got wrong, those wrong in both orders first (then by id)."""
     worst = []
     for k, i in enumerate(it.ids):
