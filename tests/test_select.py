@@ -237,6 +237,8 @@ BAD_CANDIDATES = [
     ("bad rubric", "candidates:\n  - {name: a, judge: x, rubric: no_such_rubric}\n", "no_such_rubric"),
     ("unset key", "candidates:\n  - {name: a, judge: x, api_key_env: JK_UNSET_VAR_X, rubric: criteria}\n", "JK_UNSET_VAR_X"),
     ("bad setting", "candidates:\n  - {name: a, judge: x, rubric: criteria, settings: {samples: 0}}\n", "samples"),
+    ("effort for a local judge", "candidates:\n  - {name: a, judge: local, rubric: criteria, settings: {reasoning_effort: low}}\n", "cannot take it"),
+    ("bad effort", "candidates:\n  - {name: a, judge: x, rubric: criteria, settings: {reasoning_effort: max}}\n", "reasoning_effort"),
 ]  # fmt: skip
 
 

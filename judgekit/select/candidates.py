@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,6 +38,7 @@ class JudgingSettings(_Strict):
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
     structured: StructuredMode = "auto"
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
 
 
 class Candidate(_Strict):
@@ -71,6 +72,8 @@ class CandidatesFile(_Strict):
 
 def load_candidates(path: str | Path) -> list[Candidate]:
     """The candidates of ``path``; each one's rubric opens and its key variable is set (ConfigError else)."""
+    from judgekit.judges.panel_spec import judge_list
+    from judgekit.judges.registry import check_reasoning_effort
     from judgekit.rubric import load_rubric
 
     parsed = validate(path, CandidatesFile, read_mapping(path, "candidates file"))
@@ -85,8 +88,9 @@ def load_candidates(path: str | Path) -> list[Candidate]:
             c = c.model_copy(update={"judge": str(judge_file)})  # a panel or router file beside the file
         try:
             load_rubric(c.rubric)
-            score_settings(c)
-            judge_spec(c)
+            settings = score_settings(c)
+            spec = judge_spec(c)
+            check_reasoning_effort(judge_list(spec), settings.reasoning_effort)
         except JudgekitError as err:
             raise ConfigError(f"{path}: candidate {c.name!r}: {err}") from None
         out.append(c)
@@ -130,6 +134,7 @@ def score_settings(c: Candidate, **extra: Any) -> ScoreSettings:
         samples=s.samples,
         temperature=s.temperature,
         max_tokens=s.max_tokens,
+        reasoning_effort=s.reasoning_effort,
         judge=options,
         **extra,
     )
