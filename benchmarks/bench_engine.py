@@ -61,9 +61,9 @@ def throughput(calls: int, concurrency: int, latency: float, repeats: int = 3) -
     """Median wall times of the bare client and of judgekit, alternating runs against one server."""
     from judgekit import ScoreSettings, load_rubric, score
     from judgekit.data import load_dataset, load_responses
-    from judgekit.engine import EngineSettings
     from judgekit.judges import JudgeOptions
     from judgekit.judges.litellm_judge import LiteLLMJudge
+    from judgekit.run.engine import EngineSettings
 
     aspects = 4
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ are checked to be identical to the loop's, item by item (exactly equal floats); 
 
 Those in-process timings leave out what every run of the command pays once: start-up, reading the
 JSON files and making WordNet ready (NLTK's reader parses its index files: seconds; judgekit reads its
-lemma-name index, see judgekit/wordnet_index.py). So the script then also times both end to end, as
+lemma-name index, see judgekit/lexical/wordnet_index.py). So the script then also times both end to end, as
 subprocesses on the first --e2e-n pairs (default 600): ``python -m judgekit lexical ... --out`` against
 benchmarks/lexical_loop.py (the same loop as a script: loads NLTK's WordNet, scores, writes JSON), in
 alternating order, medians of --e2e-runs runs; wall, CPU (the subprocess and its workers), the ratio
@@ -47,7 +47,7 @@ from benchmarks.lexical_loop import single_process_loop
 from judgekit import lexical
 from judgekit.lexical import metrics as lexical_metrics
 from judgekit.lexical import pool, worker
-from judgekit.wordnet import load_wordnet
+from judgekit.lexical.wordnet import load_wordnet
 
 # Common English words (so METEOR's stem and WordNet stages do real work), plus generated rare
 # words for a long tail.
@@ -114,7 +114,7 @@ import json, time
 t0 = time.perf_counter()
 import nltk.data
 t1 = time.perf_counter()
-from judgekit.wordnet import meteor_wordnet
+from judgekit.lexical.wordnet import meteor_wordnet
 w = meteor_wordnet()
 t2 = time.perf_counter()
 print(json.dumps({"import_nltk": t1 - t0, "ready": t2 - t1, "kind": type(w).__name__}))

@@ -22,20 +22,20 @@ from judgekit.errors import (
 )
 
 if TYPE_CHECKING:
-    from judgekit.batch import BatchSettings
-    from judgekit.engine import EngineSettings
-    from judgekit.estimation import Estimate, EstimateSettings, estimate
     from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
     from judgekit.results import ScoreFile, load_score_file
     from judgekit.rubric import Rubric, list_rubrics, load_rubric
-    from judgekit.scoring import ScoreSettings, ascore, score
+    from judgekit.run.batch import BatchSettings
+    from judgekit.run.engine import EngineSettings
+    from judgekit.scoring.core import ScoreSettings, ascore, score
+    from judgekit.scoring.estimation import Estimate, EstimateSettings, estimate
 
 _LAZY = {
-    "BatchSettings": "judgekit.batch",
-    "EngineSettings": "judgekit.engine",
-    "Estimate": "judgekit.estimation",
-    "EstimateSettings": "judgekit.estimation",
-    "estimate": "judgekit.estimation",
+    "BatchSettings": "judgekit.run.batch",
+    "EngineSettings": "judgekit.run.engine",
+    "Estimate": "judgekit.scoring.estimation",
+    "EstimateSettings": "judgekit.scoring.estimation",
+    "estimate": "judgekit.scoring.estimation",
     "CallFailed": "judgekit.judges",
     "Completion": "judgekit.judges",
     "Judge": "judgekit.judges",
@@ -47,9 +47,9 @@ _LAZY = {
     "Rubric": "judgekit.rubric",
     "list_rubrics": "judgekit.rubric",
     "load_rubric": "judgekit.rubric",
-    "ScoreSettings": "judgekit.scoring",
-    "ascore": "judgekit.scoring",
-    "score": "judgekit.scoring",
+    "ScoreSettings": "judgekit.scoring.core",
+    "ascore": "judgekit.scoring.core",
+    "score": "judgekit.scoring.core",
     "compute_lexical": "judgekit.lexical",
     "validate": "judgekit.validate",
     "gate": "judgekit.gate",

@@ -377,9 +377,9 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
     from judgekit.data import Aspect, Item
     from judgekit.judges.factory import JudgeOptions
     from judgekit.judges.registry import open_judge
-    from judgekit.parse import parse_completion
     from judgekit.rubric import load_rubric
-    from judgekit.scoring import ScoreSettings, plan_jobs
+    from judgekit.rubric.parse import parse_completion
+    from judgekit.scoring.core import ScoreSettings, plan_jobs
 
     rubric = load_rubric("lamp_qa")
     item = Item(
@@ -407,9 +407,9 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
 
 def check_wordnet() -> tuple[Status, str]:
     """Where NLTK finds WordNet and whether its files are all there (loading it would take seconds)."""
-    from judgekit import wordnet
+    from judgekit.lexical import wordnet
 
-    fix = "python -m judgekit.wordnet install"
+    fix = "python -m judgekit.lexical.wordnet install"
     if not (wordnet.DEBIAN_SOURCE / "data.noun").is_file():
         fix = f"{wordnet.APT_HINT} && {fix}"
     found = wordnet.find_wordnet()
@@ -423,7 +423,7 @@ def check_wordnet() -> tuple[Status, str]:
 
 
 def check_cache() -> tuple[Status, str]:
-    from judgekit.cache import default_cache_path
+    from judgekit.run.cache import default_cache_path
 
     path = default_cache_path()
     if not path.exists():

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from judgekit.results import ScoreFile
+from typing import Any
 
 
 class JudgekitError(Exception):
@@ -43,9 +40,11 @@ class CoverageTooLow(JudgekitError):
 
     exit_code = 4
 
-    def __init__(self, message: str, score_file: ScoreFile | None = None) -> None:
+    def __init__(self, message: str, score_file: Any = None) -> None:
         super().__init__(message)
-        self.score_file = score_file  # the result, written with status "failed" (for callers of score())
+        # the judgekit.results.ScoreFile written with status "failed" (for callers of score()); typed loosely
+        # so that the error hierarchy imports no model and stays below everything else
+        self.score_file = score_file
 
 
 class Interrupted(JudgekitError):

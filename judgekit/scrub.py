@@ -1,7 +1,7 @@
 """Keeping the run's secrets out of every file the process writes, applied where files are written; and
 :func:`redact`, for a text bound for a file or the terminal.
 
-:func:`judgekit.redact.run_secrets` remembers a run's keys and endpoint credentials here; every writer (atomic
+:func:`judgekit.scoring.redact.run_secrets` remembers a run's keys and endpoint credentials here; every writer (atomic
 output files, the run log, the cache's rows) passes its bytes through :func:`scrub`. Only the standard
 library is imported: :mod:`judgekit.io` depends on this module.
 """

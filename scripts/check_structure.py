@@ -1,7 +1,10 @@
-"""Check the package's shape: no module over 600 lines, no function over 80, no import cycle.
+"""Check the package's shape: no module over 600 lines, no function over 80, no import cycle, at most 12
+modules directly under the package (the rest live in packages, one per family), and none of the imports the
+layout forbids (docs/architecture.md says why each is forbidden).
 
 Imports inside functions count (they are real edges at run time); imports under ``if TYPE_CHECKING:`` do
-not (they never run). Exit 1 with one line per finding, 0 when the shape holds.
+not count for cycles (they never run) but do for forbidden imports (they still tie the code together).
+Exit 1 with one line per finding, 0 when the shape holds.
 
     python scripts/check_structure.py [judgekit]
 """
@@ -14,6 +17,19 @@ from pathlib import Path
 
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
+MAX_TOP_LEVEL_MODULES = 12  # __init__.py and __main__.py do not count
+
+#: (importer, imported, why): a module at or under ``importer`` must never import one at or under ``imported``.
+FORBIDDEN = [
+    ("judgekit.stats", "judgekit.validate", "statistics know nothing of validation"),
+    ("judgekit.stats", "judgekit.run", "arithmetic never imports the runner"),
+    ("judgekit.stats", "judgekit.scoring", "arithmetic never imports the scorer"),
+    ("judgekit.scoring.aggregate", "judgekit.run.engine", "aggregation reads job results, not the engine"),
+    ("judgekit.run", "judgekit.scoring", "the runner knows nothing about scores"),
+    ("judgekit.errors", "judgekit", "the error hierarchy sits below every other module"),
+    ("judgekit.results", "judgekit.run", "the score file's models sit below the runner"),
+    ("judgekit.results", "judgekit.scoring", "the score file's models sit below the scorer"),
+]
 
 
 def module_name(path: Path) -> str:
@@ -88,10 +104,39 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def forbidden(edges: dict[str, set[str]], root: Path) -> list[str]:
+    """The imports FORBIDDEN names, and any import of the CLI from outside it."""
+    cli = f"{root.name}.cli"
+    found = []
+    for module, targets in sorted(edges.items()):
+        for target in sorted(targets):
+            if under(target, cli) and not under(module, cli) and module != f"{root.name}.__main__":
+                found.append(f"forbidden import: {module} imports {target} (nothing outside the CLI imports it)")
+            for importer, imported_, why in FORBIDDEN:
+                if under(module, importer) and under(target, imported_) and not under(target, importer):
+                    found.append(f"forbidden import: {module} imports {target} ({why})")
+    return found
+
+
+def top_level(root: Path) -> list[str]:
+    loose = sorted(p.name for p in root.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    if len(loose) <= MAX_TOP_LEVEL_MODULES:
+        return []
+    return [
+        f"{root}: {len(loose)} modules directly under the package (max {MAX_TOP_LEVEL_MODULES}): "
+        + ", ".join(loose)
+    ]
+
+
 def main(root: Path) -> int:
     files = {module_name(p): p for p in sorted(root.rglob("*.py"))}
-    problems: list[str] = []
+    problems: list[str] = top_level(root)
     graph: dict[str, set[str]] = {m: set() for m in files}
+    every: dict[str, set[str]] = {m: set() for m in files}  # type-only imports too
     for module, path in files.items():
         source = path.read_text(encoding="utf-8")
         if source.count("\n") > MAX_MODULE_LINES:
@@ -105,15 +150,16 @@ def main(root: Path) -> int:
                     problems.append(
                         f"{path}:{node.lineno}: {node.name}() is {length} lines (max {MAX_FUNCTION_LINES})"
                     )
-            if id(node) in skip:
-                continue
             for target in imported(node, module, path.name == "__init__.py"):
                 while target and target not in files:
                     target = target.rpartition(".")[0]
                 # importing an enclosing package (to reach a sibling) is not an edge back to this module
                 if target and target != module and not module.startswith(target + "."):
-                    graph[module].add(target)
+                    every[module].add(target)
+                    if id(node) not in skip:
+                        graph[module].add(target)
     problems += ["import cycle: " + " <-> ".join(c) for c in find_cycles(graph)]
+    problems += forbidden(every, root)
     for line in problems:
         print(line)
     print(f"structure: {len(files)} modules, {len(problems)} finding(s)")

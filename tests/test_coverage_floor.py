@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.errors import CoverageTooLow
 from judgekit.judges import JudgeOptions
 from judgekit.lexical import DEFAULT_METRICS
+from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
 from tests.score_run import log_rows, score_args
 from tests.server import Reply, ScriptedServer

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.cache import Cache
 from judgekit.doctor import build_features
 from judgekit.judges.base import Completion
+from judgekit.run.cache import Cache
 from tests.conftest import REPO, run_cli
 from tests.test_local_judge import require_local
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from judgekit import EstimateSettings, ScoreSettings, estimate, score
-from judgekit.engine import EngineSettings
 from judgekit.judges import Completion, JudgeParams
+from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
 from tests.server import ScriptedServer
 
@@ -220,7 +220,7 @@ def test_bad_flags(args: tuple[str, ...], needle: str) -> None:
 
 
 def test_panel_judges_at_their_own_endpoints(make_server: Any) -> None:
-    from judgekit.panel import PanelJudge
+    from judgekit.scoring.panel import PanelJudge
 
     servers = [make_server(), make_server()]
     panel = [

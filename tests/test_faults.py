@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.errors import JudgeUnavailable
 from judgekit.judges import JudgeOptions
 from judgekit.results import ScoreFile
+from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import Reply, ScriptedServer
 

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.gate import GateConfig, gate, paired_test
 from judgekit.judges import JudgeOptions
+from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.server import Reply, Request, ScriptedServer, expected_score, user_message
 

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.errors import ConfigError
 from judgekit.judges import (
     Backend,
@@ -25,8 +24,9 @@ from judgekit.judges import (
     unregister,
 )
 from judgekit.judges.litellm_judge import LiteLLMJudge
-from judgekit.panel import PanelJudge
-from judgekit.provenance import judge_spec_from_meta
+from judgekit.run.engine import EngineSettings
+from judgekit.scoring.panel import PanelJudge
+from judgekit.scoring.provenance import judge_spec_from_meta
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import ScriptedServer
 

@@ -47,10 +47,10 @@ def _one(prediction: str, references: list[str], metrics: list[str], **kw: Any) 
 
 
 def _wordnet_or_skip() -> None:
-    from judgekit.wordnet import wordnet_available
+    from judgekit.lexical.wordnet import wordnet_available
 
     if not wordnet_available():
-        msg = "WordNet not installed (run: python -m judgekit.wordnet install)"
+        msg = "WordNet not installed (run: python -m judgekit.lexical.wordnet install)"
         if IN_CI:
             pytest.fail(f"CI must install WordNet: {msg}")
         pytest.skip(msg)
@@ -154,10 +154,10 @@ def test_meteor_published_values() -> None:
 
 
 def _no_wordnet(monkeypatch: pytest.MonkeyPatch) -> None:
-    import judgekit.wordnet
+    import judgekit.lexical.wordnet
 
-    monkeypatch.setattr(judgekit.wordnet, "load_wordnet", lambda: None)
-    monkeypatch.setattr(judgekit.wordnet, "meteor_wordnet", lambda: None)
+    monkeypatch.setattr(judgekit.lexical.wordnet, "load_wordnet", lambda: None)
+    monkeypatch.setattr(judgekit.lexical.wordnet, "meteor_wordnet", lambda: None)
     worker.STATE.clear()
 
 
@@ -182,14 +182,14 @@ def test_meteor_without_wordnet_exact_and_stem(monkeypatch: pytest.MonkeyPatch) 
     worker.STATE.clear()
     monkeypatch.undo()
     # the synonym stage is the only difference: with WordNet 'car' matches 'auto'
-    from judgekit.wordnet import wordnet_available
+    from judgekit.lexical.wordnet import wordnet_available
 
     if wordnet_available():
         assert _one("the car is red", ["the auto is red"], ["meteor"])["meteor"] > exact_only
 
 
 def test_meteor_uses_wordnet_when_installed() -> None:
-    """CI installs WordNet (python -m judgekit.wordnet install); there this must not skip."""
+    """CI installs WordNet (python -m judgekit.lexical.wordnet install); there this must not skip."""
     _wordnet_or_skip()
     worker.STATE.clear()
     with warnings.catch_warnings():
@@ -372,7 +372,7 @@ def _library_scores(prediction: str, references: list[str], stemmer: bool, wordn
 
 @pytest.mark.parametrize("stemmer", [True, False])
 def test_every_score_identical_to_the_libraries(stemmer: bool) -> None:
-    from judgekit.wordnet import load_wordnet
+    from judgekit.lexical.wordnet import load_wordnet
 
     wordnet = load_wordnet() or worker.NoWordNet()
     cases = _random_cases(seed=1 if stemmer else 2, n=400)
@@ -396,7 +396,7 @@ def test_meteor_identical_with_and_without_synonyms() -> None:
     from nltk.translate.meteor_score import meteor_score
 
     from judgekit.lexical._meteor import FastMeteor, MemoStemmer
-    from judgekit.wordnet import load_wordnet
+    from judgekit.lexical.wordnet import load_wordnet
 
     synonyms = "car auto automobile machine big large great huge small little buy purchase bought begin"
     stems = "start started starting end finish help assist aid show display choose select pick run"
@@ -517,7 +517,7 @@ def test_forked_workers_read_wordnet_safely() -> None:
     _wordnet_or_skip()
     import random
 
-    from judgekit.wordnet import load_wordnet
+    from judgekit.lexical.wordnet import load_wordnet
 
     wn = load_wordnet()
     names = sorted(n for n in wn.all_lemma_names("n") if "_" not in n)[5::13]
@@ -774,7 +774,7 @@ def test_cli_warns_in_one_line_without_wordnet(tmp_path: Path, longlamp_files: t
     dataset, preds = longlamp_files
     out = tmp_path / "r.json"
     code = (
-        "import sys, judgekit.wordnet as w; w.meteor_wordnet = lambda: None; "
+        "import sys, judgekit.lexical.wordnet as w; w.meteor_wordnet = lambda: None; "
         "from judgekit.cli.main import main; sys.exit(main(['lexical', *sys.argv[1:]]))"
     )
     proc = run_cli(
@@ -846,5 +846,5 @@ def test_cli_help_has_examples() -> None:
     assert (
         "examples:" in proc.stdout
         and "--benchmark" in proc.stdout
-        and "judgekit.wordnet install" in proc.stdout
+        and "judgekit.lexical.wordnet install" in proc.stdout
     )

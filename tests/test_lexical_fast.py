@@ -78,11 +78,11 @@ def test_sentence_splitter_fast_path_identical_to_nltk() -> None:
 
 def test_wordnet_lemma_names_identical_to_synsets() -> None:
     from judgekit.lexical._synonyms import LemmaNames
-    from judgekit.wordnet import load_wordnet
+    from judgekit.lexical.wordnet import load_wordnet
 
     wordnet = load_wordnet()
     if wordnet is None:
-        pytest.skip("WordNet is not installed (python -m judgekit.wordnet install)")
+        pytest.skip("WordNet is not installed (python -m judgekit.lexical.wordnet install)")
     names = LemmaNames(wordnet)
     assert names.names == names._direct  # agreed with synsets() on the probe words
     rng = random.Random(13)
@@ -121,7 +121,7 @@ def _libraries(prediction: str, reference: str, wordnet: Any) -> dict[str, float
 def test_long_repetitive_and_odd_texts_identical_to_the_libraries() -> None:
     """Very long texts, heavy repetition (many equal-length LCS choices and METEOR ties), punctuation
     only, empty, non-Latin script, through the pool and in-process."""
-    from judgekit.wordnet import load_wordnet
+    from judgekit.lexical.wordnet import load_wordnet
 
     wordnet = load_wordnet() or worker.NoWordNet()
     rng = random.Random(14)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.judges import JudgeOptions
+from judgekit.run.engine import EngineSettings
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 
@@ -284,7 +284,7 @@ def test_a_judge_that_fails_completely_shows_in_the_panel_coverage(
     assert by_model["judge-a"]["coverage"]["scored"] == len(ITEMS) and by_model["judge-a"]["score"] == 1.0
     assert by_model["judge-b"]["coverage"]["scored"] == 0 and by_model["judge-b"]["score"] is None
     # the terminal summary's headline shows the failure too
-    from judgekit.summary import print_score_summary
+    from judgekit.scoring.summary import print_score_summary
 
     print_score_summary(result, out)
     lines = capsys.readouterr().out.splitlines()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from judgekit import load_rubric
-from judgekit.parse import parse_completion
+from judgekit.rubric.parse import parse_completion
 
 LAMP = load_rubric("lamp_qa")
 

@@ -1,4 +1,4 @@
-"""Benchmark presets (judgekit.presets, `judgekit lexical --benchmark`): LaMP-1..7 and LongLaMP.
+"""Benchmark presets (judgekit.lexical.presets, `judgekit lexical --benchmark`): LaMP-1..7 and LongLaMP.
 
 Expected figures are worked out by hand in each test (classification, rating) or come from the
 published ROUGE-1.5.5 ground truth in tests/data/rouge_meteor (generation).
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from judgekit.errors import ConfigError, InputError
-from judgekit.presets import (
+from judgekit.lexical.presets import (
     BENCHMARK_NAMES,
     LAMP_2_LABELS,
     PRESETS,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from scipy import stats as sps
 
-from judgekit.probe import effect_stats, load_probe_texts
+from judgekit.probe.run import effect_stats, load_probe_texts
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, expected_score, request_text, user_message
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from judgekit import ScoreSettings, score
-from judgekit.engine import EngineSettings
 from judgekit.judges import Completion, JudgeOptions, JudgeParams
 from judgekit.judges.litellm_judge import LiteLLMJudge
+from judgekit.run.engine import EngineSettings
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from judgekit import RubricError, ScoreSettings, load_rubric, score
-from judgekit.engine import EngineSettings
 from judgekit.judges import JudgeOptions
+from judgekit.run.engine import EngineSettings
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 

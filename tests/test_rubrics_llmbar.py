@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from judgekit.aggregate import aggregate_details, file_summaries
 from judgekit.data import Item
-from judgekit.pairwise import summarize_pairs
 from judgekit.results import AspectResult
 from judgekit.rubric import load_rubric
+from judgekit.scoring.aggregate import aggregate_details, file_summaries
+from judgekit.scoring.pairwise import summarize_pairs
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "agreement" / "llmbar_pairwise"

@@ -16,8 +16,8 @@ import pytest
 
 from judgekit import ScoreSettings, score
 from judgekit.data import load_pairs
-from judgekit.engine import EngineSettings
 from judgekit.judges import JudgeOptions
+from judgekit.run.engine import EngineSettings
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 

@@ -16,7 +16,7 @@ import pytest
 
 from judgekit import load_rubric
 from judgekit.errors import RubricError
-from judgekit.parse import parse_completion
+from judgekit.rubric.parse import parse_completion
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 

@@ -1,4 +1,4 @@
-"""score, probe and estimate take the same inputs through one model (judgekit.run_inputs.RunInputs): their
+"""score, probe and estimate take the same inputs through one model (judgekit.scoring.inputs.RunInputs): their
 public keyword calls work as before, and a wrong value is refused the same way by all three."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import judgekit
 from judgekit.errors import ConfigError
 from judgekit.judges import JudgeOptions
-from judgekit.probe import aprobe
-from judgekit.scoring import ScoreSettings
+from judgekit.probe.run import aprobe
+from judgekit.scoring.core import ScoreSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import ScriptedServer
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from judgekit.aggregate import score_ci
+from judgekit.scoring.aggregate import score_ci
 from tests.conftest import run_cli
 from tests.server import Reply, ScriptedServer, user_message
 

@@ -1,6 +1,6 @@
-"""judgekit.wordnet: building nltk_data/corpora/wordnet from Debian's WordNet 3.0 files, offline.
+"""judgekit.lexical.wordnet: building nltk_data/corpora/wordnet from Debian's WordNet 3.0 files, offline.
 
-CI installs Debian's wordnet-base and wordnet-sense-index and runs `python -m judgekit.wordnet
+CI installs Debian's wordnet-base and wordnet-sense-index and runs `python -m judgekit.lexical.wordnet
 install`; with CI=true the tests that need them fail instead of skipping.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from judgekit import wordnet
 from judgekit.errors import ConfigError
+from judgekit.lexical import wordnet
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -41,7 +41,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "judgekit.wordnet", *args],
+        [sys.executable, "-m", "judgekit.lexical.wordnet", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -139,7 +139,7 @@ def test_status_where_nltk_looks() -> None:
     """With WordNet installed (CI does it), status exits 0 and METEOR runs in WordNet mode."""
     proc = _cli("status")
     if proc.returncode != 0:
-        _need(False, "WordNet installed where NLTK looks (python -m judgekit.wordnet install)")
+        _need(False, "WordNet installed where NLTK looks (python -m judgekit.lexical.wordnet install)")
     assert "WordNet 3.0" in proc.stdout and "METEOR mode: wordnet" in proc.stdout
     assert wordnet.find_wordnet() is not None
     assert wordnet.wordnet_available()

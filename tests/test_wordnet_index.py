@@ -1,4 +1,4 @@
-"""judgekit.wordnet_index: the lemma-name index METEOR reads instead of loading NLTK's WordNet reader.
+"""judgekit.lexical.wordnet_index: the lemma-name index METEOR reads instead of loading NLTK's WordNet reader.
 
 Expected synonyms come from NLTK's own WordNet reader (``synsets(word)`` and each synset's lemma
 names) or, for the hand-made index, are worked out by hand from NLTK's morphy rules. CI installs
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from judgekit import wordnet, wordnet_index
-from judgekit.wordnet_index import INDEX_NAME, WordNetIndex
+from judgekit.lexical import wordnet, wordnet_index
+from judgekit.lexical.wordnet_index import INDEX_NAME, WordNetIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -30,7 +30,7 @@ def _installed() -> tuple[Path, Any]:
     """The WordNet folder NLTK finds and NLTK's reader of it (skip, or fail in CI, without them)."""
     corpus, reader = wordnet.find_wordnet(), wordnet.load_wordnet()
     if corpus is None or reader is None or not corpus.is_dir():
-        msg = "WordNet not installed (run: python -m judgekit.wordnet install)"
+        msg = "WordNet not installed (run: python -m judgekit.lexical.wordnet install)"
         if IN_CI:
             pytest.fail(f"CI must install WordNet: {msg}")
         pytest.skip(msg)
@@ -193,7 +193,7 @@ def test_install_builds_the_index_once(tmp_path: Path) -> None:
             pytest.fail(f"CI must provide Debian's WordNet files in {source}")
         pytest.skip(f"Debian's WordNet files not in {source}")
     target = tmp_path / "nltk_data"
-    first = _cli("-m", "judgekit.wordnet", "install", "--target", str(target))
+    first = _cli("-m", "judgekit.lexical.wordnet", "install", "--target", str(target))
     assert first.returncode == 0, first.stderr
     path = target / "corpora" / "wordnet" / INDEX_NAME
     assert f"synonym index built: {path}" in first.stdout
@@ -203,7 +203,7 @@ def test_install_builds_the_index_once(tmp_path: Path) -> None:
     corpus = target / "corpora" / "wordnet"
     assert index.meta["stamp"]["files"]["data.noun"][0] == (corpus / "data.noun").stat().st_size
     mtime = path.stat().st_mtime_ns
-    second = _cli("-m", "judgekit.wordnet", "install", "--target", str(target))
+    second = _cli("-m", "judgekit.lexical.wordnet", "install", "--target", str(target))
     assert second.returncode == 0, second.stderr
     assert f"synonym index up to date: {path}" in second.stdout
     assert path.stat().st_mtime_ns == mtime
@@ -298,7 +298,7 @@ def test_index_that_disagrees_with_nltk_is_not_used(
     again, built = wordnet_index.ensure(corpus_copy, lambda: reader)
     assert not built and not again.meta["verified"]
     code = (
-        "import judgekit.wordnet as w; m = w.meteor_wordnet(); "
+        "import judgekit.lexical.wordnet as w; m = w.meteor_wordnet(); "
         "print(type(m).__name__, w.load_index() is None, sorted({l.name() for s in m.synsets('auto') for l in s.lemmas()}))"
     )
     proc = _cli("-c", code, env={"NLTK_DATA": str(corpus_copy.parent.parent)})
@@ -310,6 +310,6 @@ def test_index_that_disagrees_with_nltk_is_not_used(
 
 def test_status_names_the_index() -> None:
     corpus, _ = _installed()
-    proc = _cli("-m", "judgekit.wordnet", "status")
+    proc = _cli("-m", "judgekit.lexical.wordnet", "status")
     assert proc.returncode == 0, proc.stderr
     assert f"synonym index: {corpus / INDEX_NAME}" in proc.stdout

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _path(args: argparse.Namespace) -> str:
-    from judgekit.cache import default_cache_path
+    from judgekit.run.cache import default_cache_path
 
     return str(args.cache or default_cache_path())
 
@@ -61,7 +61,7 @@ def _size(n: int) -> str:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from judgekit.cache_admin import cache_stats
+    from judgekit.run.cache_admin import cache_stats
 
     stats = cache_stats(_path(args))
     if args.json:
@@ -79,7 +79,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    from judgekit.cache_admin import cache_stats, prune
+    from judgekit.run.cache_admin import cache_stats, prune
 
     path = _path(args)
     removed = prune(path, judge=args.judge, unscored=args.unscored)
@@ -94,7 +94,7 @@ def run_prune(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    from judgekit.cache_admin import clear
+    from judgekit.run.cache_admin import clear
 
     path = _path(args)
     print(f"removed {clear(path)} entries from {path}; 0 left")

@@ -50,8 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judgekit.compare import compare, terminal_lines
-    from judgekit.io import atomic_write_json, check_writable
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import atomic_write_json, check_no_overwrite, check_writable
 
     check_no_overwrite([(f"input {k}", f) for k, f in enumerate(args.files, 1)], [("--out", args.out)])
     if args.out:

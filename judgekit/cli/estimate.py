@@ -72,8 +72,8 @@ def dry_run(args: argparse.Namespace, settings: Any, judges: Sequence[Any], cach
         return None
     from pydantic import ValidationError  # only now: a run does not need the estimator loaded
 
-    from judgekit.estimation import DEFAULT_LATENCY_S, EstimateSettings, estimate, format_estimate
     from judgekit.io import atomic_write_text, check_writable
+    from judgekit.scoring.estimation import DEFAULT_LATENCY_S, EstimateSettings, estimate, format_estimate
 
     if args.json and args.quiet:
         raise ConfigError("--json and --quiet contradict each other")

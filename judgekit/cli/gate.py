@@ -131,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     from judgekit.errors import ConfigError
     from judgekit.gate import gate, junit_xml, markdown_summary, terminal_lines
-    from judgekit.io import atomic_write_json, atomic_write_text, check_writable
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import atomic_write_json, atomic_write_text, check_no_overwrite, check_writable
 
     check_no_overwrite(
         [(f"--{name}", getattr(args, name)) for name in ("candidate", "baseline", "config")]

@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(opts, args.host, args.port, announce))
     except KeyboardInterrupt:  # Ctrl-C is how a labelling session ends: every submit is already on disk
-        from judgekit import interrupts
+        from judgekit.run import interrupts
 
         print(f"stopped; labels are in {opts.labels}", file=sys.stderr)
         return 143 if interrupts.terminated() else 0

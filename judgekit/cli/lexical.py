@@ -34,7 +34,7 @@ benchmarks (--benchmark):
   longlamp         ROUGE-1, ROUGE-L F and METEOR (stemming on)
 
 METEOR needs WordNet for its synonym stage; without it METEOR uses exact and stem matches and says
-so. Offline setup: apt-get install wordnet-base wordnet-sense-index && python -m judgekit.wordnet install
+so. Offline setup: apt-get install wordnet-base wordnet-sense-index && python -m judgekit.lexical.wordnet install
 """
 
 
@@ -108,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from judgekit.errors import ConfigError
-    from judgekit.io import atomic_write_text, check_writable
+    from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
     from judgekit.lexical import WordNetMissingWarning
-    from judgekit.overwrite import check_no_overwrite
 
     check_no_overwrite(
         [("--predictions", args.predictions), ("--references", args.references)], [("--out", args.out)]
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace, inputs: dict[str, str], progress: bool) -> tuple[Any, str]:
     """A benchmark preset's report (as JSON data) and its table."""
     from judgekit.errors import ConfigError
-    from judgekit.presets import format_preset, get_preset, run_preset
+    from judgekit.lexical.presets import format_preset, get_preset, run_preset
 
     if args.metrics is not None:
         raise ConfigError("--metrics and --benchmark exclude each other: a benchmark fixes its metrics")

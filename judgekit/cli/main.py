@@ -68,7 +68,7 @@ def _command_module(name: str):  # type: ignore[no-untyped-def]
 def main(argv: Sequence[str] | None = None) -> int:
     from asyncio import CancelledError
 
-    from judgekit import interrupts
+    from judgekit.run import interrupts
 
     try:
         with interrupts.sigterm_as_interrupt():

@@ -106,7 +106,7 @@ def add_reasoning_options(group: argparse._ArgumentGroup) -> None:
 def reasoning_tags(args: argparse.Namespace) -> tuple[str, ...] | None:
     """The checked ``--reasoning-tags`` (``None``: the rubric's); a bad name is a one-line ConfigError."""
     from judgekit.errors import ConfigError
-    from judgekit.reasoning_tags import check_tags
+    from judgekit.rubric.reasoning_tags import check_tags
 
     if args.reasoning_tags is None:
         return None
@@ -198,8 +198,8 @@ def add_batch_options(group: argparse._ActionsContainer) -> None:
 
 def batch_settings(args: argparse.Namespace) -> Any:
     """The run's BatchSettings with --batch, else None; the --batch-* flags mean nothing without it."""
-    from judgekit.batch import BatchSettings
     from judgekit.errors import ConfigError
+    from judgekit.run.batch import BatchSettings
 
     given = [f"--batch-{name}" for name in ("poll", "fallback") if getattr(args, f"batch_{name}") is not None]
     if not args.batch:

@@ -95,12 +95,12 @@ def run(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
-    from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError
     from judgekit.io import atomic_write_json, check_writable
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.probe import aprobe, load_probe_texts, terminal_lines
-    from judgekit.scoring import ScoreSettings
+    from judgekit.probe.run import aprobe, load_probe_texts, terminal_lines
+    from judgekit.run.engine import EngineSettings
+    from judgekit.scoring.core import ScoreSettings
 
     _check_paths(args)
     api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_paths(args: argparse.Namespace) -> None:
     """Before any work: neither --out nor --cache is one of the files the probe reads, nor each other."""
-    from judgekit.overwrite import check_no_overwrite, folder_files
+    from judgekit.io import check_no_overwrite, folder_files
 
     names = ("dataset", "responses", "responses_a", "responses_b", "self_responses", "probe_texts")
     inputs = [("--" + name.replace("_", "-"), getattr(args, name)) for name in names]
@@ -174,7 +174,7 @@ def _reference_judge(spec: str | None) -> Any:
     if spec is None or not spec.endswith((".yaml", ".yml")):
         return spec
     from judgekit.errors import ConfigError
-    from judgekit.panel import load_panel_file
+    from judgekit.scoring.panel import load_panel_file
 
     judges = load_panel_file(spec)
     if len(judges) != 1:

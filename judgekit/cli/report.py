@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import check_no_overwrite
     from judgekit.report import write_report
 
     inputs = [(f"input {k}", f) for k, f in enumerate(args.inputs, 1)] + [("--scores", args.scores)]

@@ -6,7 +6,6 @@ import argparse
 import shlex
 from typing import Any
 
-from judgekit._gc import tune_for_cli
 from judgekit.cli._args import add_command
 from judgekit.cli.options import (
     Endpoint,
@@ -27,6 +26,7 @@ from judgekit.cli.options import (
     write_run_report,
 )
 from judgekit.rubric_dir import list_rubrics
+from judgekit.run._gc import tune_for_cli
 
 HELP = "judge responses with a rubric (LaMP-QA aspect checklists by default)"
 DESCRIPTION = (
@@ -299,10 +299,10 @@ def _settings(args: argparse.Namespace, access: Endpoint) -> Any:
     """The run's ScoreSettings; a value pydantic refuses is reported under its option's name."""
     from pydantic import ValidationError
 
-    from judgekit.engine import EngineSettings
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.scoring import ScoreSettings
+    from judgekit.run.engine import EngineSettings
+    from judgekit.scoring.core import ScoreSettings
 
     try:
         return ScoreSettings(
@@ -326,9 +326,9 @@ def run(args: argparse.Namespace) -> int:
 
     from judgekit.errors import CoverageTooLow
     from judgekit.io import check_writable
-    from judgekit.panel import load_panel_file
-    from judgekit.scoring import _default_log_path, score
-    from judgekit.summary import print_score_summary
+    from judgekit.scoring.core import _default_log_path, score
+    from judgekit.scoring.panel import load_panel_file
+    from judgekit.scoring.summary import print_score_summary
 
     _check_paths(args)
     settings = _settings(args, endpoint(args))
@@ -383,8 +383,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     output."""
     from pathlib import Path
 
-    from judgekit.overwrite import check_no_overwrite, folder_files
-    from judgekit.runlog import default_log_path
+    from judgekit.io import check_no_overwrite, folder_files
+    from judgekit.run.runlog import default_log_path
 
     log = args.log or (default_log_path(Path(args.out)) if args.out else None)
     inputs = [("--" + name.replace("_", "-"), getattr(args, name)) for name in _INPUTS]

@@ -165,8 +165,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from judgekit.io import atomic_write_text, check_writable
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
     from judgekit.validate import format_report, validate
 
     check_no_overwrite(

@@ -17,11 +17,11 @@ from judgekit.errors import ConfigError
 from judgekit.gate.config import Floors, PerQuestion, Regression
 from judgekit.gate.result import Check, Power, QuestionChange, Status
 from judgekit.gate.text import available, fixed, ids_text, p_text, short, signed
-from judgekit.provenance import PROVENANCE_FIELDS, has_provenance, meta_value
 from judgekit.results import ScoreFile
+from judgekit.scoring.provenance import PROVENANCE_FIELDS, has_provenance, meta_value
+from judgekit.scoring.summary import unit_noun
 from judgekit.stats.paired import PairedStats
 from judgekit.stats.power import detectable_drop, power_of
-from judgekit.summary import unit_noun
 
 #: The power at which the gate report states the smallest drop its regression check can detect.
 POWER_TARGET = 0.8

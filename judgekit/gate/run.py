@@ -18,8 +18,8 @@ from judgekit.gate.inputs import check_score_values
 from judgekit.gate.probes import probe_checks
 from judgekit.gate.regression import compare
 from judgekit.gate.result import Check, GateResult, QuestionChange
-from judgekit.provenance import meta_value
 from judgekit.results import ScoreFile, load_score_file
+from judgekit.scoring.provenance import meta_value
 from judgekit.stats.paired import PairedStats
 
 

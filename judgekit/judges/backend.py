@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from judgekit.judges.base import Judge
 
 if TYPE_CHECKING:
-    from judgekit.engine import EngineSettings
     from judgekit.judges.factory import JudgeOptions
+    from judgekit.run.engine import EngineSettings
 
 
 @dataclass(frozen=True)

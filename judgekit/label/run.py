@@ -38,7 +38,7 @@ class LabelOptions:
 def load_task(opts: LabelOptions) -> LabelTask:
     """Items and responses read exactly as ``judgekit score`` reads them."""
     from judgekit.rubric import load_rubric
-    from judgekit.scoring import ScoreSettings, load_inputs
+    from judgekit.scoring.core import ScoreSettings, load_inputs
 
     rubric = load_rubric(opts.rubric)
     items, responses, _ = load_inputs(
@@ -88,7 +88,7 @@ def select(task: LabelTask, opts: LabelOptions, score_file: Any) -> list[Any]:
 
 
 def _check_paths(opts: LabelOptions) -> None:
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import check_no_overwrite
 
     labels = Path(opts.labels)
     inputs = [

@@ -106,7 +106,7 @@ def _question_view(q: QuestionResult, scale: tuple[float, float] | None) -> Judg
 def _pair_view(score: float | None, original: object, swapped: object) -> JudgeView:
     """A pair's uncertainty: the standard deviation of its two orders' verdicts (1 / 0.5 / 0), 0 when they
     agree; an inconsistent pair may have no score at all (then it is an unscored item)."""
-    from judgekit.pairwise import VERDICT_SCORE
+    from judgekit.scoring.pairwise import VERDICT_SCORE
 
     a, b = VERDICT_SCORE.get(str(original)), VERDICT_SCORE.get(str(swapped))
     if a is None or b is None:

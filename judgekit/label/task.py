@@ -10,7 +10,7 @@ from typing import Any, Literal
 from judgekit.data import Item
 from judgekit.errors import ConfigError
 from judgekit.rubric import Rubric
-from judgekit.verdict import score_values
+from judgekit.rubric.verdict import score_values
 
 Kind = Literal["checklist", "scale", "pair"]
 PAIR_CHOICES = ("1", "2", "tie")
@@ -131,7 +131,7 @@ def _options(rubric: Rubric) -> list[Option]:
 
 
 def build_task(rubric: Rubric, items: list[Item], responses: dict[str, Any]) -> LabelTask:
-    """The task for items read as ``score`` reads them (``judgekit.scoring.load_inputs``)."""
+    """The task for items read as ``score`` reads them (``judgekit.scoring.core.load_inputs``)."""
     if rubric.pairwise:
         kind: Kind = "pair"
         options: list[Option] = []

@@ -4,7 +4,7 @@
   of ROUGE-1.5.5 that LaMP, LongLaMP and Hugging Face ``evaluate`` use), Porter stemming on by default,
   with the reference as the target.
 - METEOR as ``nltk.translate.meteor_score`` computes it on tokenised text (alpha 0.9, beta 3, gamma 0.5),
-  with WordNet synonyms when NLTK finds WordNet (see :mod:`judgekit.wordnet`), otherwise exact and
+  with WordNet synonyms when NLTK finds WordNet (see :mod:`judgekit.lexical.wordnet`), otherwise exact and
   stem matches only; the report's ``meteor_mode`` says which.
 - BLEU through ``nltk.translate.bleu_score.sentence_bleu`` (4-gram, uniform weights) with
   ``SmoothingFunction().method1``.

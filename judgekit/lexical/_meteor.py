@@ -19,7 +19,7 @@ from typing import Any
 
 from judgekit.lexical._memo import remember
 from judgekit.lexical._synonyms import LemmaNames
-from judgekit.wordnet_index import WordNetIndex
+from judgekit.lexical.wordnet_index import WordNetIndex
 
 
 class MemoStemmer:

@@ -49,14 +49,14 @@ def compute_lexical(
     meteor_mode: MeteorMode | None = None
     use_wordnet = False
     if "meteor" in names:
-        from judgekit.wordnet import meteor_wordnet
+        from judgekit.lexical.wordnet import meteor_wordnet
 
         use_wordnet = meteor_wordnet() is not None  # loaded here, so forked workers inherit it
         meteor_mode = model.METEOR_WORDNET if use_wordnet else model.METEOR_NO_WORDNET
         if not use_wordnet:
             warnings.warn(
                 "WordNet not found: METEOR uses exact and stem matches only "
-                "(fix: python -m judgekit.wordnet install)",
+                "(fix: python -m judgekit.lexical.wordnet install)",
                 WordNetMissingWarning,
                 stacklevel=2,
             )

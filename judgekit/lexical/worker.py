@@ -53,7 +53,7 @@ def setup(config: Config) -> None:
     from nltk.tokenize import NLTKWordTokenizer
     from nltk.translate.bleu_score import SmoothingFunction
 
-    from judgekit.wordnet import meteor_wordnet
+    from judgekit.lexical.wordnet import meteor_wordnet
 
     wordnet: Any = NoWordNet()
     if config.meteor and config.use_wordnet:

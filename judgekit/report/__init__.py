@@ -128,7 +128,7 @@ def build_report(
 def _build(inputs: Sequence[Source], scores: str | Path | None, out: str | Path | None) -> str:
     items = [load_input(src, k, scores) for k, src in enumerate(inputs)]
     if out is not None:
-        from judgekit.overwrite import check_no_overwrite
+        from judgekit.io import check_no_overwrite
 
         read = [(f"a file read for input {k + 1}", p) for k, it in enumerate(items) for p in it.read]
         check_no_overwrite(read, [("the report", out)])
@@ -175,8 +175,7 @@ def _build(inputs: Sequence[Source], scores: str | Path | None, out: str | Path 
 
 def write_report(inputs: Sequence[Source], out: str | Path, scores: str | Path | None = None) -> Path:
     """Build the report and write it to ``out`` atomically (never a partial file); returns the path."""
-    from judgekit.io import atomic_write_text, check_writable
-    from judgekit.overwrite import check_no_overwrite
+    from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
 
     paths = [(f"input {k}", src) for k, src in enumerate(inputs, 1) if isinstance(src, str | Path)]
     check_no_overwrite([*paths, ("scores", scores)], [("the report", out)])

@@ -362,7 +362,7 @@ def panel(sf: ScoreFile, questions: list[Row], salt: str) -> str:
 
 
 def _pairwise_alpha(questions: list[Row], names: list[str]) -> list[list[float | None]] | None:
-    from judgekit.panel import alpha_table
+    from judgekit.scoring.panel import alpha_table
 
     if len(names) < 2:
         return None

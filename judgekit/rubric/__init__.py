@@ -2,7 +2,7 @@
 
 ``spec`` holds the rubric.yaml models, ``templates`` the sandboxed rendering, ``plan`` the judge calls per
 mode, ``core`` the :class:`Rubric` itself and ``load`` finding and loading folders. The output fields and
-score extraction live in :mod:`judgekit.verdict` (re-exported here for the names that used to live here).
+score extraction live in :mod:`judgekit.rubric.verdict` (re-exported here for the names that used to live here).
 """
 
 from judgekit.rubric.core import Rubric
@@ -21,7 +21,13 @@ from judgekit.rubric.spec import (
     weighted_candidates,
 )
 from judgekit.rubric.templates import TemplateSet, fence
-from judgekit.verdict import MAX_WEIGHTED_VALUES, FieldSpec, OutputSpec, check_pattern, weight_by_logprobs
+from judgekit.rubric.verdict import (
+    MAX_WEIGHTED_VALUES,
+    FieldSpec,
+    OutputSpec,
+    check_pattern,
+    weight_by_logprobs,
+)
 
 __all__ = [
     "MAX_WEIGHTED_VALUES",

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.data import Item
-from judgekit.reasoning_tags import DEFAULT_TAGS
 from judgekit.rubric.plan import CallPlan, base_context, plan_calls
+from judgekit.rubric.reasoning_tags import DEFAULT_TAGS
 from judgekit.rubric.spec import Mode, RubricSpec, Templates
 from judgekit.rubric.templates import TemplateSet
-from judgekit.verdict import (
+from judgekit.rubric.verdict import (
     check_pattern,
     score_of,
     score_values,

@@ -1,6 +1,6 @@
 """The schema of ``rubric.yaml``: pydantic models with ``extra="forbid"``, so an unknown key is an error.
 
-The output fields live in :mod:`judgekit.verdict`; this module says how a rubric is judged (modes and their
+The output fields live in :mod:`judgekit.rubric.verdict`; this module says how a rubric is judged (modes and their
 templates, inputs, scale, how question scores and pairs combine).
 """
 
@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.reasoning_tags import check_tags
-from judgekit.verdict import OutputSpec, score_values
+from judgekit.rubric.reasoning_tags import check_tags
+from judgekit.rubric.verdict import OutputSpec, score_values
 
 Mode = Literal["per_aspect", "all_aspects", "per_item", "per_order"]
 ScoreMethod = Literal["value", "logprob_weighted"]
@@ -144,5 +144,5 @@ class RubricSpec(_Strict):
 
 
 def weighted_candidates(spec: RubricSpec) -> dict[str, float]:
-    """The score field's possible answers with their scores (see :func:`judgekit.verdict.score_values`)."""
+    """The score field's possible answers with their scores (see :func:`judgekit.rubric.verdict.score_values`)."""
     return score_values(spec.output)

@@ -13,7 +13,7 @@ from judgekit.errors import ConfigError, JudgekitError
 from judgekit.judges.factory import JudgeOptions
 from judgekit.judges.litellm_judge import StructuredMode
 from judgekit.rubric import Mode
-from judgekit.settings import ScoreSettings
+from judgekit.scoring.settings import ScoreSettings
 from judgekit.yamlfile import read_mapping, validate
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

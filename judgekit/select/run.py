@@ -1,4 +1,4 @@
-"""Scoring a candidate on a subset of the labelled items, through the normal :func:`judgekit.scoring.ascore`.
+"""Scoring a candidate on a subset of the labelled items, through the normal :func:`judgekit.scoring.core.ascore`.
 
 The subset is written as its own dataset and responses files in the work folder beside ``--out``, so the
 engine (cache, breaker, coverage floor) runs exactly as for ``judgekit score``, and a subset's prompts are
@@ -97,7 +97,7 @@ async def score_subset(
 
     A run below the coverage floor still yields its score file: the unscored share is the parse rate the
     selection reports, and the agreement is measured on what was scored."""
-    from judgekit.scoring import ascore
+    from judgekit.scoring.core import ascore
 
     folder = work / c.name
     files = inputs.write_subset(ids, folder, tag)
@@ -119,7 +119,7 @@ async def score_subset(
 
 def cost_per_1k(c: Candidate, inputs: Inputs, ids: Sequence[str], work: Path) -> float | None:
     """Dollars per 1,000 judgments on ``ids``, priced as ``score --dry-run`` prices them (no cache)."""
-    from judgekit.estimation import EstimateSettings, estimate
+    from judgekit.scoring.estimation import EstimateSettings, estimate
 
     files = inputs.write_subset(ids, work / c.name, "price")
     assume = EstimateSettings(

@@ -209,8 +209,8 @@ def _judge_from_completions(path: Path, rows: list[dict[str, Any]], rubric_name:
 def _parse_samples(completions: list[str | None], rubric: Rubric) -> tuple[list[float], list[str]]:
     """The scores the parser read, and the reason for each sample it could not (a reasoning model's thinking
     set apart first, as a scoring run does)."""
-    from judgekit.parse import parse_completion
-    from judgekit.reasoning import split_reasoning
+    from judgekit.rubric.parse import parse_completion
+    from judgekit.rubric.reasoning import split_reasoning
 
     values: list[float] = []
     failed: list[str] = []

@@ -25,8 +25,8 @@ def models_dir() -> Path:
     env = os.environ.get("JUDGEKIT_MODEL_DIR")
     if env:
         return Path(env).expanduser()
-    # Imported here: judgekit.cache imports judgekit.judges, which imports this package.
-    from judgekit.cache import cache_dir
+    # Imported here: judgekit.run.cache imports judgekit.judges, which imports this package.
+    from judgekit.run.cache import cache_dir
 
     return cache_dir() / "models"
 

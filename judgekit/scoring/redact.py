@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from judgekit.judges.router import RouterJudge
-from judgekit.panel import PanelJudge
+from judgekit.scoring.panel import PanelJudge
 from judgekit.scrub import redact as redact
 from judgekit.scrub import remember, url_secrets
 

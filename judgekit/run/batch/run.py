@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from judgekit.batch.api import BatchState, BatchTarget
-from judgekit.batch.settings import BatchSettings
-from judgekit.batch.store import BatchRecord, BatchStore
-from judgekit.cache import Cache
-from judgekit.engine import Engine, Job, JobResult
 from judgekit.errors import JudgeError, JudgeUnavailable
 from judgekit.judges.base import CallFailed, Completion, TransientError
+from judgekit.run.batch.api import BatchState, BatchTarget
+from judgekit.run.batch.settings import BatchSettings
+from judgekit.run.batch.store import BatchRecord, BatchStore
+from judgekit.run.cache import Cache
+from judgekit.run.engine import Engine
+from judgekit.run.jobs import Job, JobResult
 
 log = logging.getLogger("judgekit")
 

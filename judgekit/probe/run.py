@@ -1,6 +1,6 @@
 """``probe()``: re-judge a sample of questions under counterfactual edits and measure each effect with a CI.
 
-Every run goes through :func:`judgekit.scoring.ascore` (same engine, same cache), on inputs written to a
+Every run goes through :func:`judgekit.scoring.core.ascore` (same engine, same cache), on inputs written to a
 temporary folder. An effect is the mean over units (question x aspect) of the paired difference
 ``edited - original`` on the rubric's scale, with a seeded percentile bootstrap CI and a two-sided sign-flip
 permutation p-value. Units unscored in either run are left out and counted.
@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from judgekit import probe_self
 from judgekit.data.inputs import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError
-from judgekit.probe_self import check_self_options, self_units
+from judgekit.probe.self_check import check_self_options, self_units
 from judgekit.results import ScoreFile
 from judgekit.rubric import Rubric
 from judgekit.rubric.load import builtin_rubrics_dir
-from judgekit.run_inputs import RunInputs, load_inputs
-from judgekit.scoring import JudgeSpec, ScoreSettings, ascore
+from judgekit.scoring.core import JudgeSpec, ScoreSettings, ascore
+from judgekit.scoring.inputs import RunInputs, load_inputs
 from judgekit.stats.paired import bootstrap_means, sign_flip_means
 from judgekit.stats.resampling import percentile_ci
 from judgekit.yamlfile import read_mapping, validate

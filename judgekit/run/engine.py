@@ -2,8 +2,8 @@
 
 A job is one judgment: a rendered conversation plus a sample index. The engine knows nothing about which
 rubric it runs: it renders nothing itself, parses with the rubric's schema, and re-asks with the rubric's
-own re-ask template. How many calls are in flight is :mod:`judgekit.limiter`'s business; when a judge that
-cannot judge stops the run (JudgeUnavailable) is :mod:`judgekit.breaker`'s.
+own re-ask template. How many calls are in flight is :mod:`judgekit.run.limiter`'s business; when a judge that
+cannot judge stops the run (JudgeUnavailable) is :mod:`judgekit.run.breaker`'s.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit._gc import collector_paused
-from judgekit.breaker import Breaker
-from judgekit.cache import Cache, request_key
 from judgekit.errors import JudgeUnavailable
 from judgekit.judges.base import (
     CallFailed,
@@ -33,11 +30,15 @@ from judgekit.judges.base import (
     Message,
     TransientError,
 )
-from judgekit.limiter import AdaptiveLimiter
-from judgekit.parse import ParseResult
-from judgekit.reasoning import Reading, check_tags, read_completion
 from judgekit.results import Counts
-from judgekit.rubric import CallPlan, Rubric
+from judgekit.rubric import Rubric
+from judgekit.rubric.parse import ParseResult
+from judgekit.rubric.reasoning import Reading, check_tags, read_completion
+from judgekit.run._gc import collector_paused
+from judgekit.run.breaker import Breaker
+from judgekit.run.cache import Cache, request_key
+from judgekit.run.jobs import CallRecord, Job, JobResult
+from judgekit.run.limiter import AdaptiveLimiter
 
 log = logging.getLogger("judgekit")
 
@@ -84,43 +85,6 @@ class EngineSettings(BaseModel):
         description="seconds of rate limiting (429) on every call, with no answer getting through, after "
         "which the run stops (JudgeUnavailable) instead of waiting on",
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    plan: CallPlan
-    sample: int
-    params: JudgeParams
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """One request of a conversation, as the run log shows it (slots: a large run holds 100,000 of them)."""
-
-    key: str
-    turn: int
-    status: str  # "ok" | "cached" | "failed"
-    text: str | None = None
-    parse_error: str | None = None
-    tries: list[str] = field(default_factory=list)
-    latency_s: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-    reasoning: str | None = None  # the judge's thinking, set apart from ``text`` before parsing
-    reasoning_tokens: int = 0
-
-
-@dataclass(slots=True)
-class JobResult:
-    job: Job
-    ok: bool
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    reason: str | None = None
-    calls: list[CallRecord] = field(default_factory=list)
-    logprobs: list[dict[str, Any]] | None = None
-    method: str = "value"
 
 
 class RunStats(Counts):
@@ -187,7 +151,7 @@ class Engine:
         return request_key(self._identity, messages, job.params, job.sample)
 
     def _read(self, job: Job, completion: Completion) -> Reading:
-        """The completion parsed with its reasoning set apart (see :mod:`judgekit.reasoning`)."""
+        """The completion parsed with its reasoning set apart (see :mod:`judgekit.rubric.reasoning`)."""
         plan = job.plan
         return read_completion(
             completion, self.rubric, plan.slots, plan.untrusted, self._tags, job.params.max_tokens

@@ -5,7 +5,7 @@ the sample index; never an API key. Only successful completions are stored,
 committed as they arrive (those of one event-loop turn in one transaction), so a killed run loses nothing and
 a rerun judges nothing twice. An answer whose unit ended unscored (it never parsed, nor did its re-asks) is
 kept for the record but marked ``failed``: a rerun asks again instead of replaying the failure
-(:mod:`judgekit.cache_admin` counts and prunes them). A write that fails is never silent: the rows stay
+(:mod:`judgekit.run.cache_admin` counts and prunes them). A write that fails is never silent: the rows stay
 buffered and every later use of the cache raises SaveFailed, saying how many answers are not saved.
 """
 
@@ -21,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgekit._turn import flush_at_turn_end
 from judgekit.errors import ConfigError, SaveFailed
 from judgekit.judges.base import Completion, JudgeParams, Message
+from judgekit.run._turn import flush_at_turn_end
 from judgekit.scrub import scrub_text
 
 SCHEMA_VERSION = 1

@@ -10,12 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit.aggregate import COMBINE_METHODS, Combine
-from judgekit.batch.settings import BatchSettings
 from judgekit.data import DEFAULT_MAX_RESPONSE_CHARS
-from judgekit.engine import EngineSettings
 from judgekit.judges.factory import JudgeOptions
 from judgekit.rubric import Mode
+from judgekit.run.batch.settings import BatchSettings
+from judgekit.run.engine import EngineSettings
+from judgekit.scoring.aggregate import COMBINE_METHODS, Combine
 
 
 class ScoreSettings(BaseModel):
@@ -43,7 +43,7 @@ class ScoreSettings(BaseModel):
     bootstrap: int = Field(2000, ge=0, le=100_000, description="bootstrap resamples for CIs (0 = none)")
     bootstrap_seed: int = 0
     batch: BatchSettings | None = Field(
-        None, description="judge through the provider's batch API (None: live calls); see judgekit.batch"
+        None, description="judge through the provider's batch API (None: live calls); see judgekit.run.batch"
     )
     deadline: float | None = Field(
         None,

@@ -18,23 +18,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.cache import Cache, request_key
-from judgekit.engine import Job
 from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
 from judgekit.judges.panel_spec import PanelJudge, check_distinct
 from judgekit.judges.python_object import is_python_object
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.router import RouterJudge
-from judgekit.reasoning import read_completion
 from judgekit.rubric import Rubric
-from judgekit.run_inputs import RunInputs
-from judgekit.scoring import (
+from judgekit.rubric.reasoning import read_completion
+from judgekit.run.cache import Cache, request_key
+from judgekit.run.jobs import Job
+from judgekit.scoring.core import (
     LOCAL_CONCURRENCY,
     JudgeSpec,
     ScoreSettings,
     plan_jobs,
 )
+from judgekit.scoring.inputs import RunInputs
 
 DEFAULT_LATENCY_S = 2.0
 BATCH_WINDOW_S = 24 * 3600.0  # --batch: a batch API answers within its completion window (24 h)
@@ -143,7 +143,7 @@ def estimate(
     specs = inputs.specs()
     check_reasoning_effort(specs, settings.reasoning_effort)
     if settings.batch is not None:
-        from judgekit.batch.api import batch_target
+        from judgekit.run.batch.api import batch_target
 
         batch_target(specs, settings.judge)  # the run's own refusal of a judge without a batch API
     items, answers, _ = inputs.load(rubric)
@@ -415,7 +415,7 @@ def _price(
     from judgekit.judges.litellm_judge import import_litellm
 
     if batch:
-        from judgekit.batch.api import batch_rates
+        from judgekit.run.batch.api import batch_rates
 
         rates = batch_rates(target.model)
         if rates is not None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from judgekit.judges.base import Completion
-from judgekit.parse import ParseResult, parse_completion
-from judgekit.reasoning_tags import DEFAULT_TAGS, check_tags
 from judgekit.rubric import Rubric
+from judgekit.rubric.parse import ParseResult, parse_completion
+from judgekit.rubric.reasoning_tags import DEFAULT_TAGS, check_tags
 
 #: How every unscored reason for an answer cut off inside its reasoning begins.
 TRUNCATED = "reasoning truncated"

@@ -1,9 +1,9 @@
 """``score()``: dataset + responses + rubric + judge -> a score file you can trust, and a run log beside it.
 
 The steps, in order: load the inputs, plan the jobs, open the judges, run their engines, aggregate, build the
-score file once, write it. What goes into ``meta`` is :mod:`judgekit.provenance`'s, redaction is
-:mod:`judgekit.redact`'s, and the panel's and the lexical metrics' parts of the file come from
-:mod:`judgekit.panel` and :mod:`judgekit.score_lexical`.
+score file once, write it. What goes into ``meta`` is :mod:`judgekit.scoring.provenance`'s, redaction is
+:mod:`judgekit.scoring.redact`'s, and the panel's and the lexical metrics' parts of the file come from
+:mod:`judgekit.scoring.panel` and :mod:`judgekit.scoring.lexical`.
 """
 
 from __future__ import annotations
@@ -20,15 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from judgekit import interrupts
-from judgekit._gc import collector_paused, run_scope
 from judgekit._lazy import warm_imports
-from judgekit.aggregate import aggregate_details, aspect_results, file_summaries
-from judgekit.batch.api import batch_target
-from judgekit.batch.run import BatchRun
-from judgekit.cache import Cache
 from judgekit.data import Item
-from judgekit.engine import Engine, Job, JobResult
 from judgekit.errors import (
     ConfigError,
     CoverageTooLow,
@@ -39,7 +32,7 @@ from judgekit.errors import (
     SaveFailed,
     Terminated,
 )
-from judgekit.io import atomic_write_text, check_writable
+from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
 from judgekit.judges.base import JudgeParams
 from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
 from judgekit.judges.panel_spec import PanelJudge
@@ -49,18 +42,25 @@ from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
 from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.registry import open_judge as open_judge
-from judgekit.overwrite import check_no_overwrite
-from judgekit.panel import combine_judges, panel_section, self_consistency
-from judgekit.provenance import finish_meta, start_meta
-from judgekit.reasoning import truncation_note
-from judgekit.redact import redact, run_secrets
 from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
 from judgekit.rubric import Rubric
-from judgekit.run_inputs import RunInputs
-from judgekit.run_inputs import load_inputs as load_inputs
-from judgekit.runlog import RunLog, default_log_path
-from judgekit.score_lexical import LexicalInputs, lexical_inputs, lexical_section
-from judgekit.settings import ScoreSettings as ScoreSettings
+from judgekit.rubric.reasoning import truncation_note
+from judgekit.run import interrupts
+from judgekit.run._gc import collector_paused, run_scope
+from judgekit.run.batch.api import batch_target
+from judgekit.run.batch.run import BatchRun
+from judgekit.run.cache import Cache
+from judgekit.run.engine import Engine
+from judgekit.run.jobs import Job, JobResult
+from judgekit.run.runlog import RunLog, default_log_path
+from judgekit.scoring.aggregate import aggregate_details, aspect_results, file_summaries
+from judgekit.scoring.inputs import RunInputs
+from judgekit.scoring.inputs import load_inputs as load_inputs
+from judgekit.scoring.lexical import LexicalInputs, lexical_inputs, lexical_section
+from judgekit.scoring.panel import combine_judges, panel_section, self_consistency
+from judgekit.scoring.provenance import finish_meta, start_meta
+from judgekit.scoring.redact import redact, run_secrets
+from judgekit.scoring.settings import ScoreSettings as ScoreSettings
 
 _default_log_path = default_log_path  # the CLI's name for it
 _P = ParamSpec("_P")

@@ -4,7 +4,7 @@
 ``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity, temperature, samples, seed,
 endpoint, structured output), ``meta.engine``, the inputs' hashes and package versions; :func:`finish_meta`
 adds what the run learned (concurrency changes, score methods used). The rest is the inverse: the judge spec
-and :class:`~judgekit.settings.ScoreSettings` that reproduce a run (the gate's drift check re-scores with
+and :class:`~judgekit.scoring.settings.ScoreSettings` that reproduce a run (the gate's drift check re-scores with
 them), and the settings two score files must share to be comparable.
 """
 
@@ -23,9 +23,9 @@ from judgekit.scrub import redact
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
-    from judgekit.engine import RunStats
     from judgekit.rubric import Rubric
-    from judgekit.settings import ScoreSettings
+    from judgekit.run.engine import RunStats
+    from judgekit.scoring.settings import ScoreSettings
 
 #: Judge and rubric settings that must agree for two score files to be comparable.
 PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -92,16 +92,16 @@ def _rubric_ref(rubric: dict[str, Any]) -> str:
 def settings_from_meta(
     meta: Mapping[str, Any], api_base: str | None = None, api_key: str | None = None
 ) -> ScoreSettings:
-    """:class:`~judgekit.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
+    """:class:`~judgekit.scoring.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
 
     ``api_base`` / ``api_key`` override the recorded endpoint (the key is never recorded). Raises pydantic's
     ``ValidationError`` when the recorded values are not valid settings.
     """
     from pydantic import ValidationError
 
-    from judgekit.engine import EngineSettings
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.settings import ScoreSettings
+    from judgekit.run.engine import EngineSettings
+    from judgekit.scoring.settings import ScoreSettings
 
     rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
     judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
@@ -207,7 +207,7 @@ def package_versions() -> dict[str, str]:
 
 
 def _score_definition(rubric: Rubric) -> str:
-    from judgekit.aggregate import score_definition
+    from judgekit.scoring.aggregate import score_definition
 
     text = score_definition(rubric.spec)
     if rubric.spec.score_method == "logprob_weighted":

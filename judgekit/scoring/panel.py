@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from judgekit.aggregate import Combine, aggregate_details, combine_values, file_summaries
 from judgekit.judges.panel_spec import PanelJudge as PanelJudge
 from judgekit.judges.panel_spec import load_panel_file as load_panel_file
 from judgekit.results import AspectResult, QuestionResult
+from judgekit.scoring.aggregate import Combine, aggregate_details, combine_values, file_summaries
 
 if TYPE_CHECKING:
     from judgekit.data import Item

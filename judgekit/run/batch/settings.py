@@ -1,4 +1,4 @@
-"""How a ``--batch`` run uses the provider's batch API (kept apart so :mod:`judgekit.settings` imports no
+"""How a ``--batch`` run uses the provider's batch API (kept apart so :mod:`judgekit.scoring.settings` imports no
 network code)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a judge answers: the output fields of a rubric, their JSON schema, and how an answer becomes a score.
 
-An output schema change stays here and in :mod:`judgekit.parse`: the fields and their checks, the schema
+An output schema change stays here and in :mod:`judgekit.rubric.parse`: the fields and their checks, the schema
 sent to the backend, ``output.pattern`` for free-text answers, the score field (mapped when categorical),
 and the log-probability weighting of G-Eval.
 """

@@ -12,12 +12,12 @@ WordNet 3.0 database in ``/usr/share/wordnet``; NLTK reads it once the files sit
 Command line::
 
     apt-get install -y wordnet-base wordnet-sense-index
-    python -m judgekit.wordnet install [--target DIR]   # default: <sys.prefix>/nltk_data
-    python -m judgekit.wordnet status
+    python -m judgekit.lexical.wordnet install [--target DIR]   # default: <sys.prefix>/nltk_data
+    python -m judgekit.lexical.wordnet status
 
 ``install`` is idempotent: files already in place (same size and modification time) are not
 copied again, and a second run takes milliseconds. It also builds judgekit's synonym index
-(:mod:`judgekit.wordnet_index`), which METEOR reads instead of loading NLTK's reader
+(:mod:`judgekit.lexical.wordnet_index`), which METEOR reads instead of loading NLTK's reader
 (:func:`meteor_wordnet`); a run that finds it missing, stale or corrupt builds it again.
 """
 
@@ -164,7 +164,7 @@ def load_wordnet() -> Any | None:
 
 @functools.cache
 def load_index() -> Any | None:
-    """The lemma-name index (:mod:`judgekit.wordnet_index`) of the WordNet NLTK finds, built if missing,
+    """The lemma-name index (:mod:`judgekit.lexical.wordnet_index`) of the WordNet NLTK finds, built if missing,
     stale or corrupt; None if there is no WordNet or the index does not agree with NLTK's reader.
 
     Cached per process; a forked worker inherits it (it holds no open files).
@@ -199,7 +199,7 @@ class InstallResult:
     unchanged: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     verified: bool = False
-    index: Any = None  # the lemma-name index (judgekit.wordnet_index.WordNetIndex)
+    index: Any = None  # the lemma-name index (judgekit.lexical.wordnet_index.WordNetIndex)
     index_built: bool = False
 
     @property
@@ -436,22 +436,22 @@ def _cmd_status(args: argparse.Namespace) -> int:
     print(f"WordNet {where}; METEOR mode: exact+stem (no synonyms)")
     print("NLTK looks in: " + os.pathsep.join(info["nltk_data_path"]))
     if info["debian_source"]:
-        print("fix: python -m judgekit.wordnet install")
+        print("fix: python -m judgekit.lexical.wordnet install")
     else:
-        print(f"fix: {APT_HINT} && python -m judgekit.wordnet install")
+        print(f"fix: {APT_HINT} && python -m judgekit.lexical.wordnet install")
     return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m judgekit.wordnet",
+        prog="python -m judgekit.lexical.wordnet",
         description="Find or install WordNet (for METEOR's synonym stage) where NLTK looks, offline.",
         epilog=(
             "examples:\n"
             f"  {APT_HINT}\n"
-            "  python -m judgekit.wordnet install                 # into <sys.prefix>/nltk_data\n"
-            "  python -m judgekit.wordnet install --target ~/nltk_data\n"
-            "  python -m judgekit.wordnet status                  # exit 0 if METEOR can use WordNet\n"
+            "  python -m judgekit.lexical.wordnet install                 # into <sys.prefix>/nltk_data\n"
+            "  python -m judgekit.lexical.wordnet install --target ~/nltk_data\n"
+            "  python -m judgekit.lexical.wordnet status                  # exit 0 if METEOR can use WordNet\n"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -480,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except JudgekitError as err:
-        print(f"judgekit.wordnet: error: {err}", file=sys.stderr)
+        print(f"judgekit.lexical.wordnet: error: {err}", file=sys.stderr)
         return err.exit_code
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 
 from judgekit.io import validation_line
 from judgekit.rubric import Rubric
-from judgekit.verdict import FieldSpec
+from judgekit.rubric.verdict import FieldSpec
 
 #: Characters of the answer around a pattern match that must also be copied from the graded response for
 #: the match to count as quoted: a short verdict such as ``[[A]]`` alone may coincide with the response.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from judgekit.cache import add_failed_column, busy_timeout
 from judgekit.errors import InputError
+from judgekit.run.cache import add_failed_column, busy_timeout
 
 
 class JudgeEntries(BaseModel):

@@ -5,7 +5,7 @@ WordNet reader parses all four index files (about 150,000 lemmas) and the except
 dicts when it is created, which costs every ``judgekit lexical`` run seconds before the first item.
 This index holds, per lemma and part of speech, the lemma names of the lemma's synsets, and per
 exception form (``geese``) its base forms, as sorted keys in one file built once from the same
-WordNet files: by ``python -m judgekit.wordnet install`` (setup), else on first use. Loading it
+WordNet files: by ``python -m judgekit.lexical.wordnet install`` (setup), else on first use. Loading it
 reads the file, checks its CRC and splits the key list; a lookup is a binary search.
 
 :meth:`WordNetIndex.lemma_names` repeats what ``synsets`` does in NLTK 3.10: lower-case the word,
@@ -335,7 +335,7 @@ def index_paths(corpus: Path) -> Iterator[Path]:
     """Where the index for ``corpus`` may live: in the corpus folder, else under judgekit's cache dir."""
     if corpus.is_dir():
         yield corpus / INDEX_NAME
-    from judgekit.cache import cache_dir  # imported only when needed: it pulls in judgekit.judges
+    from judgekit.run.cache import cache_dir  # imported only when needed: it pulls in judgekit.judges
 
     name = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:16]
     yield cache_dir() / "wordnet" / f"synonyms-{name}.idx"

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from judgekit.data import Item
-from judgekit.engine import JobResult
 from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
 from judgekit.rubric import RubricSpec
+from judgekit.run.jobs import JobResult
 
 Combine = Literal["mean", "median", "majority"]
 COMBINE_METHODS: tuple[Combine, ...] = ("mean", "median", "majority")
@@ -60,7 +60,7 @@ def _raw(spec: RubricSpec, aspects: list[AspectResult]) -> float | None:
 
 def _pair(spec: RubricSpec, aspects: list[AspectResult]) -> Any:
     """The pair's outcome from its two order units (the per_order planner's "original" and "swapped")."""
-    from judgekit.pairwise import order_verdict, pair_outcome
+    from judgekit.scoring.pairwise import order_verdict, pair_outcome
 
     by_order = {a.aspect: a.score for a in aspects}
     lo, hi = spec.scale.min, spec.scale.max
@@ -84,7 +84,7 @@ def _pairwise_extras(spec: RubricSpec, aspects: list[AspectResult]) -> dict[str,
 def _pairwise_summary(
     spec: RubricSpec, items: Sequence[Item], questions: list[QuestionResult], n_boot: int, seed: int | None
 ) -> dict[str, Any]:
-    from judgekit.pairwise import summarize_pairs
+    from judgekit.scoring.pairwise import summarize_pairs
 
     verdicts = [getattr(q, "pairwise", None) or {} for q in questions]
     label_of = {it.id: it.fields.get("label") for it in items}

@@ -16,9 +16,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
-from judgekit._turn import flush_at_turn_end
-from judgekit.engine import JobResult
 from judgekit.errors import ConfigError, SaveFailed
+from judgekit.run._turn import flush_at_turn_end
+from judgekit.run.jobs import JobResult
 from judgekit.scrub import scrub
 
 if TYPE_CHECKING:

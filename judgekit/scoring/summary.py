@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from judgekit.reasoning import truncation_note
 from judgekit.results import ScoreFile
+from judgekit.rubric.reasoning import truncation_note
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from judgekit.cache import default_cache_path
 from judgekit.data import Item, load_dataset, load_pairs, load_responses, match_ids
 from judgekit.errors import ConfigError
 from judgekit.io import validation_line
 from judgekit.judges.panel_spec import JudgeSpec, judge_list
 from judgekit.rubric import Rubric, load_rubric
-from judgekit.settings import ScoreSettings
+from judgekit.run.cache import default_cache_path
+from judgekit.scoring.settings import ScoreSettings
 
 
 class RunInputs(BaseModel):
