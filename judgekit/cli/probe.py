@@ -90,7 +90,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
     import os
 
     from pydantic import ValidationError
@@ -127,33 +126,30 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.out, "--out")
     texts = load_probe_texts(args.probe_texts)
     reference = _reference_judge(args.reference_judge)
-    box: list[dict[str, Any]] = []
+    from judgekit.run.interrupts import run_blocking
 
-    async def main() -> None:
-        box.append(
-            await aprobe(
-                args.dataset,
-                args.responses,
-                responses_a=args.responses_a,
-                responses_b=args.responses_b,
-                judge=args.judge,
-                settings=settings,
-                probes=[p.strip() for p in args.probes.split(",") if p.strip()],
-                sample=args.sample,
-                seed=args.seed,
-                bootstrap=args.bootstrap,
-                texts=texts,
-                cache=False if args.no_cache else (args.cache or True),
-                self_model=args.self_model,
-                self_responses=args.self_responses,
-                reference_judge=reference,
-            )
+    result = run_blocking(
+        lambda: aprobe(
+            args.dataset,
+            args.responses,
+            responses_a=args.responses_a,
+            responses_b=args.responses_b,
+            judge=args.judge,
+            settings=settings,
+            probes=[p.strip() for p in args.probes.split(",") if p.strip()],
+            sample=args.sample,
+            seed=args.seed,
+            bootstrap=args.bootstrap,
+            texts=texts,
+            cache=False if args.no_cache else (args.cache or True),
+            self_model=args.self_model,
+            self_responses=args.self_responses,
+            reference_judge=reference,
         )
-
-    asyncio.run(main())
+    )
     if args.out:
-        atomic_write_json(args.out, box[0])
-    print("\n".join(terminal_lines(box[0])))
+        atomic_write_json(args.out, result)
+    print("\n".join(terminal_lines(result)))
     return 0
 
 

@@ -15,8 +15,13 @@ import os
 import signal
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
+from typing import TypeVar
+
+from judgekit.errors import JudgekitError
+
+_T = TypeVar("_T")
 
 _state: dict[str, object] = {"terminated": False, "task": None}
 
@@ -69,3 +74,36 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         task.get_loop().call_soon_threadsafe(lambda: None)
         return
     raise KeyboardInterrupt
+
+
+def attach_stop(err: asyncio.CancelledError, stop: JudgekitError) -> None:
+    """Keep on a cancelled run's CancelledError what the run would say (how far it got, where its work is):
+    the library re-raises the cancellation itself, so ``asyncio.timeout()`` and task groups work as they do
+    with any coroutine, and only a blocking entry point (:func:`run_blocking`) turns it into that error."""
+    err.judgekit_stop = stop  # type: ignore[attr-defined]
+
+
+def stop_of(err: BaseException) -> JudgekitError | None:
+    """What :func:`attach_stop` kept on ``err``, if anything."""
+    stop = getattr(err, "judgekit_stop", None)
+    return stop if isinstance(stop, JudgekitError) else None
+
+
+def run_blocking(fn: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``fn()`` in an event loop of its own, as the blocking API and the CLI do: a run cancelled by
+    Ctrl-C or SIGTERM ends in the Interrupted / Terminated error it attached (exit 130 / 143 in the CLI)."""
+    box: list[_T] = []
+
+    async def main() -> None:
+        # The main task returns nothing: CPython 3.11's asyncio.run repr()s the finished task when it restores
+        # the SIGINT handler, which would format the whole result (seconds for a large run).
+        try:
+            box.append(await fn())
+        except asyncio.CancelledError as err:
+            stop = stop_of(err)
+            if stop is None:
+                raise
+            raise stop from None
+
+    asyncio.run(main())
+    return box[0]

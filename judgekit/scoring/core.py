@@ -265,6 +265,9 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
             raise
         interrupted = _interrupted(run, isinstance(err, TimeoutError))
         run.end_log("interrupted", error=str(interrupted))
+        if isinstance(err, asyncio.CancelledError):  # a cancellation stays one (asyncio.timeout, task groups)
+            interrupts.attach_stop(err, interrupted)
+            raise
         raise interrupted from None
     except BaseException as err:
         run.end_log("interrupted" if isinstance(err, Interrupted) else "error", str(err))
@@ -446,15 +449,7 @@ def _blocking(fn: Callable[_P, Coroutine[Any, Any, _T]], name: str, doc: str) ->
     forms; ``help()`` and ``inspect.signature`` show them), run in an event loop of its own."""
 
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        box: list[_T] = []
-
-        async def main() -> None:
-            # The main task returns nothing: CPython 3.11's asyncio.run repr()s the finished task when it restores
-            # the SIGINT handler, which would format the whole result (seconds for a large run).
-            box.append(await fn(*args, **kwargs))
-
-        asyncio.run(main())
-        return box[0]
+        return interrupts.run_blocking(lambda: fn(*args, **kwargs))
 
     functools.update_wrapper(run, fn)
     run.__name__ = run.__qualname__ = name

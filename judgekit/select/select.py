@@ -3,7 +3,6 @@ one, alone, on test."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,10 +318,6 @@ def _settings(opts: SelectOptions) -> dict[str, Any]:
 
 def select(opts: SelectOptions) -> SelectResult:
     """Blocking :func:`aselect`: choose a candidate and write ``opts.out``."""
-    box: list[SelectResult] = []
+    from judgekit.run.interrupts import run_blocking
 
-    async def main() -> None:
-        box.append(await aselect(opts))
-
-    asyncio.run(main())
-    return box[0]
+    return run_blocking(lambda: aselect(opts))
