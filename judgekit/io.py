@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from judgekit.errors import ConfigError, InputError, JudgekitError
+from judgekit.errors import ConfigError, InputError, JudgekitError, SaveFailed
 from judgekit.scrub import scrub
 
 if TYPE_CHECKING:
@@ -35,9 +35,13 @@ def atomic_write_text(path: str | Path, *parts: str | bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # a full disk, a folder put where the file goes: one line, exit 5
+            raise SaveFailed(
+                f"{p}: cannot write ({err.strerror or err}); nothing was written there"
+            ) from None
         raise
 
 

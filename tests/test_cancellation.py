@@ -101,3 +101,30 @@ def test_a_failing_sibling_in_a_task_group_reports_only_its_own_error(
         asyncio.run(main())
     assert [type(e) for e in caught.value.exceptions] == [ValueError]
     assert _last_row(tmp_path)["status"] == "interrupted"
+
+
+def test_a_score_file_that_cannot_be_written_still_closes_the_log(
+    make_server: Callable[..., ScriptedServer], tmp_path: Path
+) -> None:
+    """The score file is written last; when that write fails (here a folder appears where it goes while the
+    judge answers), the error is one line (SaveFailed, exit 5) and the run log still ends in its summary."""
+    from judgekit.errors import SaveFailed
+
+    server = make_server(latency=1.0)
+
+    async def main() -> None:
+        async def block() -> None:
+            await asyncio.sleep(0.3)
+            (tmp_path / "s.json").mkdir()
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(block())
+            group.create_task(_run(server, tmp_path))
+
+    with pytest.raises(ExceptionGroup) as caught:
+        asyncio.run(main())
+    [err] = caught.value.exceptions
+    assert isinstance(err, SaveFailed) and err.exit_code == 5 and "s.json" in str(err)
+    last = _last_row(tmp_path)
+    assert last["type"] == "summary" and last["status"] == "error" and "s.json" in last["error"], last
+    assert not list(tmp_path.glob(".s.json.*.tmp"))

@@ -415,8 +415,11 @@ def _coverage_failure(coverage: Coverage, min_coverage: float) -> str | None:
 def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | None) -> ScoreFile:
     """Write the score file and end the run log; a run below --min-coverage then fails (CoverageTooLow)."""
     if out_path is not None:
-        # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
-        atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
+        try:  # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
+            atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
+        except BaseException as err:  # every ending closes the log with its summary row
+            run.end_log("error", str(err))
+            raise
     run.end_log("failed" if failure else "ok", failure, result)
     if failure:
         why = Counter(u.reason.split(":")[0] for u in result.unscored).most_common(3)
