@@ -152,11 +152,13 @@ def test_geval_scores_free_text_with_reasks(scripted_server: ScriptedServer, tmp
         unscored["reason"] == "unparseable after 3 answers: invalid verdict: score=7 is above the maximum 5"
     )
     assert written["totals"]["reasks"] == 3
-    # the cache holds the raw answers: a second run reads them all again, with no call
+    # the cache serves the scored units again, with no call; c4 ended unscored, so its failed answers are
+    # not reused: the rerun asks it again (3 calls: the first answer and 2 re-asks, answered as before)
     scripted_server.clear_calls()
     again = run_cli(*args[:-1], str(tmp_path / "again.json"))
     assert again.returncode == 0, again.stderr
-    assert scripted_server.calls == []
+    assert len(scripted_server.calls) == 3
+    assert all(ITEMS["c4"] in all_text(c["request"]) for c in scripted_server.calls)
     assert (
         json.loads((tmp_path / "again.json").read_text())["per_question_scores"]
         == written["per_question_scores"]

@@ -75,8 +75,8 @@ def test_url_credentials_reach_the_server_and_no_file(
 
 
 def test_a_failed_run_keeps_the_credentials_out_too(tmp_path: Path) -> None:
-    """Nothing listens on the port: every unit ends unscored (connection refused, no retry), the run fails
-    (exit 4), and neither its messages, its unscored reasons nor its log hold the credentials."""
+    """Nothing listens on the port: every call is refused, the run stops (exit 3, the judge could not judge,
+    no score file), and neither its messages nor its run log hold the credentials."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -87,12 +87,12 @@ def test_a_failed_run_keeps_the_credentials_out_too(tmp_path: Path) -> None:
         "--responses", str(responses), "--out", str(out), "--cache", str(tmp_path / "c.sqlite"),
         "--max-retries", "0", "--no-progress",
     )  # fmt: skip
-    assert proc.returncode == 4, proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and "connection refused" in proc.stderr
     assert not any(s in proc.stdout + proc.stderr for s in LEAKS), proc.stderr
-    unscored = json.loads(out.read_text())["unscored"]
-    assert len(unscored) == 5 and all("connection" in u["reason"] for u in unscored)
-    assert out.with_name("scores.log.jsonl").exists()
+    assert not out.exists()
+    log = out.with_name("scores.log.jsonl").read_text()
+    assert '"status":"stopped"' in log.replace(" ", "") and "connection" in log
     assert _leaks(tmp_path) == {}
 
 

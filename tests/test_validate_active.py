@@ -167,6 +167,7 @@ def test_a_planned_active_draw_feeds_validate(tmp_path: Path) -> None:
         json.dumps(
             {
                 "score": None,
+                "meta": {"rubric": {"name": "criteria"}},  # the scores are on criteria's 1..5 scale
                 "per_question_scores": questions,
                 "coverage": {"scored": 0, "total": 0, "ratio": 0},
             }
