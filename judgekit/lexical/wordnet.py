@@ -169,7 +169,7 @@ def load_index() -> Any | None:
 
     Cached per process; a forked worker inherits it (it holds no open files).
     """
-    from judgekit import wordnet_index
+    from judgekit.lexical import wordnet_index
 
     corpus = find_wordnet()
     if corpus is None:
@@ -315,7 +315,7 @@ def _ensure_index(corpus: Path, *, force: bool) -> tuple[Any, bool]:
     """Build (or find fresh) the lemma-name index of ``corpus``, checked against NLTK's reader."""
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    from judgekit import wordnet_index
+    from judgekit.lexical import wordnet_index
 
     def reader() -> Any:
         with warnings.catch_warnings():
