@@ -122,6 +122,27 @@ def forbidden(edges: dict[str, set[str]], root: Path) -> list[str]:
     return found
 
 
+def exported(root: Path) -> set[str]:
+    """What ``from judgekit import NAME`` may name: a module or package directly under it, or a name of its
+    ``__all__`` (mypy cannot check it: the package's lazy ``__getattr__`` accepts any name)."""
+    names = {p.stem for p in root.glob("*.py")} | {p.parent.name for p in root.glob("*/__init__.py")}
+    tree = ast.parse((root / "__init__.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            names |= {c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant)}
+    return names
+
+
+def unknown_names(tree: ast.AST, path: Path, root: Path, known: set[str]) -> list[str]:
+    return [
+        f"{path}:{node.lineno}: from {root.name} import {alias.name}: no such module or exported name"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == root.name and not node.level
+        for alias in node.names
+        if alias.name not in known
+    ]
+
+
 def top_level(root: Path) -> list[str]:
     loose = sorted(p.name for p in root.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
     if len(loose) <= MAX_TOP_LEVEL_MODULES:
@@ -137,11 +158,13 @@ def main(root: Path) -> int:
     problems: list[str] = top_level(root)
     graph: dict[str, set[str]] = {m: set() for m in files}
     every: dict[str, set[str]] = {m: set() for m in files}  # type-only imports too
+    known = exported(root)
     for module, path in files.items():
         source = path.read_text(encoding="utf-8")
         if source.count("\n") > MAX_MODULE_LINES:
             problems.append(f"{path}: {source.count(chr(10))} lines (max {MAX_MODULE_LINES})")
         tree = ast.parse(source)
+        problems += unknown_names(tree, path, root, known)
         skip = type_only_nodes(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
