@@ -18,9 +18,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit.probe import self_check as probe_self
 from judgekit.data.inputs import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError
+from judgekit.probe import self_check as probe_self
 from judgekit.probe.self_check import check_self_options, self_units
 from judgekit.results import ScoreFile
 from judgekit.rubric import Rubric
