@@ -6,7 +6,7 @@ worker pool) and declares how many calls it takes at once; litellm is one backen
 and a user's own Python object plugs in as ``module:attribute`` or through :func:`register`.
 """
 
-from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest, Pricing
 from judgekit.judges.base import (
     CallFailed,
     Completion,
@@ -17,8 +17,18 @@ from judgekit.judges.base import (
     QuotaExhausted,
     TransientError,
 )
-from judgekit.judges.factory import JudgeOptions, resolve_judge
-from judgekit.judges.registry import backend_for, backends, open_judge, register, spec_from_meta, unregister
+from judgekit.judges.factory import JudgeOptions
+from judgekit.judges.registry import (
+    backend_for,
+    backends,
+    judge_identity,
+    judge_secrets,
+    open_judge,
+    register,
+    resolve_judge,
+    spec_from_meta,
+    unregister,
+)
 
 __all__ = [
     "Backend",
@@ -31,10 +41,13 @@ __all__ = [
     "JudgeParams",
     "OpenRequest",
     "OpenedJudge",
+    "Pricing",
     "QuotaExhausted",
     "TransientError",
     "backend_for",
     "backends",
+    "judge_identity",
+    "judge_secrets",
     "open_judge",
     "register",
     "resolve_judge",

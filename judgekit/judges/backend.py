@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from judgekit.judges.base import Judge
 
@@ -42,8 +42,19 @@ class OpenRequest:
     logprobs: bool = False
 
 
+@dataclass(frozen=True)
+class Pricing:
+    """How a dry run prices a judge's calls: ``litellm`` by ``model`` in litellm's price table (``None``: an
+    unknown price), ``local`` at no charge, ``python`` at an unknown price (``--price-in``/``--price-out``)."""
+
+    kind: Literal["litellm", "local", "python"] = "python"
+    model: str | None = None
+
+
 Opener = Callable[[Any, OpenRequest], AbstractContextManager[OpenedJudge]]
 SpecFromIdentity = Callable[[str, Mapping[str, Any]], str | None]
+IdentityOf = Callable[[Any, "JudgeOptions"], str]
+Builder = Callable[[Any, "JudgeOptions"], Judge]
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,14 @@ class Backend:
     score file records (``meta.judge.identity`` without its ``|settings``) back into a ``--judge`` spec.
     ``reasoning_effort``: whether its judges take ``--reasoning-effort`` (a run refuses it for the others);
     a function of the spec when that depends on the model.
+
+    What the rest of judgekit may ask of a spec without opening it (the dry run, redaction, provenance), so
+    that nothing outside ``judges/`` rebuilds a backend's details: ``identity(spec, options)`` is the
+    identity its opened judge reports, found without starting anything (no server, no pool, no call);
+    ``build(spec, options)`` a judge that needs nothing started (``None``: it must be opened), which also
+    gives the identity when ``identity`` is not set; ``secrets(spec)`` the keys and endpoint credentials its
+    judge sends; ``endpoint_from_identity(rest)`` the endpoint an identity records; ``pricing(spec)`` how a
+    dry run prices its calls; ``max_concurrency`` the most calls its judges take at once, if it caps them.
     """
 
     name: str
@@ -66,3 +85,9 @@ class Backend:
     identity_prefix: str | None = None
     spec_from_identity: SpecFromIdentity | None = None
     reasoning_effort: bool | Callable[[object], bool] = False  # its judges pass --reasoning-effort on
+    identity: IdentityOf | None = None
+    build: Builder | None = None
+    secrets: Callable[[Any], list[str]] | None = None
+    endpoint_from_identity: Callable[[str], str | None] | None = None
+    pricing: Callable[[Any], Pricing] | None = None
+    max_concurrency: int | None = None

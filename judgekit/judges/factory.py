@@ -1,5 +1,5 @@
-"""Build a judge from a ``--judge`` string without a lifecycle: the options every backend shares, and
-:func:`resolve_judge` for a Python object or a litellm model (``local`` needs :func:`~judgekit.judges.open_judge`)."""
+"""The options every backend shares, and a litellm judge built from them (which backend a ``--judge`` value
+names is the registry's business: :func:`judgekit.judges.registry.resolve_judge`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgekit.errors import ConfigError
-from judgekit.judges.base import Judge
 from judgekit.judges.litellm_judge import StructuredMode
-from judgekit.judges.python_object import is_python_object, load_python_judge
 
 if TYPE_CHECKING:
     from judgekit.judges.litellm_judge import LiteLLMJudge
@@ -49,19 +46,3 @@ def litellm_judge(model: str, options: JudgeOptions) -> LiteLLMJudge:
         structured=options.structured,
         timeout=options.timeout,
     )
-
-
-def resolve_judge(spec: str | Judge, options: JudgeOptions | None = None) -> Judge:
-    """Build the judge a user named. ``local`` judges own a server, so they are opened with
-    :func:`judgekit.judges.open_judge` (a context manager), not built here."""
-    options = options or JudgeOptions()
-    if not isinstance(spec, str):
-        if isinstance(spec, Judge):
-            return spec
-        raise ConfigError(f"judge must be a model string or an object with async complete(), got {spec!r}")
-    spec = spec.strip()
-    if not spec:
-        raise ConfigError("--judge is empty")
-    if is_python_object(spec):
-        return load_python_judge(spec)
-    return litellm_judge(spec, options)

@@ -13,9 +13,9 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest, Pricing
 from judgekit.judges.base import Judge
 from judgekit.judges.factory import JudgeOptions, litellm_judge
 from judgekit.judges.litellm_judge import IDENTITY_PREFIX as LITELLM_PREFIX
@@ -25,6 +25,7 @@ from judgekit.judges.panel_spec import PanelJudge
 from judgekit.judges.python_object import IDENTITY_PREFIX as PYTHON_PREFIX
 from judgekit.judges.python_object import is_python_object, load_python_judge
 from judgekit.judges.router import router_backend
+from judgekit.scrub import url_secrets
 
 LOCAL_CONCURRENCY = 2  # calls in flight at most for --judge local (llama.cpp serves one at a time)
 POOL_THRESHOLD = 200  # calls from which a litellm judge runs in one worker process per core
@@ -33,13 +34,33 @@ LOCAL_PREFIX = "local:"
 
 def register_builtins(register: Callable[[Backend], Any]) -> None:
     """The hook that registers judgekit's own backends (a user's backend calls the same ``register``)."""
-    register(Backend("litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec, _takes_effort))
     register(
-        Backend("python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None)
-    )
-    register(Backend("local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local"))
-    register(Backend("panel-entry", _is_panel_entry, _open_panel_entry, 40, reasoning_effort=_takes_effort))
-    register(Backend("object", _is_judge_object, _open_object, 40))
+        Backend(
+            "litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec, _takes_effort,
+            build=litellm_judge, endpoint_from_identity=lambda rest: split_endpoint(rest)[1],
+            pricing=lambda model: Pricing("litellm", model),
+        )
+    )  # fmt: skip
+    register(
+        Backend(
+            "python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None,
+            build=lambda spec, _options: load_python_judge(spec),
+        )
+    )  # fmt: skip
+    register(
+        Backend(
+            "local", _is_local_spec, _open_local, 40, LOCAL_PREFIX, lambda _rest, _meta: "local",
+            identity=_local_identity, pricing=lambda _spec: Pricing("local"), max_concurrency=LOCAL_CONCURRENCY,
+        )
+    )  # fmt: skip
+    register(
+        Backend(
+            "panel-entry", _is_panel_entry, _open_panel_entry, 40, reasoning_effort=_takes_effort,
+            build=_build_panel_entry, secrets=_panel_entry_secrets,
+            pricing=lambda entry: Pricing("litellm", entry.model),
+        )
+    )  # fmt: skip
+    register(Backend("object", _is_judge_object, _open_object, 40, build=lambda judge, _options: judge))
     register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
 
 
@@ -124,6 +145,39 @@ def _open_panel_entry(entry: PanelJudge, request: OpenRequest) -> Iterator[Opene
         yield o
 
 
+def _build_panel_entry(entry: PanelJudge, options: JudgeOptions) -> Judge:
+    """The litellm judge of a panel entry (the lean client, when a run picks it, reports the same identity)."""
+    return litellm_judge(entry.model, entry.options(options))
+
+
+def _panel_entry_secrets(entry: PanelJudge) -> list[str]:
+    """A panel entry's own key and the credentials in its endpoint's URL."""
+    return [key for key in [entry.secret()] if key] + url_secrets(entry.api_base)
+
+
+def _local_structured(options: JudgeOptions) -> Literal["json_schema", "json_object", "none"]:
+    """llama.cpp's server follows a JSON schema given as ``json_object`` (the OpenAI form it ignores)."""
+    return "json_object" if options.structured == "auto" else options.structured
+
+
+def _local_base_identity(name: str, size: int) -> str:
+    return f"{LOCAL_PREFIX}{name}:{size}"
+
+
+def _local_identity(spec: str, options: JudgeOptions) -> str:
+    """The local judge's identity from its model file (name and size), without starting its server."""
+    from judgekit.judges.local import check_gguf, default_model_target, parse_local_spec
+
+    path = parse_local_spec(spec)
+    if path is None:
+        _, target, size = default_model_target()  # the default model, assembled or not yet
+        name = check_gguf(target).name if target.exists() else target.name
+    else:
+        checked = check_gguf(path)
+        name, size = checked.name, checked.stat().st_size
+    return f"{_local_base_identity(name, size)}|structured={_local_structured(options)}"
+
+
 @contextlib.contextmanager
 def _open_local(spec: str, request: OpenRequest) -> Iterator[OpenedJudge]:
     """Start (and afterwards stop) a llama.cpp server on loopback and judge through it with litellm."""
@@ -138,9 +192,9 @@ def _open_local(spec: str, request: OpenRequest) -> Iterator[OpenedJudge]:
             server.model,
             api_base=server.api_base,
             api_key="no-key",
-            structured="json_object" if options.structured == "auto" else options.structured,
+            structured=_local_structured(options),
             timeout=options.timeout,
-            identity=f"{LOCAL_PREFIX}{path.name}:{path.stat().st_size}",
+            identity=_local_base_identity(path.name, path.stat().st_size),
         )
         # a dead server stops the run at once (JudgeDown); llama.cpp answers one request at a time
         yield OpenedJudge(WatchedJudge(judge, server), LOCAL_CONCURRENCY)

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from judgekit.errors import ConfigError
-from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest, Pricing
+from judgekit.judges.base import Judge
 from judgekit.judges.factory import JudgeOptions
 
 _backends: dict[str, Backend] = {}
@@ -94,9 +95,8 @@ def check_reasoning_effort(specs: Sequence[object], effort: str | None) -> None:
                 "(litellm lists no reasoning_effort for it): drop the option for this judge"
             )
         if not takes:
-            name = spec if isinstance(spec, str) else type(spec).__name__
             raise ConfigError(
-                f"--reasoning-effort: the {backend.name} judge {name} cannot take it; only judges called "
+                f"--reasoning-effort: the {backend.name} judge {_name(spec)} cannot take it; only judges called "
                 "through litellm (a model string, a panel entry, a router group) pass it on"
             )
 
@@ -112,3 +112,68 @@ def spec_from_meta(judge: Mapping[str, Any]) -> str | None:
         if prefix and backend.spec_from_identity and identity.startswith(prefix):
             return backend.spec_from_identity(identity[len(prefix) :], judge)
     return None
+
+
+def resolve_judge(spec: object, options: JudgeOptions | None = None) -> Judge:
+    """The judge ``spec`` names, built by its backend when it needs nothing started (a litellm model, a Python
+    judge, a judge object); a backend that starts something (``local``, a router group) is opened with
+    :func:`open_judge` instead, and asking this of it is a one-line :class:`ConfigError`."""
+    spec = normalise(spec)
+    backend = backend_for(spec)
+    if backend.build is None:
+        raise ConfigError(
+            f"judge {_name(spec)}: the {backend.name} backend starts what its judge needs; "
+            "open it with judgekit.judges.open_judge"
+        )
+    return backend.build(spec, options or JudgeOptions())
+
+
+def judge_identity(spec: object, options: JudgeOptions | None = None) -> str:
+    """The identity (part of every cache key) the judge ``spec`` names would report once opened with
+    ``options``, found without starting anything: no server, no worker pool, no call."""
+    spec = normalise(spec)
+    backend = backend_for(spec)
+    options = options or JudgeOptions()
+    if backend.identity is not None:
+        return backend.identity(spec, options)
+    if backend.build is not None:
+        return backend.build(spec, options).identity
+    if isinstance(spec, Judge):
+        return spec.identity
+    raise ConfigError(
+        f"judge {_name(spec)}: the {backend.name} backend cannot tell its identity without opening its judge "
+        "(give its Backend an identity function)"
+    )
+
+
+def judge_secrets(spec: object) -> list[str]:
+    """The keys and endpoint credentials the judge ``spec`` names sends (the run's own are not included)."""
+    spec = normalise(spec)
+    found = backend_for(spec).secrets
+    return [s for s in found(spec) if s] if found is not None else []
+
+
+def judge_pricing(spec: object) -> Pricing:
+    """How a dry run prices the calls of the judge ``spec`` names (a backend that says nothing: unknown)."""
+    spec = normalise(spec)
+    pricing = backend_for(spec).pricing
+    return pricing(spec) if pricing is not None else Pricing()
+
+
+def judge_max_concurrency(spec: object) -> int | None:
+    """The most calls in flight the judge ``spec`` names takes, when its backend caps them up front."""
+    return backend_for(normalise(spec)).max_concurrency
+
+
+def endpoint_from_identity(identity: str) -> str | None:
+    """The endpoint a recorded identity names (``litellm:MODEL@URL|...`` -> ``URL``), if its backend says."""
+    identity = identity.split("|", 1)[0]
+    for backend in backends():
+        prefix, read = backend.identity_prefix, backend.endpoint_from_identity
+        if prefix and read is not None and identity.startswith(prefix):
+            return read(identity[len(prefix) :])
+    return None
+
+
+def _name(spec: object) -> str:
+    return spec if isinstance(spec, str) else type(spec).__name__

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from judgekit.errors import ConfigError
-from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest
+from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest, Pricing
 from judgekit.judges.base import CallFailed, TransientError
 from judgekit.judges.factory import JudgeOptions
 from judgekit.judges.litellm_judge import (
@@ -37,6 +37,7 @@ from judgekit.judges.litellm_judge import (
     import_litellm,
     public_url,
 )
+from judgekit.scrub import url_secrets
 
 log = logging.getLogger("judgekit")
 
@@ -437,10 +438,7 @@ def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
     def open_router(spec: RouterJudge | str, request: OpenRequest) -> Iterator[OpenedJudge]:
         """With rpm/tpm limits, one Router in this process (its counts must see every call of the run);
         without, a Router in each worker process of the pool, as a plain litellm judge gets."""
-        if isinstance(spec, str):
-            raise ConfigError(
-                f"--judge {spec} names a group of a router file: give the file with --router FILE"
-            )
+        spec = _group(spec)
         workers = pool_workers(request.options, request.n_calls)
         if spec.limited and workers > 1:
             if request.options.workers:
@@ -464,5 +462,21 @@ def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
             judge.close()
 
     return Backend(
-        "router", _is_router_spec, open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None, True
-    )
+        "router", _is_router_spec, open_router, 45, IDENTITY_PREFIX, lambda _rest, _meta: None, True,
+        identity=lambda spec, options: _group(spec).identity(options), secrets=_secrets,
+        pricing=lambda spec: Pricing("litellm", _group(spec).price_model()),
+    )  # fmt: skip
+
+
+def _group(spec: RouterJudge | str) -> RouterJudge:
+    """The router group a spec names; ``router/NAME`` without ``--router FILE`` is a one-line error."""
+    if isinstance(spec, str):
+        raise ConfigError(f"--judge {spec} names a group of a router file: give the file with --router FILE")
+    return spec
+
+
+def _secrets(spec: RouterJudge | str) -> list[str]:
+    """The keys of the group's deployments (its fallbacks' too) and the credentials in their endpoints' URLs."""
+    group = _group(spec)
+    urls = [u for e in group.model_list() for u in url_secrets(e["litellm_params"].get("api_base"))]
+    return group.secrets() + urls

@@ -18,22 +18,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
-from judgekit.judges.local import is_local_spec, parse_local_spec
-from judgekit.judges.panel_spec import PanelJudge, check_distinct
-from judgekit.judges.python_object import is_python_object
-from judgekit.judges.registry import check_reasoning_effort
-from judgekit.judges.router import RouterJudge
+from judgekit.judges.panel_spec import check_distinct
+from judgekit.judges.registry import (
+    check_reasoning_effort,
+    judge_identity,
+    judge_max_concurrency,
+    judge_pricing,
+)
 from judgekit.rubric import Rubric
 from judgekit.rubric.reasoning import read_completion
 from judgekit.run.cache import Cache, request_key
 from judgekit.run.jobs import Job
-from judgekit.scoring.core import (
-    LOCAL_CONCURRENCY,
-    JudgeSpec,
-    ScoreSettings,
-    plan_jobs,
-)
+from judgekit.scoring.core import JudgeSpec, ScoreSettings, plan_jobs
 from judgekit.scoring.inputs import RunInputs
 
 DEFAULT_LATENCY_S = 2.0
@@ -209,38 +205,17 @@ def _notes(settings: ScoreSettings, assume: EstimateSettings, cache_path: Path |
 
 
 def _target(spec: JudgeSpec, settings: ScoreSettings) -> _Target:
-    """The judge's identity (what its cache keys hold) and what prices it, as the run would build it."""
-    options: JudgeOptions = settings.judge
+    """The judge's identity (what its cache keys hold), what prices it and its concurrency, as its backend
+    says the run would open it, with nothing started."""
     concurrency = settings.engine.concurrency
-    if isinstance(spec, RouterJudge):  # priced by its deployments' model, when they all cost the same
-        return _Target(spec.identity(options), "litellm", spec.price_model(), concurrency)
-    if is_local_spec(spec):
-        assert isinstance(spec, str)
-        return _Target(_local_identity(spec, options), "local", None, min(concurrency, LOCAL_CONCURRENCY))
-    if isinstance(spec, PanelJudge) or (isinstance(spec, str) and not is_python_object(spec)):
-        model = spec.strip() if isinstance(spec, str) else spec  # as the registry normalises it
-        if isinstance(spec, PanelJudge):  # a judge of a panel with its own endpoint and key
-            options, model = spec.options(options), spec.model
-        assert isinstance(model, str)
-        built = litellm_judge(model, options)
-        return _Target(built.identity, "litellm", model, concurrency)
-    return _Target(resolve_judge(spec, options).identity, "python", None, concurrency)
-
-
-def _local_identity(spec: str, options: JudgeOptions) -> str:
-    """The local judge's identity from its model file (name and size), without starting its server."""
-    from judgekit.judges.local import check_gguf
-    from judgekit.judges.local.model import default_model_target
-
-    path = parse_local_spec(spec)
-    if path is None:
-        _, target, size = default_model_target()  # the default model, assembled or not yet
-        name = check_gguf(target).name if target.exists() else target.name
-    else:
-        checked = check_gguf(path)
-        name, size = checked.name, checked.stat().st_size
-    structured = "json_object" if options.structured == "auto" else options.structured
-    return f"local:{name}:{size}|structured={structured}"
+    cap = judge_max_concurrency(spec)
+    pricing = judge_pricing(spec)
+    return _Target(
+        judge_identity(spec, settings.judge),
+        pricing.kind,
+        pricing.model,
+        concurrency if cap is None else min(concurrency, cap),
+    )
 
 
 def _cached(path: Path | None, keys: list[str]) -> dict[str, Any]:

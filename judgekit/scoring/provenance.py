@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgekit._version import __version__
-from judgekit.judges.litellm_judge import IDENTITY_PREFIX, split_endpoint
 from judgekit.scrub import redact
 
 # The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
@@ -66,10 +65,10 @@ def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
     """The judge's endpoint: ``meta.judge.api_base``, else the one in its identity (a panel-file judge)."""
     if isinstance(judge.get("api_base"), str):
         return str(judge["api_base"])
+    from judgekit.judges.registry import endpoint_from_identity
+
     identity = judge.get("identity")
-    if isinstance(identity, str) and identity.startswith(IDENTITY_PREFIX):
-        return split_endpoint(identity.split("|", 1)[0][len(IDENTITY_PREFIX) :])[1]
-    return None
+    return endpoint_from_identity(identity) if isinstance(identity, str) else None
 
 
 def _rubric_ref(rubric: dict[str, Any]) -> str:

@@ -14,8 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from judgekit.judges.router import RouterJudge
-from judgekit.scoring.panel import PanelJudge
+from judgekit.judges.registry import judge_secrets
 from judgekit.scrub import redact as redact
 from judgekit.scrub import remember, url_secrets
 
@@ -31,11 +30,9 @@ def run_secrets(options: JudgeOptions, specs: Sequence[object] = ()) -> list[str
     found = [options.api_key] if options.api_key else []
     found += url_secrets(options.api_base)
     for s in specs:
-        if isinstance(s, PanelJudge):
-            found += [key for key in [s.secret()] if key] + url_secrets(s.api_base)
-        if isinstance(s, RouterJudge):
-            found += s.secrets()
-            found += [u for e in s.model_list() for u in url_secrets(e["litellm_params"].get("api_base"))]
+        found += judge_secrets(
+            s
+        )  # each backend knows what its judges send (a panel entry's, a router's keys)
     for name, value in os.environ.items():
         if name.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and value:
             found.append(value)

@@ -128,7 +128,7 @@ async def propose(
 ) -> list[Variant]:
     """Ask the proposer for ``proposer.n`` variants of ``best``'s rubric, written under ``where``."""
     from judgekit.judges.base import JudgeParams
-    from judgekit.judges.factory import resolve_judge
+    from judgekit.judges.registry import resolve_judge
     from judgekit.rubric.load import resolve_rubric_dir
 
     parent = resolve_rubric_dir(best.rubric)
