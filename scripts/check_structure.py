@@ -30,6 +30,12 @@ FORBIDDEN = [
     ("judgekit.results", "judgekit.run", "the score file's models sit below the runner"),
     ("judgekit.results", "judgekit.scoring", "the score file's models sit below the scorer"),
 ]
+# backend details stay in judges/: the scorer and the gate ask the registry (identity, secrets, pricing)
+FORBIDDEN += [
+    (user, f"judgekit.judges.{backend}", "backend details stay in judges/: ask judgekit.judges.registry")
+    for user in ("judgekit.scoring", "judgekit.gate")
+    for backend in ("local", "python_object", "router", "providers", "pool", "openai_compat")
+]
 
 
 def module_name(path: Path) -> str:

@@ -38,8 +38,6 @@ from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
 from judgekit.judges.panel_spec import PanelJudge
 from judgekit.judges.panel_spec import check_distinct as _check_distinct
 from judgekit.judges.panel_spec import judge_list as judge_list
-from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
-from judgekit.judges.providers import POOL_THRESHOLD as POOL_THRESHOLD
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.registry import open_judge as open_judge
 from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
