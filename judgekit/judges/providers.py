@@ -37,13 +37,15 @@ def register_builtins(register: Callable[[Backend], Any]) -> None:
     register(
         Backend(
             "litellm", _is_string, _open_litellm, 0, LITELLM_PREFIX, _litellm_spec, _takes_effort,
-            build=litellm_judge, endpoint_from_identity=lambda rest: split_endpoint(rest)[1],
+            identity=lambda model, options: litellm_judge(model, options).identity, build=litellm_judge,
+            endpoint_from_identity=lambda rest: split_endpoint(rest)[1],
             pricing=lambda model: Pricing("litellm", model),
         )
     )  # fmt: skip
     register(
         Backend(
             "python", _is_python_spec, _open_python, 30, PYTHON_PREFIX, lambda rest, _: rest or None,
+            identity=lambda spec, _options: load_python_judge(spec).identity,
             build=lambda spec, _options: load_python_judge(spec),
         )
     )  # fmt: skip
@@ -56,11 +58,17 @@ def register_builtins(register: Callable[[Backend], Any]) -> None:
     register(
         Backend(
             "panel-entry", _is_panel_entry, _open_panel_entry, 40, reasoning_effort=_takes_effort,
+            identity=lambda entry, options: _build_panel_entry(entry, options).identity,
             build=_build_panel_entry, secrets=_panel_entry_secrets,
             pricing=lambda entry: Pricing("litellm", entry.model),
         )
     )  # fmt: skip
-    register(Backend("object", _is_judge_object, _open_object, 40, build=lambda judge, _options: judge))
+    register(
+        Backend(
+            "object", _is_judge_object, _open_object, 40,
+            identity=lambda judge, _options: judge.identity, build=lambda judge, _options: judge,
+        )
+    )  # fmt: skip
     register(router_backend(pool_workers))  # --router FILE: a model_name group of litellm Router deployments
 
 
