@@ -1,14 +1,15 @@
 """What a judge backend declares to the registry: the specs it claims, how it opens, how it is read back.
 
 A backend is data plus three small functions, so built-in backends and a user's own register the same way
-(:func:`judgekit.judges.registry.register`). Opening is a context manager: the backend owns whatever lives as
-long as the run (a llama.cpp server, a pool of worker processes) and says how many calls it takes at once.
+(:func:`judgekit.judges.registry.register`). Opening is an async context manager: the backend owns whatever
+lives as long as the run (a llama.cpp server, a pool of worker processes, an HTTP session), closes all of it on
+exit, and says how many calls it takes at once. A plain context manager is accepted too (entered in a thread).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,21 +17,15 @@ from judgekit.judges.base import Judge
 
 if TYPE_CHECKING:
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.run.engine import EngineSettings
 
 
 @dataclass(frozen=True)
 class OpenedJudge:
-    """A ready judge and the most calls it takes in flight (``None``: the run's ``--concurrency``)."""
+    """A ready judge and the most calls it takes in flight (``None``: the run's ``--concurrency``; the run
+    lowers its own setting to this cap, never raises it)."""
 
     judge: Judge
     max_concurrency: int | None = None
-
-    def engine_settings(self, settings: EngineSettings) -> EngineSettings:
-        """The run's engine settings, with the concurrency lowered to what this judge takes."""
-        if self.max_concurrency is None or settings.concurrency <= self.max_concurrency:
-            return settings
-        return settings.model_copy(update={"concurrency": self.max_concurrency})
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,10 @@ class OpenRequest:
     logprobs: bool = False
 
 
-Opener = Callable[[Any, OpenRequest], AbstractContextManager[OpenedJudge]]
+# an async context manager; a plain one (a user's backend) is entered and exited in a worker thread
+Opener = Callable[
+    [Any, OpenRequest], AbstractAsyncContextManager[OpenedJudge] | AbstractContextManager[OpenedJudge]
+]
 SpecFromIdentity = Callable[[str, Mapping[str, Any]], str | None]
 
 
@@ -52,8 +50,8 @@ class Backend:
 
     ``claims(spec)`` says whether a ``--judge`` value (a stripped string, or an object) is this backend's;
     among the backends that claim a spec the highest ``priority`` wins (the litellm fallback, which claims
-    every string, has the lowest). ``open(spec, request)`` yields an :class:`OpenedJudge` and stops what it
-    started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
+    every string, has the lowest). ``open(spec, request)`` (an async context manager, or a plain one) yields
+    an :class:`OpenedJudge` and stops what it started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
     score file records (``meta.judge.identity`` without its ``|settings``) back into a ``--judge`` spec.
     ``reasoning_effort``: whether its judges take ``--reasoning-effort`` (a run refuses it for the others);
     a function of the spec when that depends on the model.
