@@ -53,7 +53,7 @@ def litellm_judge(model: str, options: JudgeOptions) -> LiteLLMJudge:
 
 def resolve_judge(spec: str | Judge, options: JudgeOptions | None = None) -> Judge:
     """Build the judge a user named. ``local`` judges own a server, so they are opened with
-    :func:`judgekit.judges.open_judge` (a context manager), not built here."""
+    :func:`judgekit.judges.open_judge` (an async context manager), not built here."""
     options = options or JudgeOptions()
     if not isinstance(spec, str):
         if isinstance(spec, Judge):
