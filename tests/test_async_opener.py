@@ -41,6 +41,7 @@ from judgekit.judges import (
 from judgekit.judges.litellm_judge import LiteLLMJudge, import_litellm
 from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
+from tests.proc_tools import alive, children
 from tests.server import ScriptedServer
 
 FAKE = Path(__file__).with_name("fake_llama_server.py")
@@ -131,6 +132,55 @@ def test_a_local_judge_starting_does_not_stall_the_loop(
     assert ready - began >= startup  # the run did wait for the server to load
     # the last (startup - 0.5) s before the server listened all lie inside its start
     assert ticker.max_gap(ready - (startup - 0.5), ready) < MAX_GAP
+
+
+def _servers_started() -> list[int]:
+    """This process's children that run the fake llama.cpp server (the launcher execs it in place)."""
+    found = []
+    for pid in children(os.getpid()):
+        with contextlib.suppress(OSError):
+            if FAKE.name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
+
+
+def test_a_run_cancelled_while_its_local_judge_starts_stops_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``asyncio.timeout()`` reaches a run whose local judge is still loading at once (the loop is free, not
+    blocked in the start), and the server is stopped before the cancellation reaches the caller."""
+    model = tmp_path / "fake-judge.gguf"
+    model.write_bytes(b"GGUF" + bytes(64))
+    command = [sys.executable, str(FAKE), "--startup-delay", "6"]
+    monkeypatch.setenv("JUDGEKIT_LOCAL_SERVER_CMD", shlex.join(command))
+    servers: list[int] = []
+
+    async def note_server() -> None:
+        while not servers:
+            servers.extend(_servers_started())
+            await asyncio.sleep(0.05)
+
+    async def run() -> None:
+        watcher = asyncio.create_task(note_server())
+        try:
+            async with asyncio.timeout(1.5):
+                await ascore(
+                    EXAMPLE_DATASET,
+                    EXAMPLE_RESPONSES,
+                    judge=f"local:{model}",
+                    settings=ScoreSettings(bootstrap=0),
+                    cache=False,
+                )
+        finally:
+            watcher.cancel()
+
+    began = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(run())
+    took = time.monotonic() - began
+    assert took < 4.0  # cancelled mid-start, not after the 6 s load
+    assert len(servers) == 1
+    assert not alive(servers[0])  # stopped (and reaped) before the run gave up
 
 
 def _pool_children(before: set[multiprocessing.Process]) -> list[multiprocessing.Process]:
