@@ -50,8 +50,8 @@ class Backend:
 
     ``claims(spec)`` says whether a ``--judge`` value (a stripped string, or an object) is this backend's;
     among the backends that claim a spec the highest ``priority`` wins (the litellm fallback, which claims
-    every string, has the lowest). ``open(spec, request)`` (an async context manager, or a plain one) yields
-    an :class:`OpenedJudge` and stops what it started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
+    every string, has the lowest). ``open(spec, request)`` yields an :class:`OpenedJudge` and stops what it
+    started on exit. ``identity_prefix`` and ``spec_from_identity(rest, meta_judge)`` turn the identity a
     score file records (``meta.judge.identity`` without its ``|settings``) back into a ``--judge`` spec.
     ``reasoning_effort``: whether its judges take ``--reasoning-effort`` (a run refuses it for the others);
     a function of the spec when that depends on the model.
