@@ -390,7 +390,7 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
     job = plan_jobs(rubric, [item], {item.id: _PROBE_ITEM["response"]}, ScoreSettings())[0]
     spec = "local" if model is None else f"local:{model}"
     began = time.perf_counter()
-    with open_judge(spec, JudgeOptions(timeout=LOCAL_CALL_TIMEOUT)) as opened:
+    async with open_judge(spec, JudgeOptions(timeout=LOCAL_CALL_TIMEOUT)) as opened:
         started = time.perf_counter() - began
         began = time.perf_counter()
         completion = await asyncio.wait_for(

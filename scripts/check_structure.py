@@ -26,6 +26,7 @@ FORBIDDEN = [
     ("judgekit.stats", "judgekit.scoring", "arithmetic never imports the scorer"),
     ("judgekit.scoring.aggregate", "judgekit.run.engine", "aggregation reads job results, not the engine"),
     ("judgekit.run", "judgekit.scoring", "the runner knows nothing about scores"),
+    ("judgekit.judges", "judgekit.run.engine", "a backend declares its concurrency cap; the engine applies it"),
     ("judgekit.errors", "judgekit", "the error hierarchy sits below every other module"),
     ("judgekit.results", "judgekit.run", "the score file's models sit below the runner"),
     ("judgekit.results", "judgekit.scoring", "the score file's models sit below the scorer"),

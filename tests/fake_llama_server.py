@@ -10,6 +10,7 @@ another CPU does at its first completion). Its own options:
     --answers N        answer N chat calls, then die on the next one (default: never die)
     --die-with NAME    the signal to die with (default ILL)
     --delay S          seconds each answer takes (default 0)
+    --startup-delay S  seconds before it listens, as a model loading (default 0)
     --pid-file PATH    write this process's pid there once listening
     --calls-file PATH  append one line per answered chat call
 
@@ -47,6 +48,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=-1)
     parser.add_argument("--die-with", default="ILL")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--startup-delay", type=float, default=0.0)
     parser.add_argument("--pid-file", default=None)
     parser.add_argument("--calls-file", default=None)
     args, _llama_flags = parser.parse_known_args(argv)
@@ -112,11 +114,12 @@ class _Server(ThreadingHTTPServer):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # also while "loading"
+    time.sleep(args.startup_delay)
     server = _Server(args)
     print(f"fake llama.cpp: serving {args.model_alias} on http://{args.host}:{args.port}", flush=True)
     if args.pid_file:
         Path(args.pid_file).write_text(f"{os.getpid()}\n", encoding="utf-8")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     finally:

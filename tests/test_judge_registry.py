@@ -3,6 +3,7 @@ built-ins (its lifecycle and declared concurrency honoured by a real run), and i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from judgekit.judges import (
 )
 from judgekit.judges.litellm_judge import LiteLLMJudge
 from judgekit.run.engine import EngineSettings
+from judgekit.scoring.core import capped_settings
 from judgekit.scoring.panel import PanelJudge
 from judgekit.scoring.provenance import judge_spec_from_meta
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
@@ -52,16 +54,18 @@ def test_each_spec_goes_to_one_backend(spec: object, backend: str) -> None:
     assert backend_for(spec).name == backend
 
 
+async def _open(spec: object) -> None:
+    async with open_judge(spec):
+        pass
+
+
 def test_unclaimed_and_empty_specs_are_one_line_errors() -> None:
-    with (
-        pytest.raises(
-            ConfigError, match=r"^judge must be a model string or an object with async complete\(\)"
-        ),
-        open_judge(42),
+    with pytest.raises(
+        ConfigError, match=r"^judge must be a model string or an object with async complete\(\)"
     ):
-        pass
-    with pytest.raises(ConfigError, match=r"^--judge is empty$"), open_judge("  "):
-        pass
+        asyncio.run(_open(42))
+    with pytest.raises(ConfigError, match=r"^--judge is empty$"):
+        asyncio.run(_open("  "))
 
 
 @pytest.mark.parametrize(
@@ -88,10 +92,9 @@ def test_identity_maps_back_to_a_spec(judge: dict[str, str], spec: str | None) -
 
 
 def test_declared_concurrency_lowers_the_run_setting_only() -> None:
-    judge = FunctionJudge(lambda m, p: "{}", identity="fn")
-    assert OpenedJudge(judge, 2).engine_settings(EngineSettings(concurrency=8)).concurrency == 2
-    assert OpenedJudge(judge, 2).engine_settings(EngineSettings(concurrency=1)).concurrency == 1
-    assert OpenedJudge(judge).engine_settings(EngineSettings(concurrency=8)).concurrency == 8
+    assert capped_settings(EngineSettings(concurrency=8), 2).concurrency == 2
+    assert capped_settings(EngineSettings(concurrency=1), 2).concurrency == 1
+    assert capped_settings(EngineSettings(concurrency=8), None).concurrency == 8
 
 
 def test_a_registered_backend_owns_its_lifecycle_and_concurrency(

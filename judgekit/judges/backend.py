@@ -1,14 +1,15 @@
 """What a judge backend declares to the registry: the specs it claims, how it opens, how it is read back.
 
 A backend is data plus three small functions, so built-in backends and a user's own register the same way
-(:func:`judgekit.judges.registry.register`). Opening is a context manager: the backend owns whatever lives as
-long as the run (a llama.cpp server, a pool of worker processes) and says how many calls it takes at once.
+(:func:`judgekit.judges.registry.register`). Opening is an async context manager: the backend owns whatever
+lives as long as the run (a llama.cpp server, a pool of worker processes, an HTTP session), closes all of it on
+exit, and says how many calls it takes at once. A plain context manager is accepted too (entered in a thread).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,21 +17,15 @@ from judgekit.judges.base import Judge
 
 if TYPE_CHECKING:
     from judgekit.judges.factory import JudgeOptions
-    from judgekit.run.engine import EngineSettings
 
 
 @dataclass(frozen=True)
 class OpenedJudge:
-    """A ready judge and the most calls it takes in flight (``None``: the run's ``--concurrency``)."""
+    """A ready judge and the most calls it takes in flight (``None``: the run's ``--concurrency``; the run
+    lowers its own setting to this cap, never raises it)."""
 
     judge: Judge
     max_concurrency: int | None = None
-
-    def engine_settings(self, settings: EngineSettings) -> EngineSettings:
-        """The run's engine settings, with the concurrency lowered to what this judge takes."""
-        if self.max_concurrency is None or settings.concurrency <= self.max_concurrency:
-            return settings
-        return settings.model_copy(update={"concurrency": self.max_concurrency})
 
 
 @dataclass(frozen=True)
@@ -52,6 +47,10 @@ class Pricing:
 
 
 Opener = Callable[[Any, OpenRequest], AbstractContextManager[OpenedJudge]]
+# an async context manager; a plain one (a user's backend) is entered and exited in a worker thread
+Opener = Callable[
+    [Any, OpenRequest], AbstractAsyncContextManager[OpenedJudge] | AbstractContextManager[OpenedJudge]
+]
 SpecFromIdentity = Callable[[str, Mapping[str, Any]], str | None]
 IdentityOf = Callable[[Any, "JudgeOptions"], str]
 Builder = Callable[[Any, "JudgeOptions"], Judge]

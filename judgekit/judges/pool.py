@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from judgekit.judges.base import CallFailed, Completion, JudgeParams, Message, QuotaExhausted, TransientError
+from judgekit.judges.opening import to_thread_to_end
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -149,7 +150,8 @@ class _Worker:
 
 
 class ProcessPoolJudge:
-    """A litellm judge whose calls run in ``workers`` processes. Use as a (sync) context manager."""
+    """A litellm judge whose calls run in ``workers`` processes. Use as a context manager: ``async with``
+    from a running loop (the workers are stopped without stalling it), or ``with``."""
 
     def __init__(self, spec: dict[str, Any], identity: str, workers: int) -> None:
         self._spec = spec
@@ -195,13 +197,26 @@ class ProcessPoolJudge:
                 w.conn.close()
         self._pool = []
 
-    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._loop is loop:
-            return
-        if self._loop is not None:
+    async def __aenter__(self) -> ProcessPoolJudge:
+        return self.__enter__()  # forks from the loop's thread, as the sync form does
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop the workers in a thread (waiting for each, up to 5 s, and a blocked pipe must not stall the
+        loop); the loop's readers of their pipes go first, on the loop's own thread."""
+        self._detach_loop()
+        await to_thread_to_end(self.__exit__)
+
+    def _detach_loop(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
             for w in self._pool:
                 with contextlib.suppress(Exception):
                     self._loop.remove_reader(w.conn.fileno())
+        self._loop = None
+
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        self._detach_loop()
         self._loop = loop
         for w in self._pool:
             loop.add_reader(w.conn.fileno(), self._on_readable, w)

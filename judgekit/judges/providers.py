@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,13 +107,17 @@ def pool_workers(options: JudgeOptions, n_calls: int) -> int:
     return options.workers or (min(os.cpu_count() or 1, 4) if n_calls >= POOL_THRESHOLD else 1)
 
 
-@contextlib.contextmanager
-def _open_litellm(model: str, request: OpenRequest) -> Iterator[OpenedJudge]:
+@contextlib.asynccontextmanager
+async def _open_litellm(model: str, request: OpenRequest) -> AsyncIterator[OpenedJudge]:
     """A litellm model; with many calls ahead its calls run in worker processes (litellm's per-call CPU then
-    uses every core), stopped when the run ends."""
+    uses every core), stopped when the run ends. The lean client's HTTP session is closed here too."""
     options = request.options
     if options.client != "litellm" and is_openai_compatible(model, options.api_base):
-        yield OpenedJudge(lean_judge(model, options))  # one process keeps up with the server: no pool
+        lean = lean_judge(model, options)  # one process keeps up with the server: no pool
+        try:
+            yield OpenedJudge(lean)
+        finally:
+            await lean.aclose()
         return
     judge = litellm_judge(model, options)
     workers = pool_workers(options, request.n_calls)
@@ -130,7 +134,7 @@ def _open_litellm(model: str, request: OpenRequest) -> Iterator[OpenedJudge]:
         "timeout": options.timeout,
         "identity": judge.base_identity,
     }
-    with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
+    async with ProcessPoolJudge(pool_spec, judge.identity, workers) as pool:
         yield OpenedJudge(pool)
 
 
@@ -144,10 +148,10 @@ def _litellm_spec(model: str, judge: Mapping[str, Any]) -> str | None:
     return model or None
 
 
-@contextlib.contextmanager
-def _open_panel_entry(entry: PanelJudge, request: OpenRequest) -> Iterator[OpenedJudge]:
+@contextlib.asynccontextmanager
+async def _open_panel_entry(entry: PanelJudge, request: OpenRequest) -> AsyncIterator[OpenedJudge]:
     """A judge of a panel with its own endpoint and key: the litellm backend with its options."""
-    with _open_litellm(
+    async with _open_litellm(
         entry.model, dataclasses.replace(request, options=entry.options(request.options))
     ) as o:
         yield o
@@ -186,15 +190,16 @@ def _local_identity(spec: str, options: JudgeOptions) -> str:
     return f"{_local_base_identity(name, size)}|structured={_local_structured(options)}"
 
 
-@contextlib.contextmanager
-def _open_local(spec: str, request: OpenRequest) -> Iterator[OpenedJudge]:
-    """Start (and afterwards stop) a llama.cpp server on loopback and judge through it with litellm."""
+@contextlib.asynccontextmanager
+async def _open_local(spec: str, request: OpenRequest) -> AsyncIterator[OpenedJudge]:
+    """Start (and afterwards stop) a llama.cpp server on loopback and judge through it with litellm; the
+    event loop runs on while the model loads and while the server stops."""
     from judgekit.judges.litellm_judge import LiteLLMJudge
     from judgekit.judges.local import LocalServer, WatchedJudge, parse_local_spec
 
     options = request.options
     # llama.cpp only returns log-probabilities when started for them (and is slower then).
-    with LocalServer(parse_local_spec(spec), logprobs=request.logprobs) as server:
+    async with LocalServer(parse_local_spec(spec), logprobs=request.logprobs) as server:
         path = Path(str(server.model_path))
         judge = LiteLLMJudge(
             server.model,
@@ -208,11 +213,11 @@ def _open_local(spec: str, request: OpenRequest) -> Iterator[OpenedJudge]:
         yield OpenedJudge(WatchedJudge(judge, server), LOCAL_CONCURRENCY)
 
 
-@contextlib.contextmanager
-def _open_python(spec: str, _request: OpenRequest) -> Iterator[OpenedJudge]:
+@contextlib.asynccontextmanager
+async def _open_python(spec: str, _request: OpenRequest) -> AsyncIterator[OpenedJudge]:
     yield OpenedJudge(load_python_judge(spec))
 
 
-@contextlib.contextmanager
-def _open_object(judge: Judge, _request: OpenRequest) -> Iterator[OpenedJudge]:
+@contextlib.asynccontextmanager
+async def _open_object(judge: Judge, _request: OpenRequest) -> AsyncIterator[OpenedJudge]:
     yield OpenedJudge(judge)

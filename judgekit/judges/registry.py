@@ -8,13 +8,14 @@ as a user's backend does; registering one with the name of another replaces it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from judgekit.errors import ConfigError
 from judgekit.judges.backend import Backend, OpenedJudge, OpenRequest, Pricing
 from judgekit.judges.base import Judge
 from judgekit.judges.factory import JudgeOptions
+from judgekit.judges.opening import entered
 
 _backends: dict[str, Backend] = {}
 _builtins_loaded = False
@@ -66,16 +67,18 @@ def backend_for(spec: object) -> Backend:
     raise ConfigError(f"judge must be a model string or an object with async complete(), got {spec!r}")
 
 
-@contextlib.contextmanager
-def open_judge(
+@contextlib.asynccontextmanager
+async def open_judge(
     spec: object, options: JudgeOptions | None = None, n_calls: int = 0, logprobs: bool = False
-) -> Iterator[OpenedJudge]:
-    """Open the judge ``spec`` names for a run of ``n_calls`` calls; its backend stops what it started on exit.
+) -> AsyncIterator[OpenedJudge]:
+    """Open the judge ``spec`` names for a run of ``n_calls`` calls (``async with``); its backend stops what
+    it started on exit, without stalling the event loop.
 
-    ``logprobs``: the run asks for token log-probabilities (a local server must be started for them)."""
+    ``logprobs``: the run asks for token log-probabilities (a local server must be started for them). A
+    backend whose opener is a plain context manager is entered and exited in a worker thread."""
     spec = normalise(spec)
     request = OpenRequest(options or JudgeOptions(), n_calls, logprobs)
-    with backend_for(spec).open(spec, request) as opened:
+    async with entered(backend_for(spec).open(spec, request)) as opened:
         yield opened
 
 

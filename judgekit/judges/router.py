@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -434,8 +434,8 @@ def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
     """The registry's entry: claims a :class:`RouterJudge` (and ``router/NAME``, to say the file is missing).
     ``pool_workers(options, n_calls)``: the worker processes a litellm judge gets for that many calls."""
 
-    @contextlib.contextmanager
-    def open_router(spec: RouterJudge | str, request: OpenRequest) -> Iterator[OpenedJudge]:
+    @contextlib.asynccontextmanager
+    async def open_router(spec: RouterJudge | str, request: OpenRequest) -> AsyncIterator[OpenedJudge]:
         """With rpm/tpm limits, one Router in this process (its counts must see every call of the run);
         without, a Router in each worker process of the pool, as a plain litellm judge gets."""
         spec = _group(spec)
@@ -452,7 +452,7 @@ def router_backend(pool_workers: Callable[[JudgeOptions, int], int]) -> Backend:
             from judgekit.judges.pool import ProcessPoolJudge
 
             pool_spec = {"make": RoutedJudge, "spec": spec, "options": request.options}
-            with ProcessPoolJudge(pool_spec, spec.identity(request.options), workers) as pool:
+            async with ProcessPoolJudge(pool_spec, spec.identity(request.options), workers) as pool:
                 yield OpenedJudge(pool)
             return
         judge = RoutedJudge(spec, request.options)

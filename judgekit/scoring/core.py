@@ -48,7 +48,7 @@ from judgekit.run._gc import collector_paused, run_scope
 from judgekit.run.batch.api import batch_target
 from judgekit.run.batch.run import BatchRun
 from judgekit.run.cache import Cache
-from judgekit.run.engine import Engine
+from judgekit.run.engine import Engine, EngineSettings
 from judgekit.run.jobs import Job, JobResult
 from judgekit.run.runlog import RunLog, default_log_path
 from judgekit.scoring.aggregate import aggregate_details, aspect_results, file_summaries
@@ -187,16 +187,20 @@ async def ascore(
             return _write(run, result, failure, out_path)
 
 
-def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:
-    """Open one judge (its server or worker processes stop with ``stack``) and the engine that runs it."""
+def capped_settings(settings: EngineSettings, max_concurrency: int | None) -> EngineSettings:
+    """The run's engine settings with the concurrency lowered to what the judge takes (never raised)."""
+    if max_concurrency is None or settings.concurrency <= max_concurrency:
+        return settings
+    return settings.model_copy(update={"concurrency": max_concurrency})
+
+
+async def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, bar: Any) -> _JudgeRun:
+    """Open one judge (its backend closes all it opened with ``stack``) and the engine that runs it."""
     settings, jobs = run.settings, run.jobs
     wants_logprobs = any(job.params.logprobs for job in jobs)
-    opened = stack.enter_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
+    opened = await stack.enter_async_context(open_judge(spec, settings.judge, len(jobs), wants_logprobs))
     # each backend declares how many calls it takes at once (the local server: 2)
-    judge_obj, engine_settings = opened.judge, opened.engine_settings(settings.engine)
-    aclose = getattr(judge_obj, "aclose", None)
-    if aclose is not None:  # a judge with an async resource (the lean client's HTTP session) closes it here
-        stack.push_async_callback(aclose)
+    judge_obj, engine_settings = opened.judge, capped_settings(settings.engine, opened.max_concurrency)
 
     def on_done(result: JobResult, who: str = judge_obj.identity) -> None:
         bar.update(1)
@@ -224,7 +228,7 @@ async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str 
     try:
         async with limit, contextlib.AsyncExitStack() as stack:
             for spec in run.specs:
-                run.judges.append(_open_engine(stack, spec, run, bar))
+                run.judges.append(await _open_engine(stack, spec, run, bar))
             _check_distinct([r.identity for r in run.judges])
             identities = [run.clean(r.identity) for r in run.judges]
             cache_path = run.cache.path if run.cache is not None else None

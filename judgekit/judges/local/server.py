@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import shlex
 import signal
@@ -46,6 +47,7 @@ from judgekit.judges.local.logtail import tail
 from judgekit.judges.local.model import INSTALL_HINT, check_gguf, default_model_path
 from judgekit.judges.local.probe import answers, listens, no_proxy_for_loopback
 from judgekit.judges.local.process import describe_exit, free_port, launcher_argv, terminate
+from judgekit.judges.opening import to_thread_to_end
 
 _PORT_ATTEMPTS = 3
 _POLL_SECONDS = 0.25
@@ -236,11 +238,14 @@ class LocalServer:
         import asyncio
 
         startup = _Startup(await asyncio.to_thread(self._prepare))
-        with self._stopped_on_error():
+        try:
             # Spawn from the loop's thread (not a worker thread), so the parent-death signal is tied to it.
             self._spawn(startup.model_path)
             while not self._advance(startup, await asyncio.to_thread(self._check)):
                 await asyncio.sleep(_POLL_SECONDS)
+        except BaseException:  # failed or cancelled: stop it (keeping its log) without stalling the loop
+            await to_thread_to_end(functools.partial(self.stop, keep_log=True))
+            raise
         return self
 
     def stop(self, *, keep_log: bool = False) -> None:
@@ -279,8 +284,8 @@ class LocalServer:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        # Not via a thread: on cancellation (Ctrl-C under asyncio) the stop must still complete.
-        self.stop()
+        # In a thread, so the loop runs on during the grace period; finished even if the run is cancelled.
+        await to_thread_to_end(self.stop)
 
     def __repr__(self) -> str:
         where = f"port {self.port}" if self.port is not None else "stopped"
