@@ -4,6 +4,11 @@ The steps, in order: load the inputs, plan the jobs, open the judges, run their 
 score file once, write it. What goes into ``meta`` is :mod:`judgekit.scoring.provenance`'s, redaction is
 :mod:`judgekit.scoring.redact`'s, and the panel's and the lexical metrics' parts of the file come from
 :mod:`judgekit.scoring.panel` and :mod:`judgekit.scoring.lexical`.
+
+One owner for what a run opens: ``ascore``'s exit stack opens and closes the cache, the judges and the run
+log, and however the run ends (finished, below --min-coverage, a judge that cannot judge, Ctrl-C, SIGTERM,
+--deadline, a score file that cannot be built or written, a cache that cannot be closed), ``_ending`` writes
+the log's one summary row.
 """
 
 from __future__ import annotations
