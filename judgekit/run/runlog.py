@@ -2,9 +2,9 @@
 
 Rows, in order: one ``header`` (what is known before the first call: inputs, rubric, judges, settings), then
 per judgment its ``call`` rows and one ``verdict`` row as soon as it finishes, then one ``summary`` with the
-totals and how the run ended (``status``: ok, failed, stopped, interrupted). A log without a summary is one
-whose process was killed. Every text that could hold a secret goes through ``clean`` first. A write that
-fails (disk full) is never silent: the rows stay buffered and the next row raises SaveFailed.
+totals and how the run ended (``status``: ok, failed, stopped, interrupted, error). A log without a summary
+is one whose process was killed. Every text that could hold a secret goes through ``clean`` first. A write
+that fails (disk full) is never silent: the rows stay buffered and the next row raises SaveFailed.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ The steps, in order: load the inputs, plan the jobs, open the judges, run their 
 score file once, write it. What goes into ``meta`` is :mod:`judgekit.scoring.provenance`'s, redaction is
 :mod:`judgekit.scoring.redact`'s, and the panel's and the lexical metrics' parts of the file come from
 :mod:`judgekit.scoring.panel` and :mod:`judgekit.scoring.lexical`.
+
+One owner for what a run opens: ``ascore``'s exit stack opens and closes the cache, the judges and the run
+log, and however the run ends (finished, below --min-coverage, a judge that cannot judge, Ctrl-C, SIGTERM,
+--deadline, a score file that cannot be built or written, a cache that cannot be closed), ``_ending`` writes
+the log's one summary row.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import functools
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +34,6 @@ from judgekit.errors import (
     Interrupted,
     JudgeError,
     JudgeUnavailable,
-    SaveFailed,
     Terminated,
 )
 from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
@@ -116,14 +120,22 @@ class _Run:
     judges: list[_JudgeRun] = field(default_factory=list)
     log: RunLog | None = None
     batch: BatchRun | None = None  # --batch: the judge's calls go through its batch API
+    result: ScoreFile | None = None  # the score file, once written
+    failure: str | None = None  # why it failed (below --min-coverage), if it did
+    planned: int = field(init=False)  # judgments planned (the jobs are let go before the score file is built)
+
+    def __post_init__(self) -> None:
+        self.planned = len(self.jobs) * len(self.specs)
 
     def clean(self, text: str) -> str:
         return redact(text, self.secrets)
 
     def end_log(self, status: str, error: str | None = None, result: ScoreFile | None = None) -> None:
-        """Close the run log with its summary row: how the run ended, and the totals so far."""
-        if self.log is not None:
-            self.log.end(status, result.totals if result else self.totals(), error, result)
+        """Close the run log with its summary row: how the run ended, and the totals so far. Only the first
+        call writes one: a log has one summary row, however the run ended."""
+        log, self.log = self.log, None
+        if log is not None:
+            log.end(status, result.totals if result else self.totals(), error, result)
 
     def totals(self) -> Totals:
         return Totals.of([r.engine.stats for r in self.judges], time.perf_counter() - self.started)
@@ -176,15 +188,25 @@ async def ascore(
         if out_path is not None:
             log_file = Path(log_path) if log_path is not None else default_log_path(out_path)
         check_no_overwrite(input_files.items(), [("out", out_path), ("log", log_file), ("cache", cache_path)])
-        cache_obj = Cache(cache_path) if cache_path is not None else None
-        run = _Run(rubric, settings, specs, jobs, input_files, secrets, cache_obj, started, started_at)
+        run = _Run(rubric, settings, specs, jobs, input_files, secrets, None, started, started_at)
         del jobs  # the run holds them, until they are judged
-        if target is not None and settings.batch is not None and cache_obj is not None:
-            run.batch = BatchRun(target, settings.batch, cache_obj)
-        meta = await _judge(run, log_file, progress, command)
-        with collector_paused():
-            result, failure = _score_file(run, items, meta, lexical)
-            return _write(run, result, failure, out_path)
+        limit = _deadline(run)
+        # The run's one owner: the cache, the judges and the run log are opened on this stack and closed by
+        # it, and however the run ends (the score file written or not), the log gets its one summary row.
+        async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(_ending(run, limit))
+            judging = await stack.enter_async_context(contextlib.AsyncExitStack())
+            if cache_path is not None:
+                run.cache = Cache(cache_path)
+                judging.callback(run.cache.close)  # last out: answers it could not save fail the run
+                if target is not None and settings.batch is not None:
+                    run.batch = BatchRun(target, settings.batch, run.cache)
+            await judging.enter_async_context(limit)
+            meta = await _judge(run, judging, log_file, progress, command)
+            await judging.aclose()  # the judges stop and the cache closes before the score file is built
+            with collector_paused():
+                result, failure = _score_file(run, items, meta, lexical)
+                return _write(run, result, failure, out_path)
 
 
 def capped_settings(settings: EngineSettings, max_concurrency: int | None) -> EngineSettings:
@@ -218,77 +240,84 @@ async def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _
     return _JudgeRun(judge_obj.identity, engine)
 
 
-async def _judge(run: _Run, log_file: Path | None, progress: bool, command: str | None) -> dict[str, Any]:
-    """Open the judges, write the run log's header and run every judge's engine; returns the run's meta.
-
-    However this ends, the run log gets its summary row and the cache is closed; a judge that cannot judge,
-    Ctrl-C and SIGTERM leave as one line without secrets."""
+async def _judge(
+    run: _Run, stack: contextlib.AsyncExitStack, log_file: Path | None, progress: bool, command: str | None
+) -> dict[str, Any]:
+    """Open the judges on ``stack`` (``ascore``'s, which closes them), write the run log's header and run every
+    judge's engine; returns the run's meta."""
     bar = _progress_bar(len(run.jobs) * len(run.specs), progress)
-    limit = _deadline(run)
-    try:
-        async with limit, contextlib.AsyncExitStack() as stack:
-            for spec in run.specs:
-                run.judges.append(await _open_engine(stack, spec, run, bar))
-            _check_distinct([r.identity for r in run.judges])
-            identities = [run.clean(r.identity) for r in run.judges]
-            cache_path = run.cache.path if run.cache is not None else None
-            meta = start_meta(
-                run.rubric,
-                run.settings,
-                identities,
-                run.input_files,
-                len(run.jobs),
-                cache_path,
-                run.started_at,
-                log_file,
-            )
-            if command is not None:
-                meta["command"] = run.clean(command)
-            if log_file is not None:
-                run.log = RunLog(log_file, run.clean)
-                run.log.header(meta)
-            # the score file's statistics (numpy) load while the calls are in flight, not after them
-            warm_imports("judgekit.stats.paired", "judgekit.stats.resampling")
-            if run.batch is not None:
-                status = functools.partial(bar.set_postfix_str, refresh=True)
-                outcomes = [await run.batch.run(run.judges[0].engine, run.jobs, status)]
-                meta["batch"] = run.batch.summary
-            else:
-                outcomes = await _run_engines([r.engine for r in run.judges], run.jobs)
-            for judge_run, results in zip(run.judges, outcomes, strict=True):
-                judge_run.results = results
-    except JudgeError as err:  # the engine gave up on a judge that cannot answer: say why, without secrets
-        stopped = type(err)(run.clean(str(err)))
-        run.end_log("stopped", error=str(stopped))
-        raise stopped from None
-    except (KeyboardInterrupt, asyncio.CancelledError, TimeoutError) as err:
-        if isinstance(err, TimeoutError) and not limit.expired():
-            run.end_log("error", str(err))
-            raise
-        interrupted = _interrupted(run, isinstance(err, TimeoutError))
-        run.end_log("interrupted", error=str(interrupted))
-        if isinstance(err, asyncio.CancelledError):  # a cancellation stays one (asyncio.timeout, task groups)
-            interrupts.attach_stop(err, interrupted)
-            raise
-        raise interrupted from None
-    except BaseException as err:
-        run.end_log("interrupted" if isinstance(err, Interrupted) else "error", str(err))
-        raise
-    finally:
-        bar.close()
-        if run.cache is not None:
-            _close_cache(run, run.cache)
+    stack.callback(bar.close)
+    for spec in run.specs:
+        run.judges.append(await _open_engine(stack, spec, run, bar))
+    _check_distinct([r.identity for r in run.judges])
+    identities = [run.clean(r.identity) for r in run.judges]
+    cache_path = run.cache.path if run.cache is not None else None
+    meta = start_meta(
+        run.rubric,
+        run.settings,
+        identities,
+        run.input_files,
+        len(run.jobs),
+        cache_path,
+        run.started_at,
+        log_file,
+    )
+    if command is not None:
+        meta["command"] = run.clean(command)
+    if log_file is not None:
+        run.log = RunLog(log_file, run.clean)  # ended by ascore's _ending, with its summary row
+        run.log.header(meta)
+    # the score file's statistics (numpy) load while the calls are in flight, not after them
+    warm_imports("judgekit.stats.paired", "judgekit.stats.resampling")
+    if run.batch is not None:
+        status = functools.partial(bar.set_postfix_str, refresh=True)
+        outcomes = [await run.batch.run(run.judges[0].engine, run.jobs, status)]
+        meta["batch"] = run.batch.summary
+    else:
+        outcomes = await _run_engines([r.engine for r in run.judges], run.jobs)
+    for judge_run, results in zip(run.judges, outcomes, strict=True):
+        judge_run.results = results
     return meta
 
 
-def _close_cache(run: _Run, cache: Cache) -> None:
-    """Close the cache; answers it could not save fail the run (SaveFailed), whatever else ended it."""
+@contextlib.contextmanager
+def _ending(run: _Run, limit: asyncio.Timeout) -> Iterator[None]:
+    """Every ending of a run, in one place: the run log gets exactly one summary row saying how the run
+    ended, and a stop leaves as one line without secrets (a judge that cannot judge, Ctrl-C, SIGTERM,
+    --deadline); a cancellation stays one (``asyncio.timeout()``, task groups), carrying that line."""
     try:
-        cache.close()
-    except SaveFailed as err:
-        with contextlib.suppress(SaveFailed):
-            run.end_log("error", str(err))
+        yield
+    except CoverageTooLow:  # the score file is written and says so
+        run.end_log("failed", run.failure, run.result)
         raise
+    except BaseException as err:
+        stop = _stopped(run, err, limit)
+        shown = interrupts.stop_of(stop) or stop
+        if isinstance(shown, JudgeError):
+            status = "stopped"
+        else:
+            status = "interrupted" if isinstance(shown, Interrupted) else "error"
+        run.end_log(status, str(shown))
+        if stop is err:
+            raise
+        raise stop from None
+    run.end_log("ok", None, run.result)
+
+
+def _stopped(run: _Run, err: BaseException, limit: asyncio.Timeout) -> BaseException:
+    """What a run that ended on ``err`` raises: a judge's error without secrets; Ctrl-C, SIGTERM and the
+    deadline as the stop that says how far the run got (kept on a CancelledError, which stays one)."""
+    if isinstance(err, JudgeError):
+        return type(err)(run.clean(str(err)))
+    if isinstance(err, TimeoutError) and not limit.expired():
+        return err  # a timeout of the caller's own, not --deadline
+    if isinstance(err, (KeyboardInterrupt, asyncio.CancelledError, TimeoutError)):
+        interrupted = _interrupted(run, isinstance(err, TimeoutError))
+        if isinstance(err, asyncio.CancelledError):
+            interrupts.attach_stop(err, interrupted)
+            return err
+        return interrupted
+    return err
 
 
 def _deadline(run: _Run) -> asyncio.Timeout:
@@ -314,10 +343,7 @@ def _interrupted(run: _Run, deadline: bool = False) -> Interrupted:
     )
     if deadline:
         stop, how = DeadlineReached, f"stopped at --deadline {run.settings.deadline:g} s"
-    return stop(
-        f"{how} after {done} of {len(run.jobs) * len(run.specs)} judgments; {where}; "
-        "rerun the same command to resume"
-    )
+    return stop(f"{how} after {done} of {run.planned} judgments; {where}; rerun the same command to resume")
 
 
 async def _run_engines(engines: Sequence[Engine], jobs: Sequence[Job]) -> list[list[JobResult]]:
@@ -415,14 +441,12 @@ def _coverage_failure(coverage: Coverage, min_coverage: float) -> str | None:
 
 
 def _write(run: _Run, result: ScoreFile, failure: str | None, out_path: Path | None) -> ScoreFile:
-    """Write the score file and end the run log; a run below --min-coverage then fails (CoverageTooLow)."""
+    """Write the score file (``ascore``'s _ending then writes the run log's summary row from what it keeps on
+    the run); a run below --min-coverage then fails (CoverageTooLow)."""
     if out_path is not None:
-        try:  # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
-            atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
-        except BaseException as err:  # every ending closes the log with its summary row
-            run.end_log("error", str(err))
-            raise
-    run.end_log("failed" if failure else "ok", failure, result)
+        # the same text as model_dump_json(indent=2), kept as bytes: no second copy of a large file
+        atomic_write_text(out_path, result.__pydantic_serializer__.to_json(result, indent=2), b"\n")
+    run.result, run.failure = result, failure
     if failure:
         why = Counter(u.reason.split(":")[0] for u in result.unscored).most_common(3)
         raise CoverageTooLow(
