@@ -62,10 +62,11 @@ async def _users_own_call(server: ScriptedServer) -> str:
 def test_a_run_drops_what_the_model_refuses_and_leaves_litellm_settings_alone(
     make_server: Callable[..., ScriptedServer], workers: int
 ) -> None:
-    import litellm
+    from judgekit.judges.litellm_judge import import_litellm
 
+    litellm = import_litellm()  # as a run loads it (offline price table), judgekit's settings applied
     before = litellm.drop_params
-    assert before is False  # litellm's own default: nothing in this process changed it yet
+    assert before is False  # litellm's own default: loading it through judgekit changed nothing
     plain, o_series = make_server(), make_server()
 
     # judgekit asks for temperature 0 (the rubric's): a model that takes it gets it ...
