@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,19 +38,19 @@ def write_inputs(folder: Path, items: int) -> tuple[Path, Path]:
 
 def score_cmd(dataset: Path, responses: Path, base_url: str, out: Path, *extra: str) -> list[str]:
     """``python -m judgekit score`` with the scripted server as an OpenAI-compatible judge."""
-    flags = {"--dataset": dataset, "--responses": responses, "--api-base": base_url, "--out": out}
-    given = [str(x) for pair in flags.items() for x in pair]
-    return [
-        sys.executable,
-        "-m",
-        "judgekit",
-        "score",
-        "--judge",
-        "openai/judge",
-        *given,
+    from tests.score_run import judgekit_cmd, score_args  # imports this module (popen)
+
+    args = score_args(
+        out.parent,
         "--no-progress",
         *extra,
-    ]
+        api_base=base_url,
+        dataset=dataset,
+        responses=responses,
+        cache=False,
+        out=out,
+    )
+    return judgekit_cmd(args)
 
 
 _RESET = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")

@@ -8,9 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
 from tests.proc_tools import popen
@@ -21,24 +21,37 @@ def score_args(
     *extra: str,
     api_base: str | None = None,
     dataset: Path = EXAMPLE_DATASET,
-    cache: Path | None = None,
+    responses: Path | None = None,
+    judge: str | None = "openai/judge",
+    cache: Path | Literal[False] | None = None,
     out: Path | None = None,
 ) -> list[str]:
-    """`score` arguments for the example set (or a synthetic one beside its responses.json), judge
-    openai/judge, cache and outputs in ``tmp_path`` (s.json, s.log.jsonl, cache.sqlite) unless given."""
-    responses = EXAMPLE_RESPONSES if dataset == EXAMPLE_DATASET else dataset.with_name("responses.json")
-    args = ["score", "--dataset", str(dataset), "--responses", str(responses), "--judge", "openai/judge"]
+    """The `score` command line every test builds: the example set (or a synthetic dataset beside its
+    responses.json, unless ``responses`` is given), judge openai/judge (``judge=None``: no --judge, the
+    command's default), cache and outputs in ``tmp_path`` (cache.sqlite, s.json, s.log.jsonl) unless given;
+    ``cache=False`` leaves --cache out (the default cache). ``extra`` options go last."""
+    if responses is None:
+        responses = EXAMPLE_RESPONSES if dataset == EXAMPLE_DATASET else dataset.with_name("responses.json")
+    args = ["score", "--dataset", str(dataset), "--responses", str(responses)]
+    if judge is not None:
+        args += ["--judge", judge]
     if api_base is not None:
         args += ["--api-base", api_base]
-    cache = cache if cache is not None else tmp_path / "cache.sqlite"
+    if cache is not False:
+        args += ["--cache", str(cache if cache is not None else tmp_path / "cache.sqlite")]
     out = out if out is not None else tmp_path / "s.json"
-    return [*args, "--cache", str(cache), "--out", str(out), *extra]
+    return [*args, "--out", str(out), *extra]
+
+
+def judgekit_cmd(args: Sequence[str]) -> list[str]:
+    """``python -m judgekit ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "judgekit", *args]
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`python -m judgekit ARGS` in the background, its output piped."""
     return popen(
-        [sys.executable, "-m", "judgekit", *args],
+        judgekit_cmd(args),
         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

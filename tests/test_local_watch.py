@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from judgekit.judges.local import describe_exit
-from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
+from tests.conftest import EXAMPLE_DATASET, REPO, assert_clean_error, run_cli
 from tests.fake_llama_server import CRASH_LOG_LINE
 from tests.proc_tools import popen
+from tests.score_run import judgekit_cmd, score_args
 from tests.test_local_judge import _pid_alive, _wait_gone
 
 FAKE = Path(__file__).with_name("fake_llama_server.py")
@@ -39,21 +40,8 @@ def _server_cmd(*args: str) -> dict[str, str]:
     return {"JUDGEKIT_LOCAL_SERVER_CMD": shlex.join([sys.executable, str(FAKE), *args])}
 
 
-def _score_args(tmp_path: Path, model: Path, out: str = "out.json") -> list[str]:
-    return [
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        f"local:{model}",
-        "--cache",
-        str(tmp_path / "cache.sqlite"),
-        "--out",
-        str(tmp_path / out),
-        "--no-progress",
-    ]
+def _score_args(tmp_path: Path, model: Path) -> list[str]:
+    return score_args(tmp_path, "--no-progress", judge=f"local:{model}", out=tmp_path / "out.json")
 
 
 def _lines(path: Path) -> list[str]:
@@ -139,7 +127,7 @@ def test_server_dies_with_judgekit(tmp_path: Path, sig: signal.Signals) -> None:
     env.update(_server_cmd("--delay", "0.5", "--pid-file", str(pid_file), "--calls-file", str(calls)))
     with (tmp_path / "stderr.txt").open("wb") as stderr:
         judgekit = popen(
-            [sys.executable, "-m", "judgekit", *_score_args(tmp_path, model)],
+            judgekit_cmd(_score_args(tmp_path, model)),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

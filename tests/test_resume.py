@@ -11,15 +11,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO
+from tests.conftest import EXAMPLE_DATASET, REPO
 from tests.proc_tools import popen
+from tests.score_run import judgekit_cmd, score_args
 from tests.server import Reply, ScriptedServer
 
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))
@@ -27,27 +27,10 @@ ANSWER_BEFORE_STOP = 7
 
 
 def _cmd(server: ScriptedServer, cache: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "judgekit",
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        server.base_url,
-        "--concurrency",
-        "4",
-        "--cache",
-        str(cache),
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
+    args = score_args(
+        out.parent, "--concurrency", "4", "--no-progress", api_base=server.base_url, cache=cache, out=out
+    )
+    return judgekit_cmd(args)
 
 
 def _env() -> dict[str, str]:

@@ -18,10 +18,12 @@ from judgekit.errors import JudgeUnavailable
 from judgekit.judges import JudgeOptions
 from judgekit.run.engine import EngineSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
+from tests.score_run import score_args
 from tests.server import Reply, ScriptedServer, user_message
 
 DATASET = json.loads(EXAMPLE_DATASET.read_text())
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in DATASET)
+NO_SERVER = "http://127.0.0.1:9/v1"  # nothing listens: for runs refused before any call
 
 
 def settings(server: ScriptedServer, **engine: Any) -> ScoreSettings:
@@ -217,24 +219,10 @@ def test_api_key_never_written(scripted_server: ScriptedServer, tmp_path: Path) 
     key = "sk-fake-judgekit-0123456789abcdef"
     out = tmp_path / "s.json"
     cache = tmp_path / "c.sqlite"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        scripted_server.base_url,
-        "--api-key-env",
-        "MY_KEY",
-        "--cache",
-        str(cache),
-        "--out",
-        str(out),
-        env={"MY_KEY": key},
+    args = score_args(
+        tmp_path, "--api-key-env", "MY_KEY", api_base=scripted_server.base_url, cache=cache, out=out
     )
+    proc = run_cli(*args, env={"MY_KEY": key})
     assert proc.returncode == 0, proc.stderr
     # the key did reach the server...
     assert any(key in str(c.get("headers", {}).get("Authorization", "")) for c in scripted_server.calls)
@@ -248,22 +236,10 @@ def test_unknown_key_error_is_redacted(scripted_server: ScriptedServer, tmp_path
     key = "sk-fake-judgekit-0123456789abcdef"
     scripted_server.add_rule(None, Reply.error(401, f"Incorrect API key provided: {key}"))
     out = tmp_path / "s.json"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        scripted_server.base_url,
-        "--api-key-env",
-        "MY_KEY",
-        "--out",
-        str(out),
-        env={"MY_KEY": key},
+    args = score_args(
+        tmp_path, "--api-key-env", "MY_KEY", api_base=scripted_server.base_url, cache=False, out=out
     )
+    proc = run_cli(*args, env={"MY_KEY": key})
     assert key not in proc.stdout + proc.stderr
     if out.exists():
         assert key not in out.read_text() and key not in (tmp_path / "s.log.jsonl").read_text()
@@ -307,17 +283,9 @@ def test_bad_dataset(tmp_path: Path, name: str, mutation: Any, needles: tuple[st
     ds = _write(tmp_path / "dataset.json", mutation)
     out = tmp_path / "out.json"
     proc = run_cli(
-        "score",
-        "--dataset",
-        str(ds),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        "http://127.0.0.1:9/v1",
-        "--out",
-        str(out),
+        *score_args(
+            tmp_path, dataset=ds, responses=EXAMPLE_RESPONSES, api_base=NO_SERVER, cache=False, out=out
+        )
     )
     assert_clean_error(proc, str(ds), *needles)
     assert not out.exists() and not (tmp_path / "out.log.jsonl").exists()
@@ -342,19 +310,7 @@ def test_bad_responses(tmp_path: Path, name: str, mutation: Any, needles: tuple[
     mutation(data)
     rs = _write(tmp_path / "responses.json", data)
     out = tmp_path / "out.json"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(rs),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        "http://127.0.0.1:9/v1",
-        "--out",
-        str(out),
-    )
+    proc = run_cli(*score_args(tmp_path, responses=rs, api_base=NO_SERVER, cache=False, out=out))
     assert_clean_error(proc, *needles)
     assert not out.exists()
 
@@ -374,46 +330,23 @@ def test_jsonl_inputs_accepted(scripted_server: ScriptedServer, tmp_path: Path) 
 def test_non_utf8_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "d.json"
     bad.write_bytes(b'[{"id": "\xff\xfe"}]')
-    proc = run_cli(
-        "score", "--dataset", str(bad), "--responses", str(EXAMPLE_RESPONSES), "--out", str(tmp_path / "o")
-    )
+    inputs: dict[str, Any] = {
+        "responses": EXAMPLE_RESPONSES,
+        "judge": None,
+        "cache": False,
+        "out": tmp_path / "o",
+    }
+    proc = run_cli(*score_args(tmp_path, dataset=bad, **inputs))
     assert_clean_error(proc, "not UTF-8")
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(tmp_path / "nope.json"),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--out",
-        str(tmp_path / "o"),
-    )
+    proc = run_cli(*score_args(tmp_path, dataset=tmp_path / "nope.json", **inputs))
     assert_clean_error(proc, "file not found")
 
 
 def test_bad_option_values(tmp_path: Path) -> None:
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--samples",
-        "0",
-        "--out",
-        str(tmp_path / "o.json"),
-    )
+    defaults: dict[str, Any] = {"judge": None, "cache": False, "out": tmp_path / "o.json"}
+    proc = run_cli(*score_args(tmp_path, "--samples", "0", **defaults))
     assert_clean_error(proc, "--samples")
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--rubric",
-        "no_such_rubric",
-        "--out",
-        str(tmp_path / "o.json"),
-    )
+    proc = run_cli(*score_args(tmp_path, "--rubric", "no_such_rubric", **defaults))
     assert_clean_error(proc, "unknown rubric", "lamp_qa")
     assert not (tmp_path / "o.json").exists()
 
@@ -456,24 +389,8 @@ def test_references_add_lexical_metrics_and_correlations(
     refs = json.loads(refs_path.read_text())
     responses = {k: v[0]["output"] for k, v in json.loads(EXAMPLE_RESPONSES.read_text()).items()}
     out = tmp_path / "s.json"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        scripted_server.base_url,
-        "--references",
-        str(refs_path),
-        "--metrics",
-        "rouge1,rougeL",
-        "--out",
-        str(out),
-        "--no-progress",
-    )
+    lexical = ("--references", str(refs_path), "--metrics", "rouge1,rougeL", "--no-progress")
+    proc = run_cli(*score_args(tmp_path, *lexical, api_base=scripted_server.base_url, cache=False, out=out))
     assert proc.returncode == 0, proc.stderr
     assert "rouge1_f" in proc.stdout and "spearman" in proc.stdout  # the overall table
     written = json.loads(out.read_text())
@@ -497,21 +414,10 @@ def test_references_missing_an_id(scripted_server: ScriptedServer, tmp_path: Pat
     refs.pop("lqa-005")
     path = _write(tmp_path / "refs.json", refs)
     out = tmp_path / "s.json"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        scripted_server.base_url,
-        "--references",
-        str(path),
-        "--out",
-        str(out),
+    args = score_args(
+        tmp_path, "--references", str(path), api_base=scripted_server.base_url, cache=False, out=out
     )
+    proc = run_cli(*args)
     assert_clean_error(proc, "lqa-005")
     assert not out.exists() and scripted_server.count() == 0  # checked before any judge call
 
@@ -520,22 +426,10 @@ def test_a_judge_that_cannot_answer_stops_the_run(scripted_server: ScriptedServe
     key = "sk-fake-judgekit-0123456789abcdef"
     scripted_server.add_rule(None, Reply.error(401, f"Incorrect API key provided: {key}"))
     out = tmp_path / "s.json"
-    proc = run_cli(
-        "score",
-        "--dataset",
-        str(EXAMPLE_DATASET),
-        "--responses",
-        str(EXAMPLE_RESPONSES),
-        "--judge",
-        "openai/judge",
-        "--api-base",
-        scripted_server.base_url,
-        "--api-key-env",
-        "MY_KEY",
-        "--out",
-        str(out),
-        env={"MY_KEY": key},
+    args = score_args(
+        tmp_path, "--api-key-env", "MY_KEY", api_base=scripted_server.base_url, cache=False, out=out
     )
+    proc = run_cli(*args, env={"MY_KEY": key})
     assert_clean_error(proc, "without one answer", "Incorrect API key", code=3)
     made = int(proc.stderr.split("failed on all ")[1].split(" call(s) made")[0])
     assert made == scripted_server.count()  # the true count, not "first 8"
@@ -564,8 +458,7 @@ def test_the_command_that_reproduces_the_run_is_recorded(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
     out = tmp_path / "s.json"
-    args = ["score", "--dataset", str(EXAMPLE_DATASET), "--responses", str(EXAMPLE_RESPONSES)]
-    args += ["--judge", "openai/judge", "--api-base", scripted_server.base_url, "--out", str(out)]
+    args = score_args(tmp_path, api_base=scripted_server.base_url, cache=False, out=out)
     proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(out.read_text())["meta"]

@@ -3,6 +3,9 @@
 litellm is imported on first use, after setting LITELLM_LOCAL_MODEL_COST_MAP so an offline machine does
 not spend ~10 s retrying a price-table download at import. Retries are judgekit's job (the engine honours
 Retry-After and adapts concurrency), so litellm's and the OpenAI client's own retries are switched off.
+litellm's module settings are left as the process had them: what judgekit wants of a call (parameters the
+provider would refuse dropped, no retries) travels with that call, so a library user's own litellm calls in the
+same process behave as they would without judgekit.
 
 The judge's identity (part of every cache key) names the endpoint litellm will really call, whether it came
 from ``--api-base``, ``litellm.api_base`` or the provider's environment variable (``OPENAI_BASE_URL``,
@@ -45,7 +48,6 @@ def import_litellm() -> Any:
 
         litellm.telemetry = False
         litellm.suppress_debug_info = True
-        litellm.drop_params = True
         _litellm = litellm
     return _litellm
 
@@ -312,6 +314,9 @@ class LiteLLMJudge(EndpointIdentity):
             "timeout": self.timeout,
             "num_retries": 0,
             "max_retries": 0,
+            # a parameter the provider refuses (temperature 0 of an o-series model) is dropped for this call,
+            # as litellm.drop_params would do for every call of the process
+            "drop_params": True,
             **self.extra,
         }
         if self.api_base:

@@ -2,9 +2,11 @@
 
 Ctrl-C reaches a run through asyncio's own SIGINT handling (the main task is cancelled, the engine stops,
 ``ascore`` turns that into :class:`~judgekit.errors.Interrupted`). SIGTERM must take the same path, even
-when SIGINT is ignored (a background job of a script), so the handler cancels the task that
-:func:`watch` registered instead of relying on asyncio's SIGINT handler; outside a run it raises
-``KeyboardInterrupt`` like Ctrl-C does.
+when SIGINT is ignored (a background job of a script), so the handler cancels the tasks that
+:func:`watching` registered instead of relying on asyncio's SIGINT handler; outside a run it raises
+``KeyboardInterrupt`` like Ctrl-C does. Every run going on is registered, for as long as it runs (two
+``ascore`` calls gathered in one loop, a run started inside another): SIGTERM stops them all, and one run
+ending never unregisters another.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from judgekit.errors import JudgekitError
 
 _T = TypeVar("_T")
 
-_state: dict[str, object] = {"terminated": False, "task": None}
+_state: dict[str, object] = {"terminated": False}
+# The main task of every run going on, one entry per run (a task running two runs, one inside the other, is
+# listed twice, so the inner one ending leaves the outer one watched); weak, so a task abandoned unfinished is
+# not kept alive by this list.
+_watched: list[weakref.ref[asyncio.Task[object]]] = []
 
 
 @contextlib.contextmanager
@@ -33,7 +39,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _state.update(terminated=False, task=None)
+    _state.update(terminated=False)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
@@ -57,23 +63,48 @@ def terminated() -> bool:
     return bool(_state["terminated"])
 
 
-def watch(task: asyncio.Task[object] | None) -> None:
-    """Make ``task`` (a run's main task) the one SIGTERM cancels."""
-    _state["task"] = weakref.ref(task) if task is not None else None
+@contextlib.contextmanager
+def watching(task: asyncio.Task[Any] | None = None) -> Iterator[None]:
+    """While the block runs, SIGTERM (under :func:`sigterm_as_interrupt`) cancels ``task`` (default: the
+    current task, a run's main task), along with every other run's task registered the same way."""
+    task = task if task is not None else asyncio.current_task()
+    if task is None:  # not in a task: nothing to cancel, SIGTERM raises KeyboardInterrupt as outside a run
+        yield
+        return
+    ref: weakref.ref[asyncio.Task[object]] = weakref.ref(task)
+    _watched.append(ref)
+    try:
+        yield
+    finally:
+        _watched.remove(ref)  # this entry, not another run's entry for the same task
+
+
+def _running() -> list[asyncio.Task[object]]:
+    """The watched tasks still running, each once."""
+    found: dict[int, asyncio.Task[object]] = {}
+    for ref in list(_watched):  # a copy: the handler may run while a run registers or leaves
+        task = ref()
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            found.setdefault(id(task), task)
+    return list(found.values())
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     if _state["terminated"]:
         return  # the first SIGTERM is being handled; more of them change nothing
     _state["terminated"] = True
-    ref = _state["task"]
-    task = ref() if isinstance(ref, weakref.ref) else None
-    if isinstance(task, asyncio.Task) and not task.done() and not task.get_loop().is_closed():
-        # As asyncio's own SIGINT handler does: cancel, then wake the loop from its selector.
-        task.cancel()
-        task.get_loop().call_soon_threadsafe(lambda: None)
-        return
-    raise KeyboardInterrupt
+    tasks = _running()
+    if not tasks:
+        raise KeyboardInterrupt
+    here = asyncio._get_running_loop()  # the main thread's loop, if the signal came while it runs
+    for task in tasks:
+        loop = task.get_loop()
+        if loop is here:
+            # As asyncio's own SIGINT handler does: cancel, then wake the loop from its selector.
+            task.cancel()
+            loop.call_soon_threadsafe(lambda: None)
+        else:  # a run in a loop of another thread: cancelled from that thread
+            loop.call_soon_threadsafe(task.cancel)
 
 
 def attach_stop(err: asyncio.CancelledError, stop: JudgekitError) -> None:

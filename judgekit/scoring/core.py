@@ -160,8 +160,7 @@ async def ascore(
 ) -> ScoreFile:
     """Async form of :func:`score`, for callers that already run an event loop. ``command`` is recorded in
     ``meta.command`` (the CLI passes the command line that reproduces the run)."""
-    interrupts.watch(asyncio.current_task())  # SIGTERM (with the CLI's handler) cancels this run like Ctrl-C
-    with run_scope():
+    with interrupts.watching(), run_scope():  # the CLI's SIGTERM handler cancels every run going on
         inputs = RunInputs.of(
             dataset=dataset, responses=responses, responses_a=responses_a, responses_b=responses_b,
             judge=judge, settings=settings, cache=cache,
