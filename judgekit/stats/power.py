@@ -19,8 +19,6 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from scipy import optimize, stats
-
 PowerMethod = Literal["t", "normal"]
 POWER_METHODS: tuple[PowerMethod, ...] = ("t", "normal")
 
@@ -46,6 +44,8 @@ def power_of(drop: float, n: int, sd: float, alpha: float = 0.05, method: PowerM
     if sd <= 0:
         raise ValueError("the standard deviation of the paired differences must be positive")
     shift = drop / sd * math.sqrt(n)
+    from scipy import stats  # scipy loads on first use: a command that stops at an input error needs none
+
     if method == "t":
         crit = float(stats.t.isf(alpha, n - 1))
         return float(stats.nct.sf(crit, n - 1, shift))
@@ -63,6 +63,8 @@ def detectable_drop(
         raise ValueError("a standard deviation cannot be negative")
     if sd == 0:
         return 0.0
+    from scipy import optimize, stats
+
     if method == "normal":
         return float((stats.norm.isf(alpha) + stats.norm.ppf(power)) * sd / math.sqrt(n))
     # Power grows with the drop; bracket the root between no drop and a drop the normal bound overshoots.
@@ -85,6 +87,8 @@ def questions_needed(
     lowest = _min_n(method)
     if sd == 0:
         return lowest
+    from scipy import stats
+
     z = float(stats.norm.isf(alpha) + stats.norm.ppf(power))
     # The normal closed form, ceil(((z_{1-alpha} + z_power) * sd / drop) ** 2), is where the search starts: the
     # t-test needs a few more questions, and the smallest n is settled on the power function itself.

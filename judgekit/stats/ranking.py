@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csgraph
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,11 +49,15 @@ def comparisons_connected(wins: npt.ArrayLike) -> bool:
     """Whether every system is linked to every other through compared pairs (needed for any fit)."""
     w = np.asarray(wins, dtype=np.float64)
     compared = (w + w.T) > 0
+    from scipy.sparse import csgraph  # scipy loads on first use
+
     n, _ = csgraph.connected_components(compared, directed=False)
     return bool(n == 1)
 
 
 def _finite_mle(wins: FloatArray) -> bool:
+    from scipy.sparse import csgraph
+
     n, _ = csgraph.connected_components(wins > 0, directed=True, connection="strong")
     return bool(n == 1)
 
