@@ -46,7 +46,6 @@ class Pricing:
     model: str | None = None
 
 
-Opener = Callable[[Any, OpenRequest], AbstractContextManager[OpenedJudge]]
 # an async context manager; a plain one (a user's backend) is entered and exited in a worker thread
 Opener = Callable[
     [Any, OpenRequest], AbstractAsyncContextManager[OpenedJudge] | AbstractContextManager[OpenedJudge]
