@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing_extensions import TypedDict  # pydantic needs it, not typing's, before Python 3.12
 
 from judgekit.errors import InputError
 from judgekit.io import read_json_large, validation_line
@@ -22,7 +23,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class AspectResult(_Model):
+class _Result(_Model):
+    """A part of a score file: built once, from everything it holds, and never changed after (frozen).
+    Unknown keys of a file read back stay readable (``model_extra``); judgekit itself sets only declared
+    fields."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _absent(value: object) -> bool:
+    """Fields that a score file carries only where they apply are left out, not written as null."""
+    return value is None
+
+
+class AspectResult(_Result):
     """One judged unit of a question (an aspect, a criterion, an order of a pair)."""
 
     aspect: str
@@ -37,7 +51,18 @@ class AspectResult(_Model):
     judges: dict[str, float | None] | None = None
 
 
-class QuestionResult(_Model):
+class PairVerdicts(TypedDict, total=False):
+    """A pair judged in both orders: each order's verdict in the original numbering ("1", "2", "tie"), their
+    combination (or "inconsistent"), and whether the orders agree; ``None`` where an order has no verdict.
+    A dict, as it always was to readers (``q.pairwise["combined"]``); judgekit writes all four keys."""
+
+    original: str | None
+    swapped: str | None
+    combined: str | None
+    consistent: bool | None
+
+
+class QuestionResult(_Result):
     id: str
     score: float | None
     details: list[AspectResult]
@@ -48,9 +73,11 @@ class QuestionResult(_Model):
     lexical: dict[str, float] | None = None
     # Panels: each judge's score for this question.
     judges: dict[str, float | None] | None = None
+    # Pair rubrics only (absent elsewhere): the pair's verdicts.
+    pairwise: PairVerdicts | None = Field(default=None, exclude_if=_absent)
 
 
-class Coverage(_Model):
+class Coverage(_Result):
     scored: int
     total: int
     ratio: float
@@ -72,6 +99,8 @@ class Counts(_Model):
 
 
 class Totals(Counts):
+    model_config = ConfigDict(extra="allow", frozen=True)  # the run's sum, unlike a judge's running Counts
+
     wall_time_s: float = 0.0
 
     @classmethod
@@ -82,13 +111,13 @@ class Totals(Counts):
         return cls(**summed, wall_time_s=round(wall_time_s, 3))
 
 
-class Unscored(_Model):
+class Unscored(_Result):
     id: str
     aspect: str
     reason: str
 
 
-class ScoreFile(_Model):
+class ScoreFile(_Result):
     score: float | None
     per_question_scores: list[QuestionResult]
     coverage: Coverage
@@ -108,6 +137,10 @@ class ScoreFile(_Model):
     panel: dict[str, Any] | None = None
     # Several samples per judgment: agreement of the samples with each other (self-consistency).
     consistency: dict[str, Any] | None = None
+    # How the run ended ("failed": coverage below --min-coverage) and why; absent from files not written by
+    # `judgekit score` (LaMP-QA's own), and ``failure`` from a run that did not fail.
+    status: Literal["ok", "failed"] | None = Field(default=None, exclude_if=_absent)
+    failure: str | None = Field(default=None, exclude_if=_absent)
 
     def by_id(self) -> dict[str, QuestionResult]:
         return {q.id: q for q in self.per_question_scores}

@@ -3,26 +3,37 @@ in coverage; a question with nothing scored has score ``None``, never 0.
 
 How a question's units combine is data: ``rubric.yaml``'s ``question_score`` names an entry of
 :data:`QUESTION_SCORERS`; an entry may also add per-question fields (:data:`QUESTION_EXTRAS`) and file-level
-summaries (:data:`FILE_SUMMARIES`), and says what its score means (:data:`SCORE_DEFINITIONS`).
+summaries (:data:`FILE_SUMMARIES`), and says what its score means (:data:`SCORE_DEFINITIONS`). Each question
+is built once, with everything it carries (:class:`QuestionExtras`: the scorer's fields, and those the caller
+computed first, e.g. a panel's per-judge scores or the lexical figures); nothing is attached afterwards.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
 from judgekit.data import Item
-from judgekit.results import AspectResult, Coverage, QuestionResult, Unscored
+from judgekit.results import AspectResult, Coverage, PairVerdicts, QuestionResult, Unscored
 from judgekit.rubric import RubricSpec
 from judgekit.run.jobs import JobResult
 
 Combine = Literal["mean", "median", "majority"]
 COMBINE_METHODS: tuple[Combine, ...] = ("mean", "median", "majority")
 
+
+class QuestionExtras(TypedDict, total=False):
+    """A question's declared fields beyond its units' scores, known before it is built."""
+
+    lexical: dict[str, float] | None
+    judges: dict[str, float | None] | None
+    pairwise: PairVerdicts | None
+
+
 QuestionScorer = Callable[[RubricSpec, list[AspectResult]], float | None]
-QuestionExtras = Callable[[RubricSpec, list[AspectResult]], dict[str, Any]]
+QuestionExtrasRule = Callable[[RubricSpec, list[AspectResult]], QuestionExtras]
 FileSummary = Callable[[RubricSpec, Sequence[Item], list[QuestionResult], int, int | None], dict[str, Any]]
 
 
@@ -76,9 +87,8 @@ def _pairwise(spec: RubricSpec, aspects: list[AspectResult]) -> float | None:
     return score
 
 
-def _pairwise_extras(spec: RubricSpec, aspects: list[AspectResult]) -> dict[str, Any]:
-    verdicts: dict[str, Any] = _pair(spec, aspects).to_dict()
-    return {"pairwise": verdicts}
+def _pairwise_extras(spec: RubricSpec, aspects: list[AspectResult]) -> QuestionExtras:
+    return {"pairwise": _pair(spec, aspects).to_dict()}
 
 
 def _pairwise_summary(
@@ -86,7 +96,7 @@ def _pairwise_summary(
 ) -> dict[str, Any]:
     from judgekit.scoring.pairwise import summarize_pairs
 
-    verdicts = [getattr(q, "pairwise", None) or {} for q in questions]
+    verdicts = [q.pairwise or PairVerdicts() for q in questions]
     label_of = {it.id: it.fields.get("label") for it in items}
     labels = [label_of.get(q.id) for q in questions]
     on_disagreement = spec.pairwise.on_disagreement if spec.pairwise is not None else "tie"
@@ -106,7 +116,7 @@ QUESTION_SCORERS: dict[str, QuestionScorer] = {
     "raw": _raw,
     "pairwise": _pairwise,
 }
-QUESTION_EXTRAS: dict[str, QuestionExtras] = {"pairwise": _pairwise_extras}
+QUESTION_EXTRAS: dict[str, QuestionExtrasRule] = {"pairwise": _pairwise_extras}
 FILE_SUMMARIES: dict[str, FileSummary] = {"pairwise": _pairwise_summary}
 SCORE_DEFINITIONS: dict[str, Callable[[RubricSpec], str]] = {
     "normalized": lambda s: (
@@ -143,9 +153,11 @@ def _method_of(methods: list[str]) -> str | None:
 
 
 def aspect_results(
-    results: Sequence[JobResult], combine: Combine = "mean"
+    results: Sequence[JobResult], combine: Combine = "mean", clean: Callable[[str], str] | None = None
 ) -> dict[str, dict[str, AspectResult]]:
-    """Group job results (several samples, several targets per call) into one result per (item, target)."""
+    """Group job results (several samples, several targets per call) into one result per (item, target).
+
+    ``clean`` (the run's redaction) is applied to each unscored unit's reason as the unit is built."""
     samples: dict[tuple[str, str], list[float | None]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
     methods: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -180,29 +192,49 @@ def aspect_results(
                     method=_method_of(methods[key]),
                 )
             else:
-                unique = list(dict.fromkeys(reasons[key]))
+                reason = "; ".join(dict.fromkeys(reasons[key]))
                 out[item_id][target] = AspectResult(
                     aspect=target,
                     score=None,
                     status="unscored",
-                    reason="; ".join(unique),
+                    reason=clean(reason) if clean is not None else reason,
                     samples=samples[key],
                 )
     return out
 
 
+def merge_extras(*parts: Mapping[str, QuestionExtras]) -> dict[str, QuestionExtras]:
+    """Per item id, the fields of every part (a panel's, the lexical figures') together."""
+    out: dict[str, QuestionExtras] = {}
+    for part in parts:
+        for item_id, fields in part.items():
+            out.setdefault(item_id, QuestionExtras()).update(fields)
+    return out
+
+
 def aggregate_details(
-    spec: RubricSpec, items: Sequence[Item], by_item: dict[str, dict[str, AspectResult]]
+    spec: RubricSpec,
+    items: Sequence[Item],
+    by_item: dict[str, dict[str, AspectResult]],
+    extras: Mapping[str, QuestionExtras] | None = None,
 ) -> tuple[float | None, list[QuestionResult], Coverage, list[Unscored]]:
-    """Per-unit results -> question scores (the rubric's ``question_score``), file score and coverage."""
+    """Per-unit results -> question scores (the rubric's ``question_score``), file score and coverage.
+
+    ``extras``: per item id, fields computed before the questions (a panel's per-judge scores, the lexical
+    figures); each question is built once with them and with its scorer's own (:data:`QUESTION_EXTRAS`)."""
     scorer = QUESTION_SCORERS[spec.question_score]
-    extras = QUESTION_EXTRAS.get(spec.question_score)
+    rule = QUESTION_EXTRAS.get(spec.question_score)
     questions: list[QuestionResult] = []
     unscored: list[Unscored] = []
     for item in items:
         details = list(by_item.get(item.id, {}).values())
         scored = sum(1 for a in details if a.status == "scored")
         category = item.fields.get("category")
+        fields = QuestionExtras()
+        if rule is not None:
+            fields.update(rule(spec, details))
+        if extras is not None:
+            fields.update(extras.get(item.id, {}))
         question = QuestionResult(
             id=item.id,
             score=scorer(spec, details),
@@ -211,10 +243,8 @@ def aggregate_details(
             total=len(details),
             coverage=scored / len(details) if details else 0.0,
             category=category if isinstance(category, str) else None,
+            **fields,
         )
-        if extras is not None:
-            for key, value in extras(spec, details).items():
-                setattr(question, key, value)
         questions.append(question)
         unscored.extend(
             Unscored(id=item.id, aspect=a.aspect, reason=a.reason or "")

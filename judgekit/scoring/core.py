@@ -44,7 +44,7 @@ from judgekit.judges.panel_spec import check_distinct as _check_distinct
 from judgekit.judges.panel_spec import judge_list as judge_list
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.registry import open_judge as open_judge
-from judgekit.results import Coverage, QuestionResult, ScoreFile, Totals, Unscored
+from judgekit.results import Coverage, ScoreFile, Totals
 from judgekit.rubric import Rubric
 from judgekit.rubric.reasoning import truncation_note
 from judgekit.run import interrupts
@@ -55,11 +55,17 @@ from judgekit.run.cache import Cache
 from judgekit.run.engine import Engine, EngineSettings
 from judgekit.run.jobs import Job, JobResult
 from judgekit.run.runlog import RunLog, default_log_path
-from judgekit.scoring.aggregate import aggregate_details, aspect_results, file_summaries
+from judgekit.scoring.aggregate import aggregate_details, aspect_results, file_summaries, merge_extras
 from judgekit.scoring.inputs import RunInputs
 from judgekit.scoring.inputs import load_inputs as load_inputs
-from judgekit.scoring.lexical import LexicalInputs, lexical_inputs, lexical_section
-from judgekit.scoring.panel import combine_judges, panel_section, self_consistency
+from judgekit.scoring.lexical import (
+    LexicalInputs,
+    lexical_inputs,
+    lexical_report,
+    lexical_section,
+    question_figures,
+)
+from judgekit.scoring.panel import ByItem, PanelPart, combine_judges, panel_section, self_consistency
 from judgekit.scoring.provenance import finish_meta, start_meta
 from judgekit.scoring.redact import redact, run_secrets
 from judgekit.scoring.settings import ScoreSettings as ScoreSettings
@@ -367,35 +373,32 @@ async def _run_engines(engines: Sequence[Engine], jobs: Sequence[Job]) -> list[l
 def _score_file(
     run: _Run, items: Sequence[Item], meta: dict[str, Any], lexical: LexicalInputs | None
 ) -> tuple[ScoreFile, str | None]:
-    """Every judge's results -> the score file, built once with all its parts; and why it failed, if it did."""
+    """Every judge's results -> the score file, built once with all its parts; and why it failed, if it did.
+
+    Data flows forward: the units (reasons and judge identities redacted as they are built), the panel's
+    per-judge figures and the lexical ones come first; each question is then built once with all of them,
+    and the file once from the questions. Nothing is patched afterwards (the result models are frozen)."""
     settings, spec = run.settings, run.rubric.spec
-    per_judge = {r.identity: aspect_results(r.results, settings.combine) for r in run.judges}
+    single = len(run.judges) == 1
+    clean_units = run.clean if single else None  # a panel's units are redacted as combine_judges builds them
+    per_judge = {r.identity: aspect_results(r.results, settings.combine, clean_units) for r in run.judges}
     methods = Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok)
     # The judgments and their rendered prompts are all in per_judge now: let them go before the file is
     # built (a third of a 100,000-judgment run's peak memory).
     run.jobs = []
     for judge_run in run.judges:
         judge_run.results = []
-    if len(run.judges) == 1:
+    if single:
         by_item = per_judge[run.judges[0].identity]
     else:
-        by_item = combine_judges(per_judge, settings.combine)
-    overall, questions, coverage, unscored = aggregate_details(spec, items, by_item)
+        by_item = combine_judges(per_judge, settings.combine, run.clean)
+    panel = None if single else _panel_part(run, items, per_judge)
+    report = lexical_report(lexical) if lexical is not None else None
+    extras = merge_extras(
+        panel.questions if panel is not None else {}, question_figures(report) if report is not None else {}
+    )
+    overall, questions, coverage, unscored = aggregate_details(spec, items, by_item, extras)
     summaries = file_summaries(spec, items, questions, settings.bootstrap, settings.bootstrap_seed)
-    panel = None
-    if len(run.judges) > 1:
-        names = [s.name if isinstance(s, PanelJudge) else None for s in run.specs]
-        panel = panel_section(
-            spec,
-            items,
-            questions,
-            per_judge,
-            names,
-            settings.combine,
-            settings.bootstrap,
-            settings.bootstrap_seed,
-            run.clean,
-        )
     consistency = self_consistency(per_judge, settings.samples, run.clean) if settings.samples > 1 else None
     totals = run.totals()
     meta = finish_meta(
@@ -403,7 +406,6 @@ def _score_file(
         [(run.clean(r.identity), r.engine.stats) for r in run.judges],
         methods,
     )
-    _redact_reasons(questions, unscored, run.clean)
     failure = _coverage_failure(coverage, settings.min_coverage)
     result = ScoreFile(
         score=overall,
@@ -411,26 +413,31 @@ def _score_file(
         coverage=coverage,
         unscored=unscored,
         totals=totals,
-        lexical=lexical_section(lexical, questions) if lexical is not None else None,
+        lexical=lexical_section(report, questions) if report is not None else None,
         meta=meta,
-        panel=panel,
+        panel=panel.section if panel is not None else None,
         consistency=consistency,
         status="failed" if failure else "ok",
-        **({"failure": failure} if failure else {}),
+        failure=failure,
         **summaries,
     )
     return result, failure
 
 
-def _redact_reasons(
-    questions: Sequence[QuestionResult], unscored: Sequence[Unscored], clean: Callable[[str], str]
-) -> None:
-    for u in unscored:
-        u.reason = clean(u.reason)
-    for q in questions:
-        for a in q.details:
-            if a.reason:
-                a.reason = clean(a.reason)
+def _panel_part(run: _Run, items: Sequence[Item], per_judge: dict[str, ByItem]) -> PanelPart:
+    """The panel's section of the score file and each question's per-judge scores."""
+    settings = run.settings
+    names = [s.name if isinstance(s, PanelJudge) else None for s in run.specs]
+    return panel_section(
+        run.rubric.spec,
+        items,
+        per_judge,
+        names,
+        settings.combine,
+        settings.bootstrap,
+        settings.bootstrap_seed,
+        run.clean,
+    )
 
 
 def _coverage_failure(coverage: Coverage, min_coverage: float) -> str | None:

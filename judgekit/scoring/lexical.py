@@ -1,7 +1,8 @@
 """The lexical part of a score file (``score --references``): ROUGE, METEOR and BLEU beside the judge's scores.
 
-:func:`lexical_inputs` checks the references before any judge is called; :func:`lexical_section` computes
-the metrics once the judge has scored, so that the score file is built with them in place.
+:func:`lexical_inputs` checks the references before any judge is called; :func:`lexical_report` computes the
+metrics once the judge has scored, before the questions are built (each with its own figures,
+:func:`question_figures`); :func:`lexical_section` then sets them beside the judge's question scores.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgekit.errors import ConfigError
 from judgekit.results import QuestionResult
 from judgekit.rubric import Rubric
+from judgekit.scoring.aggregate import QuestionExtras
+
+if TYPE_CHECKING:
+    from judgekit.lexical import LexicalReport
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,8 @@ def lexical_inputs(
     return LexicalInputs(answers, {k: refs[k] for k in answers}, list(metrics) if metrics else None)
 
 
-def lexical_section(inputs: LexicalInputs, questions: Sequence[QuestionResult]) -> dict[str, Any]:
-    """The score file's ``lexical``: overall figures and their correlation with the judge's question scores.
-
-    Also gives each of ``questions`` its own figures, before the score file is built from them."""
+def lexical_report(inputs: LexicalInputs) -> LexicalReport:
+    """The metrics of every response against its references (a missing WordNet: one warning line)."""
     from judgekit import lexical
 
     kwargs: dict[str, Any] = {} if inputs.metrics is None else {"metrics": inputs.metrics}
@@ -64,8 +67,18 @@ def lexical_section(inputs: LexicalInputs, questions: Sequence[QuestionResult]) 
             logging.getLogger("judgekit").warning("judgekit: warning: %s", str(w.message).splitlines()[0])
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    for q in questions:
-        q.lexical = report.items.get(q.id)
+    return report
+
+
+def question_figures(report: LexicalReport) -> dict[str, QuestionExtras]:
+    """Per item id, the question's own figures, for the question to be built with."""
+    return {item_id: {"lexical": figures} for item_id, figures in report.items.items()}
+
+
+def lexical_section(report: LexicalReport, questions: Sequence[QuestionResult]) -> dict[str, Any]:
+    """The score file's ``lexical``: overall figures and their correlation with the judge's question scores."""
+    from judgekit import lexical
+
     judge_scores = {q.id: q.score for q in questions}
     return {
         "overall": report.overall,

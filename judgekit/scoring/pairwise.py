@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from judgekit.results import PairVerdicts
+
 Verdict = Literal["1", "2", "tie"]
 Combined = Literal["1", "2", "tie", "inconsistent"]
 OnDisagreement = Literal["tie", "inconsistent"]
@@ -87,7 +89,8 @@ class PairOutcome:
         """1 if A wins, 0.5 for a tie, 0 if B wins; ``None`` when inconsistent or incomplete."""
         return VERDICT_SCORE.get(self.combined) if self.combined is not None else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PairVerdicts:
+        """The question's ``pairwise`` field."""
         return {
             "original": self.original,
             "swapped": self.swapped,

@@ -3,7 +3,8 @@
 Plain functions over per-judge unit results (``{item_id: {target: AspectResult}}``): :func:`combine_judges`
 builds the panel's units (mean, median or majority of the judges; a unit is scored only when every judge
 scored it) and :func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with
-Krippendorff's alpha at the nominal, ordinal and interval levels. A panel's judges themselves
+Krippendorff's alpha at the nominal, ordinal and interval levels; :func:`panel_section` gives the score file's
+``panel`` and each question's per-judge scores, before the questions are built. A panel's judges themselves
 (:class:`PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`, re-exported here.
 """
 
@@ -11,12 +12,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from judgekit.judges.panel_spec import PanelJudge as PanelJudge
 from judgekit.judges.panel_spec import load_panel_file as load_panel_file
-from judgekit.results import AspectResult, QuestionResult
-from judgekit.scoring.aggregate import Combine, aggregate_details, combine_values, file_summaries
+from judgekit.results import AspectResult
+from judgekit.scoring.aggregate import (
+    Combine,
+    QuestionExtras,
+    aggregate_details,
+    combine_values,
+    file_summaries,
+)
 
 if TYPE_CHECKING:
     from judgekit.data import Item
@@ -26,14 +34,22 @@ ByItem = dict[str, dict[str, AspectResult]]
 ALPHA_LEVELS = ("nominal", "ordinal", "interval")
 
 
-def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") -> ByItem:
+def _same(text: str) -> str:
+    return text
+
+
+def combine_judges(
+    per_judge: Mapping[str, ByItem], method: Combine = "mean", clean: Callable[[str], str] = _same
+) -> ByItem:
     """One unit result per (item, target): ``method`` over the scores of every judge of the panel.
 
     A unit counts as scored by the panel only when every judge scored it, so a judge that failed shows in
     the panel's coverage instead of hiding behind the others; each judge's score stays under ``judges``
-    (``None`` where that judge could not score it), and the reason names the judges that failed.
+    (``None`` where that judge could not score it), and the reason names the judges that failed. ``clean``
+    (the run's redaction) is applied to the judges' identities and the reasons as each unit is built.
     """
     identities = list(per_judge)
+    labels = {who: clean(who) for who in identities}
     first = per_judge[identities[0]]
     out: ByItem = {}
     for item_id, targets in first.items():
@@ -43,6 +59,7 @@ def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") ->
             scores = {who: (u.score if u is not None else None) for who, u in units.items()}
             valid = [s for s in scores.values() if s is not None]
             methods = {u.method for u in units.values() if u is not None and u.method is not None}
+            judges = {labels[who]: score for who, score in scores.items()}
             if len(valid) == len(identities):
                 fields = next(u.fields for u in units.values() if u is not None and u.score is not None)
                 unit = AspectResult(
@@ -52,16 +69,17 @@ def combine_judges(per_judge: Mapping[str, ByItem], method: Combine = "mean") ->
                     samples=list(scores.values()),
                     fields=fields,
                     method=methods.pop() if len(methods) == 1 else ("mixed" if methods else None),
+                    judges=judges,
                 )
             else:
                 unit = AspectResult(
                     aspect=target,
                     score=None,
                     status="unscored",
-                    reason=_incomplete_reason(units, len(valid)),
+                    reason=clean(_incomplete_reason(units, len(valid))),
                     samples=list(scores.values()),
+                    judges=judges,
                 )
-            unit.judges = scores
             out[item_id][target] = unit
     return out
 
@@ -154,21 +172,27 @@ def samples_alpha(by_item: ByItem, n_samples: int) -> dict[str, Any]:
     return alpha_table(rows)
 
 
+@dataclass(frozen=True)
+class PanelPart:
+    """What a panel adds to a score file: its ``panel`` section, and per item id the question's fields (each
+    judge's score for it, under the judge's redacted identity), for the questions to be built with."""
+
+    section: dict[str, Any]
+    questions: dict[str, QuestionExtras]
+
+
 def panel_section(
     spec: RubricSpec,
     items: Sequence[Item],
-    questions: list[QuestionResult],
     per_judge: Mapping[str, ByItem],
     names: Sequence[str | None],
     combine: Combine,
     n_boot: int,
     seed: int | None,
     clean: Callable[[str], str],
-) -> dict[str, Any]:
-    """The score file's ``panel``: per-judge figures and inter-judge agreement.
-
-    Also gives each of ``questions`` every judge's score for it (and redacts, with ``clean``, the judge
-    identities its units name), before the score file is built from them."""
+) -> PanelPart:
+    """The score file's ``panel`` (per-judge figures and inter-judge agreement) and each question's
+    per-judge scores, computed from every judge's units before the panel's questions are built."""
     judges: list[dict[str, Any]] = []
     question_rows: list[list[float | None]] = []
     for (who, by_item), name in zip(per_judge.items(), names or [None] * len(per_judge), strict=True):
@@ -182,19 +206,17 @@ def panel_section(
         entry.update(file_summaries(spec, items, judge_questions, n_boot, seed))
         judges.append(entry)
         question_rows.append([q.score for q in judge_questions])
-    for k, q in enumerate(questions):
-        q.judges = {j["identity"]: row[k] for j, row in zip(judges, question_rows, strict=True)}
-    for q in questions:
-        for unit in q.details:
-            raw = getattr(unit, "judges", None)
-            if isinstance(raw, dict):
-                unit.judges = {clean(k): v for k, v in raw.items()}
-    return {
+    per_question: dict[str, QuestionExtras] = {
+        item.id: {"judges": {j["identity"]: row[k] for j, row in zip(judges, question_rows, strict=True)}}
+        for k, item in enumerate(items)
+    }
+    section = {
         "method": combine,
         "coverage": panel_coverage(per_judge),
         "judges": judges,
         "alpha": {"units": judges_alpha(per_judge), "questions": alpha_table(question_rows)},
     }
+    return PanelPart(section, per_question)
 
 
 def self_consistency(

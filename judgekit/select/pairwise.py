@@ -25,7 +25,7 @@ def verdict_rows(scores: ScoreFile) -> list[dict[str, Any]]:
     """One row per pair of the score file: its verdict in each order (``None`` when that order failed)."""
     rows = []
     for q in scores.per_question_scores:
-        v = getattr(q, "pairwise", None) or {}
+        v = q.pairwise or {}
         rows.append({"id": q.id, "winner_original": v.get("original"), "winner_swapped": v.get("swapped")})
     return rows
 
