@@ -25,8 +25,8 @@ from judgekit.judges import (
 )
 from judgekit.judges.litellm_judge import LiteLLMJudge
 from judgekit.run.engine import EngineSettings
+from judgekit.score_reader import judge_spec_from_meta
 from judgekit.scoring.panel import PanelJudge
-from judgekit.scoring.provenance import judge_spec_from_meta
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import ScriptedServer
 
