@@ -106,3 +106,35 @@ def test_help_imports_no_judge_sdk() -> None:
         proc, modules = _modules_after(code)
         assert "EXIT 0" in proc.stdout and "usage:" in proc.stdout, (argv, proc.stdout, proc.stderr)
         assert _loaded(modules, ("litellm", "aiohttp", "openai")) == [], argv
+
+
+def test_every_public_name_imports_and_is_the_one_its_package_shows() -> None:
+    """``from judgekit import NAME`` for all of ``judgekit.__all__``; each is the object its package
+    re-exports (judgekit.judges.Judge is judgekit.Judge), whichever module the lazy import reads it from."""
+    code = (
+        "import importlib, judgekit\n"
+        "faces = [importlib.import_module(m) for m in ('judgekit.judges', 'judgekit.rubric', 'judgekit.lexical',"
+        " 'judgekit.run.batch', 'judgekit.scoring.core', 'judgekit.scoring.estimation')]\n"
+        "bad = []\n"
+        "for name in judgekit.__all__:\n"
+        "    ns = {}\n"
+        "    exec(f'from judgekit import {name}', ns)\n"
+        "    bad += [f'{name} in {f.__name__}' for f in faces if name in vars(f) and vars(f)[name] is not ns[name]]\n"
+        "print('NAMES', len(judgekit.__all__), 'BAD', bad)"
+    )
+    proc, _ = _modules_after(code)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0].split()
+    assert first[0] == "NAMES" and int(first[1]) >= 30 and first[2:] == ["BAD", "[]"], proc.stdout
+
+
+def test_import_judgekit_and_its_settings_stay_light() -> None:
+    """``import judgekit`` loads no judge SDK or scipy; ``from judgekit import ScoreSettings`` reads the
+    settings' own module, not ``score()``'s (which opens judges, the cache and the batch API)."""
+    proc, modules = _modules_after("import judgekit")
+    assert proc.returncode == 0, proc.stderr
+    assert _loaded(modules, ("litellm", "aiohttp", "openai", "scipy", "nltk")) == []
+    proc, modules = _modules_after("from judgekit import ScoreSettings\nassert ScoreSettings().samples == 1")
+    assert proc.returncode == 0, proc.stderr
+    assert "judgekit.scoring.settings" in modules
+    assert _loaded(modules, ("judgekit.scoring.core", "judgekit.judges.providers", "litellm")) == []

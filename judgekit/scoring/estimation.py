@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgekit.judges.factory import JudgeOptions, litellm_judge, resolve_judge
 from judgekit.judges.local import is_local_spec, parse_local_spec
-from judgekit.judges.panel_spec import PanelJudge, check_distinct
+from judgekit.judges.panel_spec import JudgeSpec, PanelJudge, check_distinct
+from judgekit.judges.providers import LOCAL_CONCURRENCY
 from judgekit.judges.python_object import is_python_object
 from judgekit.judges.registry import check_reasoning_effort
 from judgekit.judges.router import RouterJudge
@@ -28,13 +29,9 @@ from judgekit.rubric import Rubric
 from judgekit.rubric.reasoning import read_completion
 from judgekit.run.cache import Cache, request_key
 from judgekit.run.jobs import Job
-from judgekit.scoring.core import (
-    LOCAL_CONCURRENCY,
-    JudgeSpec,
-    ScoreSettings,
-    plan_jobs,
-)
+from judgekit.scoring.core import plan_jobs
 from judgekit.scoring.inputs import RunInputs
+from judgekit.scoring.settings import ScoreSettings
 
 DEFAULT_LATENCY_S = 2.0
 BATCH_WINDOW_S = 24 * 3600.0  # --batch: a batch API answers within its completion window (24 h)

@@ -4,7 +4,7 @@ Plain functions over per-judge unit results (``{item_id: {target: AspectResult}}
 builds the panel's units (mean, median or majority of the judges; a unit is scored only when every judge
 scored it) and :func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with
 Krippendorff's alpha at the nominal, ordinal and interval levels. A panel's judges themselves
-(:class:`PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`, re-exported here.
+(:class:`~judgekit.judges.panel_spec.PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from judgekit.judges.panel_spec import PanelJudge as PanelJudge
-from judgekit.judges.panel_spec import load_panel_file as load_panel_file
 from judgekit.results import AspectResult, QuestionResult
 from judgekit.scoring.aggregate import Combine, aggregate_details, combine_values, file_summaries
 
