@@ -22,35 +22,41 @@ from judgekit.errors import (
 )
 
 if TYPE_CHECKING:
-    from judgekit.judges import CallFailed, Completion, Judge, JudgeOptions, JudgeParams, TransientError
+    from judgekit.judges.base import CallFailed, Completion, Judge, JudgeParams, TransientError
+    from judgekit.judges.factory import JudgeOptions
+    from judgekit.lexical.metrics import compute_lexical
     from judgekit.results import ScoreFile, load_score_file
-    from judgekit.rubric import Rubric, list_rubrics, load_rubric
-    from judgekit.run.batch import BatchSettings
+    from judgekit.rubric.core import Rubric
+    from judgekit.rubric.load import load_rubric
+    from judgekit.rubric_dir import list_rubrics
+    from judgekit.run.batch.settings import BatchSettings
     from judgekit.run.engine import EngineSettings
-    from judgekit.scoring.core import ScoreSettings, ascore, score
+    from judgekit.scoring.core import ascore, score
     from judgekit.scoring.estimation import Estimate, EstimateSettings, estimate
+    from judgekit.scoring.settings import ScoreSettings
 
+# Each name from the module that defines it. validate and gate are their packages (callable modules).
 _LAZY = {
-    "BatchSettings": "judgekit.run.batch",
+    "BatchSettings": "judgekit.run.batch.settings",
     "EngineSettings": "judgekit.run.engine",
     "Estimate": "judgekit.scoring.estimation",
     "EstimateSettings": "judgekit.scoring.estimation",
     "estimate": "judgekit.scoring.estimation",
-    "CallFailed": "judgekit.judges",
-    "Completion": "judgekit.judges",
-    "Judge": "judgekit.judges",
-    "JudgeOptions": "judgekit.judges",
-    "JudgeParams": "judgekit.judges",
-    "TransientError": "judgekit.judges",
+    "CallFailed": "judgekit.judges.base",
+    "Completion": "judgekit.judges.base",
+    "Judge": "judgekit.judges.base",
+    "JudgeOptions": "judgekit.judges.factory",
+    "JudgeParams": "judgekit.judges.base",
+    "TransientError": "judgekit.judges.base",
     "ScoreFile": "judgekit.results",
     "load_score_file": "judgekit.results",
-    "Rubric": "judgekit.rubric",
-    "list_rubrics": "judgekit.rubric",
-    "load_rubric": "judgekit.rubric",
-    "ScoreSettings": "judgekit.scoring.core",
+    "Rubric": "judgekit.rubric.core",
+    "list_rubrics": "judgekit.rubric_dir",
+    "load_rubric": "judgekit.rubric.load",
+    "ScoreSettings": "judgekit.scoring.settings",
     "ascore": "judgekit.scoring.core",
     "score": "judgekit.scoring.core",
-    "compute_lexical": "judgekit.lexical",
+    "compute_lexical": "judgekit.lexical.metrics",
     "validate": "judgekit.validate",
     "gate": "judgekit.gate",
 }

@@ -379,7 +379,8 @@ async def _local_judge(model: Path | None) -> tuple[Status, str]:
     from judgekit.judges.registry import open_judge
     from judgekit.rubric import load_rubric
     from judgekit.rubric.parse import parse_completion
-    from judgekit.scoring.core import ScoreSettings, plan_jobs
+    from judgekit.scoring.core import plan_jobs
+    from judgekit.scoring.settings import ScoreSettings
 
     rubric = load_rubric("lamp_qa")
     item = Item(

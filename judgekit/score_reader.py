@@ -12,6 +12,10 @@ and building a pydantic model for each costs more than what the commands do with
 against the declared types of ``QuestionResult`` / ``AspectResult`` by a cheap strict pass; anything that pass
 does not accept goes through full pydantic validation, so a bad file fails with pydantic's one-line message
 and a file pydantic would coerce (e.g. a number written as a string) still loads.
+
+A file's ``meta`` is read back here too (:func:`meta_value`, :data:`PROVENANCE_FIELDS`, the judge spec and
+settings that reproduce a run): the gate needs it, and it must not load the scorer that writes it
+(:mod:`judgekit.scoring.provenance`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
@@ -31,6 +35,9 @@ from judgekit.errors import InputError, RubricError
 from judgekit.io import read_json_large
 from judgekit.results import ScoreFile
 from judgekit.results import _from_plain_lamp_qa as from_plain_lamp_qa
+
+if TYPE_CHECKING:
+    from judgekit.scoring.settings import ScoreSettings
 
 #: One question of a score file as read here: QuestionResult's fields, its ``details`` a list of
 #: AspectResult-shaped dicts; optional keys may be absent (read them with ``.get`` and the model's default).
@@ -273,3 +280,120 @@ def score_parts(raw: dict[str, Any], where: str) -> tuple[ScoreFile, list[Row]]:
     except ValidationError as err:
         raise invalid("score", where, err) from None
     return without_questions(full), rows_of(full)
+
+
+# ---- provenance: a score file's meta read back ---------------------------------------------------------
+# What the gate compares and re-scores with. Whatever resolves a judge or builds settings (the judge registry,
+# the scorer's settings) is imported inside the function that needs it: importing the gate loads neither.
+
+#: Judge and rubric settings that must agree for two score files to be comparable.
+PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rubric", "name"),
+    ("rubric", "content_sha256"),
+    ("rubric", "mode"),
+    ("judge", "identity"),
+    ("judge", "temperature"),
+    ("judge", "samples"),
+)
+
+
+def meta_value(meta: Mapping[str, Any], section: str, key: str) -> Any:
+    """``meta[section][key]``, or ``None`` when either is missing."""
+    part = meta.get(section)
+    return part.get(key) if isinstance(part, Mapping) else None
+
+
+def has_provenance(meta: Mapping[str, Any]) -> bool:
+    """Whether ``meta`` records any of the settings in :data:`PROVENANCE_FIELDS`."""
+    return any(meta_value(meta, s, k) is not None for s, k in PROVENANCE_FIELDS)
+
+
+#: What one unit of coverage is, by the mode the rubric judged in (meta.rubric.mode).
+_UNITS = {"per_aspect": "aspects", "all_aspects": "aspects", "per_item": "items", "per_order": "pair orders"}
+
+
+def unit_noun(result: ScoreFile) -> str:
+    """The rubric's unit, plural: aspects (LaMP-QA checklists), items (one verdict each), pair orders (a pair
+    is judged in both orders)."""
+    rubric = result.meta.get("rubric")
+    mode = rubric.get("mode") if isinstance(rubric, dict) else None
+    return _UNITS.get(str(mode), "units")
+
+
+def judge_spec_from_meta(meta: Mapping[str, Any]) -> str | None:
+    """The ``--judge`` string that produced a score file, recovered from its ``meta.judge.identity``.
+
+    Each judge backend says how its identity maps back (:func:`judgekit.judges.registry.spec_from_meta`):
+    ``litellm:MODEL[@API_BASE]|structured=...`` -> ``MODEL``; ``local:FILE:SIZE`` -> ``local``;
+    ``python:module:attr`` -> ``module:attr``. ``None`` when the identity is missing or unknown (a panel).
+    """
+    from judgekit.judges.registry import spec_from_meta
+
+    judge = meta.get("judge")
+    return spec_from_meta(judge) if isinstance(judge, dict) else None
+
+
+def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
+    """The judge's endpoint: ``meta.judge.api_base``, else the one in its identity (a panel-file judge)."""
+    if isinstance(judge.get("api_base"), str):
+        return str(judge["api_base"])
+    from judgekit.judges.registry import endpoint_from_identity
+
+    identity = judge.get("identity")
+    return endpoint_from_identity(identity) if isinstance(identity, str) else None
+
+
+def _rubric_ref(rubric: dict[str, Any]) -> str:
+    """The built-in rubric by name when its content is unchanged, else the recorded folder (if it exists)."""
+    from judgekit.rubric import load_rubric
+
+    folder = rubric.get("folder")
+    name = rubric.get("name")
+    ref = name if isinstance(name, str) else "lamp_qa"
+    if isinstance(folder, str) and Path(folder).is_dir():
+        try:
+            same = load_rubric(ref).content_hash == rubric.get("content_sha256")
+        except Exception:
+            same = False
+        if not same:
+            ref = folder
+    return ref
+
+
+def settings_from_meta(
+    meta: Mapping[str, Any], api_base: str | None = None, api_key: str | None = None
+) -> ScoreSettings:
+    """:class:`~judgekit.scoring.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
+
+    ``api_base`` / ``api_key`` override the recorded endpoint (the key is never recorded). Raises pydantic's
+    ``ValidationError`` when the recorded values are not valid settings.
+    """
+    from pydantic import ValidationError
+
+    from judgekit.judges.factory import JudgeOptions
+    from judgekit.run.engine import EngineSettings
+    from judgekit.scoring.settings import ScoreSettings
+
+    rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
+    judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
+    assert isinstance(rubric, dict) and isinstance(judge, dict)
+    engine_raw = meta.get("engine") if isinstance(meta.get("engine"), dict) else {}
+    try:
+        engine = EngineSettings.model_validate(engine_raw)
+    except ValidationError:
+        engine = EngineSettings()
+    return ScoreSettings(
+        rubric=_rubric_ref(rubric),
+        mode=rubric.get("mode"),
+        samples=judge.get("samples") or 1,
+        temperature=judge.get("temperature") or 0.0,
+        max_tokens=judge.get("max_tokens"),
+        seed=judge.get("seed"),
+        reasoning_effort=judge.get("reasoning_effort"),
+        judge=JudgeOptions(
+            api_base=api_base if api_base is not None else _endpoint_from_meta(judge),
+            api_key=api_key,
+            structured=judge.get("structured") or "auto",
+        ),
+        engine=engine,
+    )

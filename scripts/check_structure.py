@@ -4,6 +4,9 @@ layout forbids (docs/architecture.md says why each is forbidden).
 
 Imports inside functions count (they are real edges at run time); imports under ``if TYPE_CHECKING:`` do
 not count for cycles (they never run) but do for forbidden imports (they still tie the code together).
+``LIGHT`` is about import time only: what importing a module runs (its module-level imports, those of every
+module they import, and each one's enclosing packages) must not reach the packages it names; a function may
+still import them when it is called.
 Exit 1 with one line per finding, 0 when the shape holds.
 
     python scripts/check_structure.py [judgekit]
@@ -36,6 +39,13 @@ FORBIDDEN += [
     (user, f"judgekit.judges.{backend}", "backend details stay in judges/: ask judgekit.judges.registry")
     for user in ("judgekit.scoring", "judgekit.gate")
     for backend in ("local", "python_object", "router", "providers", "pool", "openai_compat")
+]
+
+_RUN_STACK = ("judgekit.run", "judgekit.scoring", "judgekit.judges", "judgekit.rubric")
+#: (module, packages, why): importing ``module`` must not load any module at or under ``packages``.
+LIGHT = [
+    ("judgekit.gate", _RUN_STACK, "the gate reads score files; only a drift re-score loads the run stack"),
+    ("judgekit.score_reader", _RUN_STACK, "every command reads score files with it"),
 ]
 
 
@@ -129,6 +139,39 @@ def forbidden(edges: dict[str, set[str]], root: Path) -> list[str]:
     return found
 
 
+def at_import(tree: ast.AST) -> set[int]:
+    """The nodes that run when the module is imported: not inside a function, not under TYPE_CHECKING."""
+    later = type_only_nodes(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            later.update(id(n) for n in ast.walk(node))
+    return {id(n) for n in ast.walk(tree)} - later
+
+
+def heavy(loads: dict[str, set[str]]) -> list[str]:
+    """The LIGHT modules whose import reaches a package they must not load, with the chain that does."""
+    found = []
+    for start, packages, why in LIGHT:
+        if start not in loads:
+            continue
+        came_from: dict[str, str | None] = {start: None}
+        queue = [start]
+        while queue:
+            module = queue.pop(0)
+            if any(under(module, p) for p in packages):
+                chain = [module]
+                while (prev := came_from[chain[-1]]) is not None:
+                    chain.append(prev)
+                path = " -> ".join(reversed(chain))
+                found.append(f"heavy import: importing {start} loads {module} ({path}; {why})")
+                break
+            for nxt in sorted(loads[module]):
+                if nxt not in came_from:
+                    came_from[nxt] = module
+                    queue.append(nxt)
+    return found
+
+
 def exported(root: Path) -> set[str]:
     """What ``from judgekit import NAME`` may name: a module or package directly under it, or a name of its
     ``__all__`` (mypy cannot check it: the package's lazy ``__getattr__`` accepts any name)."""
@@ -165,6 +208,8 @@ def main(root: Path) -> int:
     problems: list[str] = top_level(root)
     graph: dict[str, set[str]] = {m: set() for m in files}
     every: dict[str, set[str]] = {m: set() for m in files}  # type-only imports too
+    # what importing each module runs: its enclosing packages, then its module-level imports
+    loads: dict[str, set[str]] = {m: {m.rpartition(".")[0]} - {""} for m in files}
     known = exported(root)
     for module, path in files.items():
         source = path.read_text(encoding="utf-8")
@@ -173,6 +218,7 @@ def main(root: Path) -> int:
         tree = ast.parse(source)
         problems += unknown_names(tree, path, root, known)
         skip = type_only_nodes(tree)
+        now = at_import(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
@@ -188,8 +234,11 @@ def main(root: Path) -> int:
                     every[module].add(target)
                     if id(node) not in skip:
                         graph[module].add(target)
+                if target and target != module and id(node) in now:
+                    loads[module].add(target)
     problems += ["import cycle: " + " <-> ".join(c) for c in find_cycles(graph)]
     problems += forbidden(every, root)
+    problems += heavy(loads)
     for line in problems:
         print(line)
     print(f"structure: {len(files)} modules, {len(problems)} finding(s)")

@@ -36,10 +36,10 @@ from judgekit.judges import (
     unregister,
 )
 from judgekit.judges.litellm_judge import LiteLLMJudge
+from judgekit.judges.panel_spec import PanelJudge
 from judgekit.judges.router import router_judges
 from judgekit.run.engine import EngineSettings
-from judgekit.scoring.panel import PanelJudge
-from judgekit.scoring.provenance import settings_from_meta
+from judgekit.score_reader import settings_from_meta
 from judgekit.scoring.redact import run_secrets
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, run_cli
 from tests.server import Reply, ScriptedServer

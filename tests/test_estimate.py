@@ -220,7 +220,7 @@ def test_bad_flags(args: tuple[str, ...], needle: str) -> None:
 
 
 def test_panel_judges_at_their_own_endpoints(make_server: Any) -> None:
-    from judgekit.scoring.panel import PanelJudge
+    from judgekit.judges.panel_spec import PanelJudge
 
     servers = [make_server(), make_server()]
     panel = [

@@ -25,10 +25,10 @@ from judgekit.judges import (
     unregister,
 )
 from judgekit.judges.litellm_judge import LiteLLMJudge
+from judgekit.judges.panel_spec import PanelJudge
 from judgekit.run.engine import EngineSettings
+from judgekit.score_reader import judge_spec_from_meta
 from judgekit.scoring.core import capped_settings
-from judgekit.scoring.panel import PanelJudge
-from judgekit.scoring.provenance import judge_spec_from_meta
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import ScriptedServer
 

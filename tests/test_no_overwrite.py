@@ -240,7 +240,7 @@ def test_library_score_and_report_refuse_to_overwrite_an_input(
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
     from judgekit.report import write_report
-    from judgekit.scoring.core import ScoreSettings
+    from judgekit.scoring.settings import ScoreSettings
 
     before = _snapshot(tmp_path)
     settings = ScoreSettings(judge=JudgeOptions(api_base=scripted_server.base_url))

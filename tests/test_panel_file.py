@@ -16,8 +16,8 @@ from pydantic import SecretStr
 
 from judgekit import ScoreSettings, score
 from judgekit.errors import ConfigError
+from judgekit.judges.panel_spec import PanelJudge
 from judgekit.run.engine import EngineSettings
-from judgekit.scoring.panel import PanelJudge
 from tests.conftest import assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer
 from tests.test_panel import DATASET, ITEMS, RESPONSES, VALUE, score_args

@@ -18,7 +18,7 @@ from judgekit import load_rubric
 from judgekit.errors import RubricError
 from judgekit.judges.base import JudgeParams
 from judgekit.rubric.reasoning import check_tags, split_reasoning
-from judgekit.scoring.provenance import settings_from_meta
+from judgekit.score_reader import settings_from_meta
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
 from tests.test_rubrics_pairwise import shown_first

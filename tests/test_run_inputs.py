@@ -14,7 +14,7 @@ import judgekit
 from judgekit.errors import ConfigError
 from judgekit.judges import JudgeOptions
 from judgekit.probe.run import aprobe
-from judgekit.scoring.core import ScoreSettings
+from judgekit.scoring.settings import ScoreSettings
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES
 from tests.server import ScriptedServer
 

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from judgekit.judges.factory import JudgeOptions
     from judgekit.probe.run import aprobe, load_probe_texts, terminal_lines
     from judgekit.run.engine import EngineSettings
-    from judgekit.scoring.core import ScoreSettings
+    from judgekit.scoring.settings import ScoreSettings
 
     _check_paths(args)
     api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
@@ -170,7 +170,7 @@ def _reference_judge(spec: str | None) -> Any:
     if spec is None or not spec.endswith((".yaml", ".yml")):
         return spec
     from judgekit.errors import ConfigError
-    from judgekit.scoring.panel import load_panel_file
+    from judgekit.judges.panel_spec import load_panel_file
 
     judges = load_panel_file(spec)
     if len(judges) != 1:

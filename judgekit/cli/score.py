@@ -302,7 +302,7 @@ def _settings(args: argparse.Namespace, access: Endpoint) -> Any:
     from judgekit.errors import ConfigError
     from judgekit.judges.factory import JudgeOptions
     from judgekit.run.engine import EngineSettings
-    from judgekit.scoring.core import ScoreSettings
+    from judgekit.scoring.settings import ScoreSettings
 
     try:
         return ScoreSettings(
@@ -326,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
 
     from judgekit.errors import CoverageTooLow
     from judgekit.io import check_writable
-    from judgekit.scoring.core import _default_log_path, score
-    from judgekit.scoring.panel import load_panel_file
+    from judgekit.judges.panel_spec import load_panel_file
+    from judgekit.run.runlog import default_log_path
+    from judgekit.scoring.core import score
     from judgekit.scoring.summary import print_score_summary
 
     _check_paths(args)
@@ -340,7 +341,7 @@ def run(args: argparse.Namespace) -> int:
     if (estimated := dry_run(args, settings, judges, cache)) is not None:
         return estimated
     check_writable(args.out, "--out")  # before any judge call, not after all of them
-    log = Path(args.log) if args.log else _default_log_path(Path(args.out))
+    log = Path(args.log) if args.log else default_log_path(Path(args.out))
     check_writable(log, "--log" if args.log else "run log")
     check_report(args, {"--out": args.out, "--log" if args.log else "the run log": log})
     _configure_logging(args.quiet)

@@ -42,7 +42,7 @@ from judgekit.gate.regression import compare
 from judgekit.gate.report import junit_xml, markdown_summary, terminal_lines
 from judgekit.gate.result import AspectChange, Check, GateResult, Kind, Power, QuestionChange, Status
 from judgekit.gate.run import gate
-from judgekit.scoring.provenance import PROVENANCE_FIELDS
+from judgekit.score_reader import PROVENANCE_FIELDS
 from judgekit.stats.paired import PairedStats, bootstrap_means, paired_test, sign_flip_means
 
 __all__ = [

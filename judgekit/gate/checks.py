@@ -18,8 +18,7 @@ from judgekit.gate.config import Floors, PerQuestion, Regression
 from judgekit.gate.result import Check, Power, QuestionChange, Status
 from judgekit.gate.text import available, fixed, ids_text, p_text, short, signed
 from judgekit.results import ScoreFile
-from judgekit.scoring.provenance import PROVENANCE_FIELDS, has_provenance, meta_value
-from judgekit.scoring.summary import unit_noun
+from judgekit.score_reader import PROVENANCE_FIELDS, has_provenance, meta_value, unit_noun
 from judgekit.stats.paired import PairedStats
 from judgekit.stats.power import detectable_drop, power_of
 

@@ -2,7 +2,7 @@
 
 A judge model can change under the same name (a provider update, a new quantisation). The drift set is a
 small, fixed set of responses with human labels; the gate scores it with the candidate's rubric and judge
-settings (read back from its ``meta`` by :mod:`judgekit.scoring.provenance`, scored through :func:`judgekit.score`, so
+settings (read back from its ``meta`` by :mod:`judgekit.score_reader`, scored through :func:`judgekit.score`, so
 an unchanged judge is answered from the cache at no cost) and computes agreement with the labels through
 :mod:`judgekit.validate` (see :mod:`judgekit.gate.agreement`).
 """
@@ -23,7 +23,7 @@ from judgekit.gate.inputs import check_score_values
 from judgekit.gate.result import Check, Status
 from judgekit.io import validation_line
 from judgekit.results import ScoreFile, load_score_file
-from judgekit.scoring.provenance import judge_spec_from_meta, meta_value, settings_from_meta
+from judgekit.score_reader import judge_spec_from_meta, meta_value, settings_from_meta
 
 
 @dataclass

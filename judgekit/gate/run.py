@@ -19,7 +19,7 @@ from judgekit.gate.probes import probe_checks
 from judgekit.gate.regression import compare
 from judgekit.gate.result import Check, GateResult, QuestionChange
 from judgekit.results import ScoreFile, load_score_file
-from judgekit.scoring.provenance import meta_value
+from judgekit.score_reader import meta_value
 from judgekit.stats.paired import PairedStats
 
 

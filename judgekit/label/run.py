@@ -38,7 +38,8 @@ class LabelOptions:
 def load_task(opts: LabelOptions) -> LabelTask:
     """Items and responses read exactly as ``judgekit score`` reads them."""
     from judgekit.rubric import load_rubric
-    from judgekit.scoring.core import ScoreSettings, load_inputs
+    from judgekit.scoring.inputs import load_inputs
+    from judgekit.scoring.settings import ScoreSettings
 
     rubric = load_rubric(opts.rubric)
     items, responses, _ = load_inputs(

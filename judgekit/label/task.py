@@ -131,7 +131,7 @@ def _options(rubric: Rubric) -> list[Option]:
 
 
 def build_task(rubric: Rubric, items: list[Item], responses: dict[str, Any]) -> LabelTask:
-    """The task for items read as ``score`` reads them (``judgekit.scoring.core.load_inputs``)."""
+    """The task for items read as ``score`` reads them (``judgekit.scoring.inputs.load_inputs``)."""
     if rubric.pairwise:
         kind: Kind = "pair"
         options: list[Option] = []

@@ -20,13 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judgekit.data.inputs import read_json_or_jsonl
 from judgekit.errors import ConfigError, InputError
+from judgekit.judges.panel_spec import JudgeSpec
 from judgekit.probe import self_check as probe_self
 from judgekit.probe.self_check import check_self_options, self_units
 from judgekit.results import ScoreFile
 from judgekit.rubric import Rubric
 from judgekit.rubric.load import builtin_rubrics_dir
-from judgekit.scoring.core import JudgeSpec, ScoreSettings, ascore
+from judgekit.scoring.core import ascore
 from judgekit.scoring.inputs import RunInputs, load_inputs
+from judgekit.scoring.settings import ScoreSettings
 from judgekit.stats.paired import bootstrap_means, sign_flip_means
 from judgekit.stats.resampling import percentile_ci
 from judgekit.yamlfile import read_mapping, validate

@@ -38,12 +38,9 @@ from judgekit.errors import (
 )
 from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
 from judgekit.judges.base import JudgeParams
-from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
-from judgekit.judges.panel_spec import PanelJudge
+from judgekit.judges.panel_spec import JudgeSpec, PanelJudge
 from judgekit.judges.panel_spec import check_distinct as _check_distinct
-from judgekit.judges.panel_spec import judge_list as judge_list
-from judgekit.judges.registry import check_reasoning_effort
-from judgekit.judges.registry import open_judge as open_judge
+from judgekit.judges.registry import check_reasoning_effort, open_judge
 from judgekit.results import Coverage, ScoreFile, Totals
 from judgekit.rubric import Rubric
 from judgekit.rubric.reasoning import truncation_note
@@ -57,7 +54,6 @@ from judgekit.run.jobs import Job, JobResult
 from judgekit.run.runlog import RunLog, default_log_path
 from judgekit.scoring.aggregate import aggregate_details, aspect_results, file_summaries, merge_extras
 from judgekit.scoring.inputs import RunInputs
-from judgekit.scoring.inputs import load_inputs as load_inputs
 from judgekit.scoring.lexical import (
     LexicalInputs,
     lexical_inputs,
@@ -67,10 +63,10 @@ from judgekit.scoring.lexical import (
 )
 from judgekit.scoring.panel import ByItem, PanelPart, combine_judges, panel_section, self_consistency
 from judgekit.scoring.provenance import finish_meta, start_meta
-from judgekit.scoring.redact import redact, run_secrets
-from judgekit.scoring.settings import ScoreSettings as ScoreSettings
+from judgekit.scoring.redact import run_secrets
+from judgekit.scoring.settings import ScoreSettings
+from judgekit.scrub import redact
 
-_default_log_path = default_log_path  # the CLI's name for it
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgekit.judges.panel_spec import check_distinct
+from judgekit.judges.panel_spec import JudgeSpec, check_distinct
 from judgekit.judges.registry import (
     check_reasoning_effort,
     judge_identity,
@@ -29,8 +29,9 @@ from judgekit.rubric import Rubric
 from judgekit.rubric.reasoning import read_completion
 from judgekit.run.cache import Cache, request_key
 from judgekit.run.jobs import Job
-from judgekit.scoring.core import JudgeSpec, ScoreSettings, plan_jobs
+from judgekit.scoring.core import plan_jobs
 from judgekit.scoring.inputs import RunInputs
+from judgekit.scoring.settings import ScoreSettings
 
 DEFAULT_LATENCY_S = 2.0
 BATCH_WINDOW_S = 24 * 3600.0  # --batch: a batch API answers within its completion window (24 h)

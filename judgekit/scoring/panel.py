@@ -5,7 +5,7 @@ builds the panel's units (mean, median or majority of the judges; a unit is scor
 scored it) and :func:`alpha_table` measures how far the judges (or the samples of one judge) agree, with
 Krippendorff's alpha at the nominal, ordinal and interval levels; :func:`panel_section` gives the score file's
 ``panel`` and each question's per-judge scores, before the questions are built. A panel's judges themselves
-(:class:`PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`, re-exported here.
+(:class:`PanelJudge`, ``--panel`` files) live in :mod:`judgekit.judges.panel_spec`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from judgekit.judges.panel_spec import PanelJudge as PanelJudge
-from judgekit.judges.panel_spec import load_panel_file as load_panel_file
 from judgekit.results import AspectResult
 from judgekit.scoring.aggregate import (
     Combine,

@@ -1,11 +1,11 @@
-"""Provenance: how a score file was made, as recorded in its ``meta``; written here and read back here.
+"""Provenance: how a score file was made, written into its ``meta``.
 
 :func:`start_meta` is what :func:`judgekit.score` knows before its first call (the run log's header):
 ``meta.rubric`` (name, content hash, mode, folder), ``meta.judge`` (identity, temperature, samples, seed,
 endpoint, structured output), ``meta.engine``, the inputs' hashes and package versions; :func:`finish_meta`
-adds what the run learned (concurrency changes, score methods used). The rest is the inverse: the judge spec
-and :class:`~judgekit.scoring.settings.ScoreSettings` that reproduce a run (the gate's drift check re-scores with
-them), and the settings two score files must share to be comparable.
+adds what the run learned (concurrency changes, score methods used). Reading ``meta`` back (the judge spec and
+settings that reproduce a run, the fields two files must share) is :mod:`judgekit.score_reader`'s: the gate
+reads it without loading the scorer.
 """
 
 from __future__ import annotations
@@ -20,111 +20,10 @@ from typing import TYPE_CHECKING, Any
 from judgekit._version import __version__
 from judgekit.scrub import redact
 
-# The gate reads provenance without scoring anything: the scoring modules load only when a function needs them.
 if TYPE_CHECKING:
     from judgekit.rubric import Rubric
     from judgekit.run.engine import RunStats
     from judgekit.scoring.settings import ScoreSettings
-
-#: Judge and rubric settings that must agree for two score files to be comparable.
-PROVENANCE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("rubric", "name"),
-    ("rubric", "content_sha256"),
-    ("rubric", "mode"),
-    ("judge", "identity"),
-    ("judge", "temperature"),
-    ("judge", "samples"),
-)
-
-
-def meta_value(meta: Mapping[str, Any], section: str, key: str) -> Any:
-    """``meta[section][key]``, or ``None`` when either is missing."""
-    part = meta.get(section)
-    return part.get(key) if isinstance(part, Mapping) else None
-
-
-def has_provenance(meta: Mapping[str, Any]) -> bool:
-    """Whether ``meta`` records any of the settings in :data:`PROVENANCE_FIELDS`."""
-    return any(meta_value(meta, s, k) is not None for s, k in PROVENANCE_FIELDS)
-
-
-def judge_spec_from_meta(meta: Mapping[str, Any]) -> str | None:
-    """The ``--judge`` string that produced a score file, recovered from its ``meta.judge.identity``.
-
-    Each judge backend says how its identity maps back (:func:`judgekit.judges.registry.spec_from_meta`):
-    ``litellm:MODEL[@API_BASE]|structured=...`` -> ``MODEL``; ``local:FILE:SIZE`` -> ``local``;
-    ``python:module:attr`` -> ``module:attr``. ``None`` when the identity is missing or unknown (a panel).
-    """
-    from judgekit.judges.registry import spec_from_meta
-
-    judge = meta.get("judge")
-    return spec_from_meta(judge) if isinstance(judge, dict) else None
-
-
-def _endpoint_from_meta(judge: dict[str, Any]) -> str | None:
-    """The judge's endpoint: ``meta.judge.api_base``, else the one in its identity (a panel-file judge)."""
-    if isinstance(judge.get("api_base"), str):
-        return str(judge["api_base"])
-    from judgekit.judges.registry import endpoint_from_identity
-
-    identity = judge.get("identity")
-    return endpoint_from_identity(identity) if isinstance(identity, str) else None
-
-
-def _rubric_ref(rubric: dict[str, Any]) -> str:
-    """The built-in rubric by name when its content is unchanged, else the recorded folder (if it exists)."""
-    from judgekit.rubric import load_rubric
-
-    folder = rubric.get("folder")
-    name = rubric.get("name")
-    ref = name if isinstance(name, str) else "lamp_qa"
-    if isinstance(folder, str) and Path(folder).is_dir():
-        try:
-            same = load_rubric(ref).content_hash == rubric.get("content_sha256")
-        except Exception:
-            same = False
-        if not same:
-            ref = folder
-    return ref
-
-
-def settings_from_meta(
-    meta: Mapping[str, Any], api_base: str | None = None, api_key: str | None = None
-) -> ScoreSettings:
-    """:class:`~judgekit.scoring.settings.ScoreSettings` equal to those recorded in a score file's ``meta``.
-
-    ``api_base`` / ``api_key`` override the recorded endpoint (the key is never recorded). Raises pydantic's
-    ``ValidationError`` when the recorded values are not valid settings.
-    """
-    from pydantic import ValidationError
-
-    from judgekit.judges.factory import JudgeOptions
-    from judgekit.run.engine import EngineSettings
-    from judgekit.scoring.settings import ScoreSettings
-
-    rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
-    judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
-    assert isinstance(rubric, dict) and isinstance(judge, dict)
-    engine_raw = meta.get("engine") if isinstance(meta.get("engine"), dict) else {}
-    try:
-        engine = EngineSettings.model_validate(engine_raw)
-    except ValidationError:
-        engine = EngineSettings()
-    return ScoreSettings(
-        rubric=_rubric_ref(rubric),
-        mode=rubric.get("mode"),
-        samples=judge.get("samples") or 1,
-        temperature=judge.get("temperature") or 0.0,
-        max_tokens=judge.get("max_tokens"),
-        seed=judge.get("seed"),
-        reasoning_effort=judge.get("reasoning_effort"),
-        judge=JudgeOptions(
-            api_base=api_base if api_base is not None else _endpoint_from_meta(judge),
-            api_key=api_key,
-            structured=judge.get("structured") or "auto",
-        ),
-        engine=engine,
-    )
 
 
 def start_meta(

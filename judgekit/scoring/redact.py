@@ -1,6 +1,6 @@
 """Redaction: API keys and endpoint credentials never reach a file or the terminal.
 
-Every text bound for an error message goes through :func:`redact` (:mod:`judgekit.scrub`'s) with the run's secrets (:func:`run_secrets`),
+Every text bound for an error message goes through :func:`judgekit.scrub.redact` with the run's secrets (:func:`run_secrets`),
 and anything shaped like a key (``sk-...``, ``Bearer ...``, a URL's ``user:password@``, a ``?api-key=`` query
 value) goes too. Files are covered once, where they are written: :func:`run_secrets` remembers the run's
 secrets for the process, and every writer (:func:`judgekit.io.atomic_write_text` for the score file, the
@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from judgekit.judges.registry import judge_secrets
-from judgekit.scrub import redact as redact
 from judgekit.scrub import remember, url_secrets
 
 if TYPE_CHECKING:

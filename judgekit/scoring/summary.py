@@ -8,6 +8,7 @@ from typing import Any
 
 from judgekit.results import ScoreFile
 from judgekit.rubric.reasoning import truncation_note
+from judgekit.score_reader import unit_noun
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -31,18 +32,6 @@ def _group_lines(kind: str, groups: dict[str, dict[str, Any]] | None) -> list[st
         f"({g.get('questions_scored')} of {g.get('questions_total')})"
         for name, g in groups.items()
     ]
-
-
-#: What one unit of coverage is, by the mode the rubric judged in (meta.rubric.mode).
-_UNITS = {"per_aspect": "aspects", "all_aspects": "aspects", "per_item": "items", "per_order": "pair orders"}
-
-
-def unit_noun(result: ScoreFile) -> str:
-    """The rubric's unit, plural: aspects (LaMP-QA checklists), items (one verdict each), pair orders (a pair
-    is judged in both orders)."""
-    rubric = result.meta.get("rubric")
-    mode = rubric.get("mode") if isinstance(rubric, dict) else None
-    return _UNITS.get(str(mode), "units")
 
 
 def _coverage_line(result: ScoreFile) -> str:
