@@ -35,7 +35,7 @@ from judgekit.errors import (
 from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
 from judgekit.judges.base import JudgeParams
 from judgekit.judges.panel_spec import JudgeSpec as JudgeSpec
-from judgekit.judges.panel_spec import PanelJudge
+from judgekit.judges.panel_spec import PanelJudge, judge_options
 from judgekit.judges.panel_spec import check_distinct as _check_distinct
 from judgekit.judges.panel_spec import judge_list as judge_list
 from judgekit.judges.providers import LOCAL_CONCURRENCY as LOCAL_CONCURRENCY
@@ -212,6 +212,7 @@ def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _Run, b
         run.cache,
         on_done=on_done,
         on_state=lambda state: bar.set_postfix_str(state or "", refresh=True),
+        timeout=judge_options(spec, settings.judge).timeout,
     )
     return _JudgeRun(judge_obj.identity, engine)
 
