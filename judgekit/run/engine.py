@@ -179,6 +179,10 @@ class Engine:
         if c.cost_usd is not None:
             self.stats.cost_usd += c.cost_usd
 
+    def _limit_changed(self, old: int, new: int, why: str) -> None:
+        """The limiter's report of one change of the concurrency limit: counted here, once."""
+        self.stats.concurrency_changes.append({"t": time.time(), "from": old, "to": new, "why": why})
+
     def _finish(self, result: JobResult) -> JobResult:
         self.stats.finished += 1
         if result.ok:
@@ -201,9 +205,7 @@ class Engine:
         pending, stale = self._from_cache_all(jobs, first_keys, results)
         if pending:
             self._limiter = AdaptiveLimiter(
-                self.settings.concurrency,
-                adaptive=self.settings.adaptive,
-                changes=self.stats.concurrency_changes,
+                self.settings.concurrency, adaptive=self.settings.adaptive, on_change=self._limit_changed
             )
 
             async def worker() -> None:
