@@ -172,7 +172,8 @@ class Engine:
             completion, self.rubric, plan.slots, plan.untrusted, self._tags, job.params.max_tokens
         )
 
-    def _account(self, c: Completion) -> None:
+    def account(self, c: Completion) -> None:
+        """Add what an answer cost to this judge's totals: every answer, live or from a batch, comes here."""
         self.stats.prompt_tokens += c.prompt_tokens
         self.stats.completion_tokens += c.completion_tokens
         self.stats.reasoning_tokens += c.reasoning_tokens
@@ -474,7 +475,7 @@ class Engine:
                 self.stats.calls += 1
                 self._breaker.answer_arrived()
                 limiter.on_success()
-                self._account(completion)
+                self.account(completion)
                 return completion, tries
             finally:
                 limiter.release()
