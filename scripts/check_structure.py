@@ -29,6 +29,7 @@ FORBIDDEN = [
     ("judgekit.errors", "judgekit", "the error hierarchy sits below every other module"),
     ("judgekit.results", "judgekit.run", "the score file's models sit below the runner"),
     ("judgekit.results", "judgekit.scoring", "the score file's models sit below the scorer"),
+    ("judgekit.judges", "judgekit.run.cache", "judges sit below the runner: the cache directory is io's"),
 ]
 
 
