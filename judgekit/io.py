@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
+def cache_dir() -> Path:
+    """judgekit's cache root: $JUDGEKIT_CACHE_DIR, else $XDG_CACHE_HOME/judgekit (~/.cache/judgekit). The
+    completions cache, the local judge's models and the WordNet index all live under it."""
+    env = os.environ.get("JUDGEKIT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "judgekit"
+
+
 def atomic_write_text(path: str | Path, *parts: str | bytes) -> None:
     """Write ``parts`` one after the other (text as UTF-8, bytes as they are) to a temporary file beside
     ``path``, then move it into place: a large file given as bytes is written without a copy of it as text."""

@@ -377,7 +377,9 @@ def settings_from_meta(
     rubric = meta.get("rubric") if isinstance(meta.get("rubric"), dict) else {}
     judge = meta.get("judge") if isinstance(meta.get("judge"), dict) else {}
     assert isinstance(rubric, dict) and isinstance(judge, dict)
-    engine_raw = meta.get("engine") if isinstance(meta.get("engine"), dict) else {}
+    engine_raw = dict(meta["engine"]) if isinstance(meta.get("engine"), dict) else {}
+    # the per-call timeout is a judge option (meta.judge.timeout); older files recorded it in meta.engine
+    timeout = judge.get("timeout", engine_raw.pop("timeout", None))
     try:
         engine = EngineSettings.model_validate(engine_raw)
     except ValidationError:
@@ -394,6 +396,7 @@ def settings_from_meta(
             api_base=api_base if api_base is not None else _endpoint_from_meta(judge),
             api_key=api_key,
             structured=judge.get("structured") or "auto",
+            **({"timeout": timeout} if timeout is not None else {}),
         ),
         engine=engine,
     )

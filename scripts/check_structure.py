@@ -29,10 +29,14 @@ FORBIDDEN = [
     ("judgekit.stats", "judgekit.scoring", "arithmetic never imports the scorer"),
     ("judgekit.scoring.aggregate", "judgekit.run.engine", "aggregation reads job results, not the engine"),
     ("judgekit.run", "judgekit.scoring", "the runner knows nothing about scores"),
-    ("judgekit.judges", "judgekit.run.engine", "a backend declares its concurrency cap; the engine applies it"),
     ("judgekit.errors", "judgekit", "the error hierarchy sits below every other module"),
     ("judgekit.results", "judgekit.run", "the score file's models sit below the runner"),
     ("judgekit.results", "judgekit.scoring", "the score file's models sit below the scorer"),
+    (
+        "judgekit.judges",
+        "judgekit.run",
+        "judges sit below the runner: a backend declares its concurrency cap, the engine applies it; the cache directory is io's",
+    ),
 ]
 # backend details stay in judges/: the scorer and the gate ask the registry (identity, secrets, pricing)
 FORBIDDEN += [
@@ -132,7 +136,9 @@ def forbidden(edges: dict[str, set[str]], root: Path) -> list[str]:
     for module, targets in sorted(edges.items()):
         for target in sorted(targets):
             if under(target, cli) and not under(module, cli) and module != f"{root.name}.__main__":
-                found.append(f"forbidden import: {module} imports {target} (nothing outside the CLI imports it)")
+                found.append(
+                    f"forbidden import: {module} imports {target} (nothing outside the CLI imports it)"
+                )
             for importer, imported_, why in FORBIDDEN:
                 if under(module, importer) and under(target, imported_) and not under(target, importer):
                     found.append(f"forbidden import: {module} imports {target} ({why})")

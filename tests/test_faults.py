@@ -30,7 +30,7 @@ def run(
     s = ScoreSettings(
         judge=JudgeOptions(api_base=server.base_url, api_key="sk-test", timeout=timeout),
         engine=EngineSettings(
-            concurrency=4, max_retries=MAX_RETRIES, max_reasks=MAX_REASKS, backoff_base=0.01, timeout=timeout
+            concurrency=4, max_retries=MAX_RETRIES, max_reasks=MAX_REASKS, backoff_base=0.01
         ),
     )
     out = tmp_path / "s.json"

@@ -113,9 +113,7 @@ def run(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens,
             min_coverage=args.min_coverage,
             judge=JudgeOptions(api_base=args.api_base, api_key=api_key, timeout=args.timeout),
-            engine=EngineSettings(
-                concurrency=args.concurrency, max_retries=args.max_retries, timeout=args.timeout
-            ),
+            engine=EngineSettings(concurrency=args.concurrency, max_retries=args.max_retries),
         )
     except ValidationError as err:
         first = err.errors()[0]

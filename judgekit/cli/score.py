@@ -288,7 +288,6 @@ _ENGINE = (
     "concurrency",
     "max_retries",
     "max_reasks",
-    "timeout",
     "max_answer_chars",
     "max_stall",
     "breaker_window",

@@ -21,7 +21,12 @@ class JudgeOptions(BaseModel):
     api_base: str | None = None
     api_key: str | None = None
     structured: StructuredMode = "auto"
-    timeout: float = 120.0
+    timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds per call (--timeout): the engine gives up on a call after this long, and the "
+        "judge's client is given the same limit; the one place this setting lives",
+    )
     client: Literal["auto", "aiohttp", "litellm"] = Field(
         default="auto",
         description="who calls an openai/ model at --api-base: auto = the lean aiohttp client, "

@@ -90,6 +90,12 @@ class PanelJudge(BaseModel):
         return defaults.model_copy(update=update)
 
 
+def judge_options(spec: object, defaults: JudgeOptions) -> JudgeOptions:
+    """The options a judge opened from ``spec`` runs with: a panel entry's own, else the run's (so the engine
+    gives each judge the per-call timeout its client has)."""
+    return spec.options(defaults) if isinstance(spec, PanelJudge) else defaults
+
+
 class PanelFile(BaseModel):
     """A ``--panel`` YAML file: ``judges: [{model, api_base, api_key_env, name, ...}, ...]``."""
 

@@ -335,7 +335,7 @@ def index_paths(corpus: Path) -> Iterator[Path]:
     """Where the index for ``corpus`` may live: in the corpus folder, else under judgekit's cache dir."""
     if corpus.is_dir():
         yield corpus / INDEX_NAME
-    from judgekit.run.cache import cache_dir  # imported only when needed: it pulls in judgekit.judges
+    from judgekit.io import cache_dir
 
     name = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:16]
     yield cache_dir() / "wordnet" / f"synonyms-{name}.idx"

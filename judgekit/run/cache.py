@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.errors import ConfigError, SaveFailed
+from judgekit.io import cache_dir
 from judgekit.judges.base import Completion, JudgeParams, Message
 from judgekit.run._turn import flush_at_turn_end
 from judgekit.scrub import scrub_text
@@ -29,15 +30,6 @@ from judgekit.scrub import scrub_text
 SCHEMA_VERSION = 1
 # The messages' canonical JSON in request_key (json.dumps with these options, without a new encoder per call).
 _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-
-
-def cache_dir() -> Path:
-    """judgekit's cache root: $JUDGEKIT_CACHE_DIR, else $XDG_CACHE_HOME/judgekit (~/.cache/judgekit)."""
-    env = os.environ.get("JUDGEKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "judgekit"
 
 
 def default_cache_path() -> Path:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgekit.errors import JudgeUnavailable
 from judgekit.judges.base import (
@@ -50,6 +50,8 @@ ANSWER_PREVIEW_CHARS = 2000  # of an answer over the cap, the run log keeps this
 
 
 class EngineSettings(BaseModel):
+    """How the engine runs one judge's calls; the per-call timeout is the judge's (``JudgeOptions.timeout``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     concurrency: int = Field(16, ge=1, le=1024)
@@ -57,7 +59,6 @@ class EngineSettings(BaseModel):
         6, ge=0, le=50, description="retries per call on 429/5xx/timeouts/connection errors"
     )
     max_reasks: int = Field(2, ge=0, le=10, description="follow-ups after an unparseable answer")
-    timeout: float = Field(120.0, gt=0, description="seconds per call")
     backoff_base: float = Field(1.0, ge=0, description="first retry waits about this long, then doubles")
     backoff_max: float = Field(60.0, ge=0)
     max_retry_after: float = Field(300.0, ge=0, description="longest Retry-After honoured")
@@ -85,6 +86,17 @@ class EngineSettings(BaseModel):
         description="seconds of rate limiting (429) on every call, with no answer getting through, after "
         "which the run stops (JudgeUnavailable) instead of waiting on",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_moved(cls, data: Any) -> Any:
+        """The per-call timeout has one home, the judge's options: say so, rather than 'extra input'."""
+        if isinstance(data, dict) and "timeout" in data:
+            raise ValueError(
+                "timeout is a judge option: ScoreSettings(judge=JudgeOptions(timeout=...)), "
+                "not EngineSettings (the CLI's --timeout is unchanged)"
+            )
+        return data
 
 
 class RunStats(Counts):
@@ -116,8 +128,11 @@ class Engine:
         cache: Cache | None = None,
         on_done: Callable[[JobResult], None] | None = None,
         on_state: Callable[[str | None], None] | None = None,
+        *,
+        timeout: float,
     ) -> None:
         self.judge = judge
+        self.timeout = timeout  # seconds per call: the judge's (JudgeOptions.timeout), never a second setting
         self.rubric = rubric
         self.settings = settings
         self.cache = cache
@@ -157,12 +172,17 @@ class Engine:
             completion, self.rubric, plan.slots, plan.untrusted, self._tags, job.params.max_tokens
         )
 
-    def _account(self, c: Completion) -> None:
+    def account(self, c: Completion) -> None:
+        """Add what an answer cost to this judge's totals: every answer, live or from a batch, comes here."""
         self.stats.prompt_tokens += c.prompt_tokens
         self.stats.completion_tokens += c.completion_tokens
         self.stats.reasoning_tokens += c.reasoning_tokens
         if c.cost_usd is not None:
             self.stats.cost_usd += c.cost_usd
+
+    def _limit_changed(self, old: int, new: int, why: str) -> None:
+        """The limiter's report of one change of the concurrency limit: counted here, once."""
+        self.stats.concurrency_changes.append({"t": time.time(), "from": old, "to": new, "why": why})
 
     def _finish(self, result: JobResult) -> JobResult:
         self.stats.finished += 1
@@ -186,9 +206,7 @@ class Engine:
         pending, stale = self._from_cache_all(jobs, first_keys, results)
         if pending:
             self._limiter = AdaptiveLimiter(
-                self.settings.concurrency,
-                adaptive=self.settings.adaptive,
-                changes=self.stats.concurrency_changes,
+                self.settings.concurrency, adaptive=self.settings.adaptive, on_change=self._limit_changed
             )
 
             async def worker() -> None:
@@ -280,7 +298,7 @@ class Engine:
                 return
             if self._breaker.stop is None:
                 self._breaker.check(time.monotonic())
-                self._breaker.waiting(time.monotonic(), limiter.in_flight, self.settings.timeout)
+                self._breaker.waiting(time.monotonic(), limiter.in_flight, self.timeout)
             if self._breaker.stop is not None:
                 deadline = time.monotonic() + STOP_GRACE_S
                 while limiter.in_flight > 0 and time.monotonic() < deadline:
@@ -431,12 +449,12 @@ class Engine:
                     raise _Halted
                 self._sent += 1
                 # asyncio.timeout, not wait_for: no task per call, and a cancellation is never swallowed
-                async with asyncio.timeout(self.settings.timeout):
+                async with asyncio.timeout(self.timeout):
                     completion = await self.judge.complete(messages, params)
             except TransientError as err:
                 error = err
             except TimeoutError:
-                error = TransientError("timeout", f"no answer within {self.settings.timeout:g} s")
+                error = TransientError("timeout", f"no answer within {self.timeout:g} s")
             except CallFailed as err:
                 self.stats.calls += 1
                 tries.append(f"call_failed: {err}")
@@ -457,7 +475,7 @@ class Engine:
                 self.stats.calls += 1
                 self._breaker.answer_arrived()
                 limiter.on_success()
-                self._account(completion)
+                self.account(completion)
                 return completion, tries
             finally:
                 limiter.release()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
 
 log = logging.getLogger("judgekit")
 
@@ -18,8 +17,9 @@ class AdaptiveLimiter:
     It starts at the requested concurrency (``maximum``): a backend that can take that
     many calls gets them from the first call on; a slow start from 8 cost a 200 ms backend 0.4 s of every
     run. It halves on a 429 and grows back by one per window of successes. A 429 from a call that started
-    before the last cut does not cut again: one burst, one halving. Each change is logged and appended to
-    ``changes`` (the score file's ``meta.concurrency_changes``).
+    before the last cut does not cut again: one burst, one halving. Each change is logged and reported once
+    to ``on_change(old, new, why)``: the limiter keeps no record of its own, its owner does (the engine's
+    stats, which become the score file's ``meta.concurrency_changes``).
     """
 
     def __init__(
@@ -27,7 +27,7 @@ class AdaptiveLimiter:
         maximum: int,
         *,
         adaptive: bool = True,
-        changes: list[dict[str, Any]] | None = None,
+        on_change: Callable[[int, int, str], None] | None = None,
     ) -> None:
         self.maximum = maximum
         self.adaptive = adaptive
@@ -36,7 +36,7 @@ class AdaptiveLimiter:
         self.generation = 0
         self._successes = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._changes = changes
+        self._on_change = on_change
 
     async def acquire(self) -> int:
         if self.in_flight < self.limit and not self._waiters:
@@ -68,9 +68,9 @@ class AdaptiveLimiter:
 
     def _change(self, new: int, why: str) -> None:
         log.warning("judgekit: concurrency %d -> %d (%s)", self.limit, new, why)
-        if self._changes is not None:
-            self._changes.append({"t": time.time(), "from": self.limit, "to": new, "why": why})
-        self.limit = new
+        old, self.limit = self.limit, new
+        if self._on_change is not None:
+            self._on_change(old, new, why)
 
     def on_rate_limit(self, generation: int) -> None:
         if not self.adaptive or generation < self.generation:

@@ -38,7 +38,7 @@ from judgekit.errors import (
 )
 from judgekit.io import atomic_write_text, check_no_overwrite, check_writable
 from judgekit.judges.base import JudgeParams
-from judgekit.judges.panel_spec import JudgeSpec, PanelJudge
+from judgekit.judges.panel_spec import JudgeSpec, PanelJudge, judge_options
 from judgekit.judges.panel_spec import check_distinct as _check_distinct
 from judgekit.judges.registry import check_reasoning_effort, open_judge
 from judgekit.results import Coverage, ScoreFile, Totals
@@ -237,6 +237,7 @@ async def _open_engine(stack: contextlib.AsyncExitStack, spec: JudgeSpec, run: _
         run.cache,
         on_done=on_done,
         on_state=lambda state: bar.set_postfix_str(state or "", refresh=True),
+        timeout=judge_options(spec, settings.judge).timeout,
     )
     return _JudgeRun(judge_obj.identity, engine)
 

@@ -59,6 +59,7 @@ def start_meta(
             "seed": settings.seed,
             "api_base": redact(settings.judge.api_base) if settings.judge.api_base else None,
             "structured": settings.judge.structured,
+            "timeout": settings.judge.timeout,
             "reasoning_effort": settings.reasoning_effort,
         },
         "engine": settings.engine.model_dump(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.errors import JudgeError
+from judgekit.io import cache_dir
 
 INSTALL_HINT = "the local judge needs `pip install 'judgekit[local]'`"
 LOCAL_SPEC = "local"
@@ -25,9 +26,6 @@ def models_dir() -> Path:
     env = os.environ.get("JUDGEKIT_MODEL_DIR")
     if env:
         return Path(env).expanduser()
-    # Imported here: judgekit.run.cache imports judgekit.judges, which imports this package.
-    from judgekit.run.cache import cache_dir
-
     return cache_dir() / "models"
 
 

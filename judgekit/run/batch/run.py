@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from judgekit.errors import JudgeError, JudgeUnavailable
-from judgekit.judges.base import CallFailed, Completion, TransientError
+from judgekit.judges.base import CallFailed, TransientError
 from judgekit.run.batch.api import BatchState, BatchTarget
 from judgekit.run.batch.settings import BatchSettings
 from judgekit.run.batch.store import BatchRecord, BatchStore
@@ -200,7 +200,7 @@ class BatchRun:
         """An ended batch: its answers into the cache (committed), then the batch closed in the store."""
         answers, failures = await self.target.results(state, record.keys)
         for key, completion in list(answers.items()):
-            _account(engine, completion)
+            engine.account(completion)  # the run's totals include what its batches answered
             over = engine.answer_over_cap(completion)
             if over is not None:  # never cached: the request counts as unanswered, with the cap as reason
                 failures[key] = over
@@ -245,15 +245,6 @@ class BatchRun:
         for i, result in zip(live, await engine.run([jobs[i] for i in live]), strict=True):
             results[i] = result
         return [r for r in results if r is not None]
-
-
-def _account(engine: Engine, completion: Completion) -> None:
-    """The run's totals include what its batches answered (tokens, and cost where the price is known)."""
-    engine.stats.prompt_tokens += completion.prompt_tokens
-    engine.stats.completion_tokens += completion.completion_tokens
-    engine.stats.reasoning_tokens += completion.reasoning_tokens
-    if completion.cost_usd is not None:
-        engine.stats.cost_usd += completion.cost_usd
 
 
 def _progress(states: dict[str, BatchState]) -> str:
