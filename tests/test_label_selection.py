@@ -272,10 +272,13 @@ def test_judge_views_of_pairs_use_the_two_orders(tmp_path: Path) -> None:
             "id": pid,
             "score": score,
             "details": [{"aspect": "original", "score": 4.0}, {"aspect": "swapped", "score": 2.0}],
-            "original": original,
-            "swapped": swapped,
-            "combined": None,
-            "consistent": original == swapped,
+            # where judgekit writes a pair's two verdicts (see tests/data/forward/pairwise.json)
+            "pairwise": {
+                "original": original,
+                "swapped": swapped,
+                "combined": None,
+                "consistent": original == swapped,
+            },
         }
 
     path = tmp_path / "pairs.json"
@@ -295,3 +298,19 @@ def test_judge_views_of_pairs_use_the_two_orders(tmp_path: Path) -> None:
     # uncertain: the pairs the judge could not settle first, then the half-consistent one
     picks = plan_selection(["agree", "half", "flip", "missing"], "uncertain", None, 0, got)
     assert [p.id for p in picks][2:] == ["half", "agree"]
+
+
+def test_uncertain_reads_the_two_orders_of_a_pairwise_score_file_judgekit_wrote(tmp_path: Path) -> None:
+    # A real pairwise run's score file (tests/data/forward/pairwise.json, written by `judgekit score`, its
+    # run time blanked there): p1 was judged "1" then "2" (the orders disagree: sd of (1, 0) = 1 / sqrt(2));
+    # p2, p3 and p4 agree (0).
+    data = json.loads((Path(__file__).parent / "data" / "forward" / "pairwise.json").read_text())
+    data["totals"]["wall_time_s"] = 1.0
+    path = tmp_path / "pairs.json"
+    path.write_text(json.dumps(data))
+    views = judge_views(path)
+    assert views["p1"].source == "orders"
+    assert views["p1"].uncertainty == pytest.approx(1 / math.sqrt(2))
+    assert [views[p].uncertainty for p in ("p2", "p3", "p4")] == [0.0, 0.0, 0.0]
+    picks = plan_selection(["p2", "p3", "p1", "p4"], "uncertain", 1, 0, views)
+    assert [p.id for p in picks] == ["p1"]

@@ -90,9 +90,9 @@ def judge_views(
 
 
 def _question_view(q: QuestionResult, scale: tuple[float, float] | None) -> JudgeView:
-    extra = q.model_extra or {}
-    if "original" in extra and "swapped" in extra:
-        return _pair_view(q.score, extra["original"], extra["swapped"])
+    pair = q.pairwise  # a pair judged in both orders (the pairwise rubrics' score files)
+    if pair is not None and "original" in pair and "swapped" in pair:
+        return _pair_view(q.score, pair["original"], pair["swapped"])
     parts = [_aspect_sd(a, scale) for a in q.details if a.score is not None]
     known = [p for p in parts if p is not None]
     if q.score is None or not known:
