@@ -377,8 +377,7 @@ def _score_file(
     and the file once from the questions. Nothing is patched afterwards (the result models are frozen)."""
     settings, spec = run.settings, run.rubric.spec
     single = len(run.judges) == 1
-    clean_units = run.clean if single else None  # a panel's units are redacted as combine_judges builds them
-    per_judge = {r.identity: aspect_results(r.results, settings.combine, clean_units) for r in run.judges}
+    per_judge = {r.identity: aspect_results(r.results, settings.combine, run.clean) for r in run.judges}
     methods = Counter(r.method for judge_run in run.judges for r in judge_run.results if r.ok)
     # The judgments and their rendered prompts are all in per_judge now: let them go before the file is
     # built (a third of a 100,000-judgment run's peak memory).
