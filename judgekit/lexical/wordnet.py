@@ -302,29 +302,27 @@ def install(
             f"{corpus}: cannot write WordNet files ({err.strerror}); pass --target DIR"
         ) from None
 
+    checked = None
     if verify if verify is not None else result.changed:
-        problem = verify_corpus(corpus)
+        checked, problem = _load_and_check(corpus)
         if problem:
             raise ConfigError(f"{corpus}: installed WordNet does not load: {problem}")
         result.verified = True
-    result.index, result.index_built = _ensure_index(corpus, force=bool(verify))
+    result.index, result.index_built = _ensure_index(corpus, force=bool(verify), reader=checked)
     return result
 
 
-def _ensure_index(corpus: Path, *, force: bool) -> tuple[Any, bool]:
-    """Build (or find fresh) the lemma-name index of ``corpus``, checked against NLTK's reader."""
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
-
+def _ensure_index(corpus: Path, *, force: bool, reader: Any = None) -> tuple[Any, bool]:
+    """Build (or find fresh) the lemma-name index of ``corpus``, checked against NLTK's reader (the one
+    given, when the caller has just loaded it: NLTK 3.10 takes seconds to create one)."""
     from judgekit.lexical import wordnet_index
 
-    def reader() -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return WordNetCorpusReader(str(corpus), None)
+    def make_reader() -> Any:
+        return reader if reader is not None else _nltk_reader(corpus)
 
     try:
         with _on_nltk_path(corpus.parent.parent):
-            return wordnet_index.ensure(corpus, reader, force=force)
+            return wordnet_index.ensure(corpus, make_reader, force=force)
     except (OSError, ValueError, KeyError, IndexError) as err:
         raise ConfigError(f"{corpus}: cannot build the synonym index ({err})") from None
 
@@ -344,25 +342,34 @@ def _on_nltk_path(root: Path) -> Iterator[None]:
             nltk.data.path.remove(str(root))
 
 
+def _nltk_reader(corpus: Path) -> Any:
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "multilingual functions are not available" (no OMW)
+        return WordNetCorpusReader(str(corpus), None)
+
+
 def verify_corpus(corpus_dir: str | Path) -> str | None:
     """Load a WordNet folder with NLTK's reader; return None if it works, else what is wrong."""
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    return _load_and_check(Path(corpus_dir))[1]
+
+
+def _load_and_check(corpus: Path) -> tuple[Any, str | None]:
+    """NLTK's reader of ``corpus`` and None if it works, else None and what is wrong."""
     from nltk.translate.meteor_score import single_meteor_score
 
-    corpus = Path(corpus_dir)
     try:
         with _on_nltk_path(corpus.parent.parent):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "multilingual functions are not available" (no OMW)
-                reader = WordNetCorpusReader(str(corpus), None)
+            reader = _nltk_reader(corpus)
             if not reader.synsets("dog"):
-                return "synsets('dog') is empty"
+                return None, "synsets('dog') is empty"
             # 'car' and 'auto' share the synset car.n.01: only the synonym stage can match them.
             if single_meteor_score(["auto"], ["car"], wordnet=reader) <= 0.0:
-                return "METEOR found no synonym match for 'car' / 'auto'"
+                return None, "METEOR found no synonym match for 'car' / 'auto'"
     except Exception as err:  # any failure here means the folder is not usable
-        return f"{type(err).__name__}: {err}".splitlines()[0]
-    return None
+        return None, f"{type(err).__name__}: {err}".splitlines()[0]
+    return reader, None
 
 
 def status() -> dict[str, Any]:
