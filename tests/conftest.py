@@ -57,12 +57,35 @@ def make_server_process() -> Iterator[Callable[..., ServerProcess]]:
 # ==============================================================================================
 # Shared helpers for judgekit tests
 # ==============================================================================================
+import compileall  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from tests import forked_cli  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
+
+# Bytecode is cached even under PYTHONDONTWRITEBYTECODE: without it every worker re-rewrites the asserts
+# of every test module, and every judgekit process the suite starts compiles judgekit again.
+sys.dont_write_bytecode = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``runs_first`` go to the front (the same order in every xdist worker)."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_first") is None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller has done this
+    compileall.compile_dir(REPO / "judgekit", quiet=1)
+    if forked_cli.enabled(os.environ) and not os.environ.get(forked_cli.SERVER_ENV):
+        _, path = forked_cli.start_server()
+        os.environ[forked_cli.SERVER_ENV] = path  # the workers, started after this, inherit it
+
+
 EXAMPLE_DATASET = REPO / "examples" / "lamp_qa" / "dataset.json"
 EXAMPLE_RESPONSES = REPO / "examples" / "lamp_qa" / "responses.json"
 
@@ -87,13 +110,7 @@ def run_cli(
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
     if env:
         full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "judgekit", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
+    return forked_cli.completed([sys.executable, "-m", "judgekit", *args], env=full_env, timeout=timeout)
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess[str], *needles: str, code: int = 2) -> None:

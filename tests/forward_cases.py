@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests import forked_cli
 from tests.server import Reply, ScriptedServer, user_message
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,10 +115,8 @@ def run_case(case: str, checkout: Path, workdir: Path) -> tuple[subprocess.Compl
         out = workdir / f"{case}.json"
         env = {**os.environ, "PYTHONPATH": str(checkout), "JUDGEKIT_CACHE_DIR": str(workdir / "jk-cache")}
         env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        proc = subprocess.run(
+        proc = forked_cli.completed(
             [sys.executable, "-m", "judgekit", *_args(case, server.base_url, out)],
-            capture_output=True,
-            text=True,
             env=env,
             cwd=workdir,  # not the repository: `python -m` would import its judgekit first
             timeout=300,

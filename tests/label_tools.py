@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
-from tests.proc_tools import cli_env
+from tests.proc_tools import cli_env, popen
 
 LAMP = REPO / "examples" / "lamp_qa"
 PAIRS = REPO / "examples" / "pairwise"
@@ -52,24 +52,19 @@ def pair_set(folder: Path, n: int) -> tuple[Path, Path, Path]:
     return paths
 
 
-def _default_signals() -> None:
-    # The suite may run from a background job with SIGINT ignored; the server must get Ctrl-C as a user's does.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 class LabelServer:
     """``python -m judgekit label ARGS`` running; ``url`` is the address it printed (with its token)."""
 
     def __init__(self, *args: str | Path) -> None:
         self.args = [str(a) for a in args]
-        self.proc = subprocess.Popen(
+        # popen: default signal dispositions, so the server gets Ctrl-C as a user's does even when the
+        # suite runs from a background job with SIGINT ignored.
+        self.proc = popen(
             [sys.executable, "-m", "judgekit", "label", *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=cli_env(),
-            preexec_fn=_default_signals,
         )
         self.url = ""
         assert self.proc.stdout is not None

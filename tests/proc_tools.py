@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests import forked_cli
 from tests.conftest import REPO
 
 ASPECTS_PER_ITEM = 5
@@ -72,6 +73,10 @@ def popen(cmd: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     """``subprocess.Popen`` for a child a test will signal: it starts with default signal dispositions
     (:func:`default_signals`), whatever the test process inherited; a ``preexec_fn`` given runs after that."""
     then = kwargs.pop("preexec_fn", None)
+    if then is None:
+        forked = forked_cli.popen(cmd, default_signals=True, **kwargs)
+        if forked is not None:
+            return forked  # type: ignore[return-value]  # the Popen surface the tests use
 
     def prepare() -> None:
         default_signals()

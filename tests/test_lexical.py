@@ -28,6 +28,7 @@ from judgekit.lexical import (
     pool,
     worker,
 )
+from tests import forked_cli
 from tests.proc_tools import popen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -660,7 +661,7 @@ def run_cli(*args: str, cwd: Path | None = None, code: str | None = None) -> sub
     cmd = (
         [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "judgekit", "lexical", *args]
     )
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return forked_cli.completed(cmd, env=env, cwd=cwd, timeout=600)
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:

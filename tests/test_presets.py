@@ -26,6 +26,7 @@ from judgekit.lexical.presets import (
     get_preset,
     run_preset,
 )
+from tests import forked_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "rouge_meteor"
@@ -247,13 +248,7 @@ def test_run_preset_missing_ids(tmp_path: Path) -> None:
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "judgekit", "lexical", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    return forked_cli.completed([sys.executable, "-m", "judgekit", "lexical", *args], env=env, timeout=600)
 
 
 def test_cli_benchmark_lamp3(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from judgekit.errors import ConfigError, InputError
 from judgekit.validate import format_report, parse_scale, validate
+from tests import forked_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "agreement"
@@ -25,13 +26,8 @@ CRITERIA = ("Relevance", "Coherence", "Empathy", "Surprise", "Engagement", "Comp
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "judgekit", "validate", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
+    return forked_cli.completed(
+        [sys.executable, "-m", "judgekit", "validate", *map(str, args)], env=env, cwd=ROOT, timeout=120
     )
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from judgekit.lexical import wordnet, wordnet_index
 from judgekit.lexical.wordnet_index import INDEX_NAME, WordNetIndex
+from tests import forked_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -183,7 +184,7 @@ def test_meteor_with_the_index_equals_nltk_with_its_reader() -> None:
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ, **(env or {}))
     full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full, timeout=900)
+    return forked_cli.completed([sys.executable, *args], env=full, timeout=900)
 
 
 def test_install_builds_the_index_once(tmp_path: Path) -> None:
