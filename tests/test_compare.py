@@ -12,9 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from judgekit import ScoreSettings, score
 from judgekit.compare import compare
@@ -22,8 +20,12 @@ from judgekit.errors import InputError
 from judgekit.judges import JudgeOptions
 from judgekit.run.engine import EngineSettings
 from judgekit.stats import bradley_terry, fit_batch, win_matrix
+from tests import lazy
 from tests.conftest import REPO, assert_clean_error, run_cli
 from tests.server import Reply, ScriptedServer, user_message
+
+sm = lazy.module("statsmodels.api")
+multitest = lazy.module("statsmodels.stats.multitest")
 
 PAIR_DATASET = REPO / "examples" / "pairwise" / "dataset.json"
 
@@ -188,7 +190,7 @@ def test_three_systems_scores_differences_tests_and_missing(tmp_path: Path) -> N
         assert p["ci_low"] < p["difference"] < p["ci_high"]
         assert (p["ci_high"] - p["ci_low"]) / (2 * half) == pytest.approx(1.0, abs=0.2)
         pvals.append(p["p"])
-    expected_adj = multipletests(pvals, method="holm")[1]
+    expected_adj = multitest.multipletests(pvals, method="holm")[1]
     assert [p["p_adjusted"] for p in result["pairs"]] == pytest.approx(list(expected_adj), rel=1e-12)
     assert result["pairs"][1]["n"] == 54  # a vs c: 60 - 5 absent - 1 unscored
 

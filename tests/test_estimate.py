@@ -19,11 +19,13 @@ import pytest
 from judgekit import EstimateSettings, ScoreSettings, estimate, score
 from judgekit.judges import Completion, JudgeParams
 from judgekit.run.engine import EngineSettings
+from tests import lazy
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, assert_clean_error, run_cli
 from tests.server import ScriptedServer
 
+litellm = lazy.module("litellm")
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm's bundled price table, no fetch
-import litellm
 
 DATASET = json.loads(EXAMPLE_DATASET.read_text())
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in DATASET)

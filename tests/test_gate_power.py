@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from statsmodels.stats.power import TTestPower
 
+from tests import lazy
 from tests.conftest import assert_clean_error, run_cli
 from tests.test_gate import junit_cases, run_gate, score_file, write
 
-TT = TTestPower()
+TT = lazy.Lazy(lambda: lazy.module("statsmodels.stats.power").TTestPower())
 
 
 def make_pair(tmp_path: Path, n: int, shift: float, noise: float, seed: int) -> tuple[Path, Path, np.ndarray]:

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import EXAMPLE_DATASET, EXAMPLE_RESPONSES, run_cli
 from tests.test_local_judge import require_local
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.runs_first]
 N_ASPECTS = sum(len(q["rubric_aspects"]) for q in json.loads(EXAMPLE_DATASET.read_text()))
 
 

@@ -141,6 +141,7 @@ def test_short_outage_completes_with_every_unit_scored(tmp_path: Path) -> None:
     assert "answers again" in done.stderr
 
 
+@pytest.mark.runs_first  # waits out the 120 s default timeout
 def test_hung_server_with_default_settings(make_server_process: Any, tmp_path: Path) -> None:
     """Accepts every connection and never answers: the calls in flight time out (120 s) and that is enough."""
     server = make_server_process(script=HANG_ALL)

@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import aiohttp
 import jsonschema
-import openai
 import pytest
 from pydantic import BaseModel, Field
 
+from tests import lazy
 from tests.proc_tools import popen
 from tests.server import (
     REPO_ROOT,
@@ -34,10 +34,17 @@ from tests.server import (
     user_message,
 )
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-import litellm  # after the offline cost-map switch
 
-litellm.suppress_debug_info = True
+def _litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before the import: offline cost map
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+litellm = lazy.Lazy(_litellm)
+openai = lazy.module("openai")
 
 JSON = dict[str, Any]
 SCORE_SCHEMA: JSON = {
@@ -751,29 +758,29 @@ def test_litellm_n_samples(scripted_server: ScriptedServer) -> None:
 
 
 # The mapping the retry engine relies on (litellm with num_retries=0 and max_retries=0).
-FAULT_MAPPING: list[tuple[str, Reply, type[Exception], int | None]] = [
-    ("429+retry-after", Reply.rate_limited(retry_after=3), litellm.RateLimitError, 429),
-    ("429", Reply.rate_limited(retry_after=None), litellm.RateLimitError, 429),
-    ("500", Reply.error(500), litellm.InternalServerError, 500),
-    ("502", Reply.error(502), litellm.BadGatewayError, 502),
-    ("503", Reply.error(503), litellm.ServiceUnavailableError, 503),
-    ("504", Reply.error(504), litellm.Timeout, 504),
-    ("400", Reply.error(400), litellm.BadRequestError, 400),
-    ("404", Reply.error(404), litellm.NotFoundError, 404),
-    ("drop", Reply(fault="drop"), litellm.InternalServerError, 500),
-    ("truncate", Reply(fault="truncate"), litellm.InternalServerError, 500),
+FAULT_MAPPING: list[tuple[str, Reply, str, int | None]] = [
+    ("429+retry-after", Reply.rate_limited(retry_after=3), "RateLimitError", 429),
+    ("429", Reply.rate_limited(retry_after=None), "RateLimitError", 429),
+    ("500", Reply.error(500), "InternalServerError", 500),
+    ("502", Reply.error(502), "BadGatewayError", 502),
+    ("503", Reply.error(503), "ServiceUnavailableError", 503),
+    ("504", Reply.error(504), "Timeout", 504),
+    ("400", Reply.error(400), "BadRequestError", 400),
+    ("404", Reply.error(404), "NotFoundError", 404),
+    ("drop", Reply(fault="drop"), "InternalServerError", 500),
+    ("truncate", Reply(fault="truncate"), "InternalServerError", 500),
 ]
 
 
 @pytest.mark.parametrize(
-    ("reply", "exc_type", "status"), [m[1:] for m in FAULT_MAPPING], ids=[m[0] for m in FAULT_MAPPING]
+    ("reply", "exc_name", "status"), [m[1:] for m in FAULT_MAPPING], ids=[m[0] for m in FAULT_MAPPING]
 )
 def test_litellm_exception_for_each_fault(
-    scripted_server: ScriptedServer, reply: Reply, exc_type: type[Exception], status: int | None
+    scripted_server: ScriptedServer, reply: Reply, exc_name: str, status: int | None
 ) -> None:
     scripted_server.add_rule(None, reply)
     err = litellm_error(scripted_server, timeout=5)
-    assert type(err) is exc_type, repr(err)
+    assert type(err) is getattr(litellm, exc_name), repr(err)
     assert getattr(err, "status_code", None) == status
     assert scripted_server.count() == 1  # no hidden retries
     if reply.fault in ("drop", "truncate"):

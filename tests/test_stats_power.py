@@ -6,20 +6,22 @@ import math
 
 import numpy as np
 import pytest
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import NormalIndPower, TTestPower
 
 from judgekit.stats import detectable_drop, holm, power_of, questions_needed
+from tests import lazy
+
+statsmodels_power = lazy.module("statsmodels.stats.power")
+multitest = lazy.module("statsmodels.stats.multitest")
 
 GRID = [(10, 0.3, 0.05), (30, 0.15, 0.05), (100, 0.2, 0.01), (400, 0.25, 0.1), (2000, 0.1, 0.05)]
 
 
 @pytest.mark.parametrize(("n", "sd", "alpha"), GRID)
 def test_detectable_drop_matches_statsmodels(n: int, sd: float, alpha: float) -> None:
-    t_effect = TTestPower().solve_power(
+    t_effect = statsmodels_power.TTestPower().solve_power(
         effect_size=None, nobs=n, alpha=alpha, power=0.8, alternative="larger"
     )
-    z_effect = NormalIndPower().solve_power(
+    z_effect = statsmodels_power.NormalIndPower().solve_power(
         effect_size=None, nobs1=n, alpha=alpha, power=0.8, ratio=0, alternative="larger"
     )
     t_drop = detectable_drop(n, sd, alpha)
@@ -27,10 +29,10 @@ def test_detectable_drop_matches_statsmodels(n: int, sd: float, alpha: float) ->
     # statsmodels' solve_power stops at about 1e-6 relative; its power function at our answer is 0.8 to 1e-9
     assert t_drop == pytest.approx(float(t_effect) * sd, rel=1e-5)
     assert z_drop == pytest.approx(float(z_effect) * sd, rel=1e-5)
-    assert TTestPower().power(
+    assert statsmodels_power.TTestPower().power(
         effect_size=t_drop / sd, nobs=n, alpha=alpha, alternative="larger"
     ) == pytest.approx(0.8, abs=1e-9)
-    assert NormalIndPower().power(
+    assert statsmodels_power.NormalIndPower().power(
         effect_size=z_drop / sd, nobs1=n, alpha=alpha, ratio=0, alternative="larger"
     ) == pytest.approx(0.8, abs=1e-9)
 
@@ -38,8 +40,10 @@ def test_detectable_drop_matches_statsmodels(n: int, sd: float, alpha: float) ->
 @pytest.mark.parametrize(("n", "sd", "alpha"), GRID)
 def test_power_matches_statsmodels(n: int, sd: float, alpha: float) -> None:
     drop = 0.03
-    expected_t = TTestPower().power(effect_size=drop / sd, nobs=n, alpha=alpha, alternative="larger")
-    expected_z = NormalIndPower().power(
+    expected_t = statsmodels_power.TTestPower().power(
+        effect_size=drop / sd, nobs=n, alpha=alpha, alternative="larger"
+    )
+    expected_z = statsmodels_power.NormalIndPower().power(
         effect_size=drop / sd, nobs1=n, alpha=alpha, ratio=0, alternative="larger"
     )
     assert power_of(drop, n, sd, alpha) == pytest.approx(float(expected_t), abs=1e-9)
@@ -55,20 +59,24 @@ def test_questions_needed_is_the_smallest_n_with_enough_power(
 ) -> None:
     n = questions_needed(drop, sd, alpha, method=method)  # type: ignore[arg-type]
     if method == "t":
-        solved = TTestPower().solve_power(
+        solved = statsmodels_power.TTestPower().solve_power(
             effect_size=drop / sd, nobs=None, alpha=alpha, power=0.8, alternative="larger"
         )
 
         def power(k: int) -> float:
-            return float(TTestPower().power(effect_size=drop / sd, nobs=k, alpha=alpha, alternative="larger"))
+            return float(
+                statsmodels_power.TTestPower().power(
+                    effect_size=drop / sd, nobs=k, alpha=alpha, alternative="larger"
+                )
+            )
     else:
-        solved = NormalIndPower().solve_power(
+        solved = statsmodels_power.NormalIndPower().solve_power(
             effect_size=drop / sd, nobs1=None, alpha=alpha, power=0.8, ratio=0, alternative="larger"
         )
 
         def power(k: int) -> float:
             return float(
-                NormalIndPower().power(
+                statsmodels_power.NormalIndPower().power(
                     effect_size=drop / sd, nobs1=k, alpha=alpha, ratio=0, alternative="larger"
                 )
             )
@@ -112,7 +120,7 @@ def test_holm_matches_statsmodels(seed: int) -> None:
     rng = np.random.default_rng(seed)
     p = np.concatenate([rng.uniform(0, 0.05, 6), rng.uniform(0, 1, 14), [0.01, 0.01, 1.0]])
     rng.shuffle(p)
-    expected = multipletests(p, method="holm")[1]
+    expected = multitest.multipletests(p, method="holm")[1]
     np.testing.assert_allclose(holm(p), expected, rtol=0, atol=1e-12)
 
 

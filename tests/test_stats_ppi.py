@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from ppi_py import classical_mean_ci, ppi_mean_ci, ppi_mean_pointestimate
 
 from judgekit.stats import ppi_lambda, ppi_mean, ppi_mean_from_items
+from tests import lazy
+
+ppi_py = lazy.module("ppi_py")
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
 
@@ -45,14 +47,16 @@ CASES = [
 def test_matches_ppi_python_ppi_plus_plus(seed: int, n: int, big_n: int, kind: str) -> None:
     human, judge_l, judge_u = _dataset(seed, n, big_n, kind)
     result = ppi_mean(human, judge_l, judge_u)
-    expected = float(np.asarray(ppi_mean_pointestimate(human, judge_l, judge_u)).ravel()[0])
-    lo, hi = (float(np.asarray(v).ravel()[0]) for v in ppi_mean_ci(human, judge_l, judge_u, alpha=0.05))
+    expected = float(np.asarray(ppi_py.ppi_mean_pointestimate(human, judge_l, judge_u)).ravel()[0])
+    lo, hi = (
+        float(np.asarray(v).ravel()[0]) for v in ppi_py.ppi_mean_ci(human, judge_l, judge_u, alpha=0.05)
+    )
     assert result.ppi.estimate == pytest.approx(expected, abs=1e-6)
     assert result.ppi.ci_low == pytest.approx(lo, abs=1e-6)
     assert result.ppi.ci_high == pytest.approx(hi, abs=1e-6)
     assert (result.n_labelled, result.n_unlabelled) == (n, big_n)
     # the human-only mean is ppi-python's classical CLT interval
-    c_lo, c_hi = (float(np.asarray(v).ravel()[0]) for v in classical_mean_ci(human, alpha=0.05))
+    c_lo, c_hi = (float(np.asarray(v).ravel()[0]) for v in ppi_py.classical_mean_ci(human, alpha=0.05))
     assert result.human_only.estimate == pytest.approx(float(np.mean(human)), abs=1e-12)
     assert (result.human_only.ci_low, result.human_only.ci_high) == pytest.approx((c_lo, c_hi), abs=1e-9)
     # effective labels: labels a classical interval would need to be as narrow as ppi-python's PPI interval
@@ -65,9 +69,10 @@ def test_fixed_lambda_matches_ppi_python(lam: float) -> None:
     human, judge_l, judge_u = _dataset(11, 60, 800, "good")
     result = ppi_mean(human, judge_l, judge_u, lam=lam)
     lo, hi = (
-        float(np.asarray(v).ravel()[0]) for v in ppi_mean_ci(human, judge_l, judge_u, alpha=0.05, lam=lam)
+        float(np.asarray(v).ravel()[0])
+        for v in ppi_py.ppi_mean_ci(human, judge_l, judge_u, alpha=0.05, lam=lam)
     )
-    est = float(np.asarray(ppi_mean_pointestimate(human, judge_l, judge_u, lam=lam)).ravel()[0])
+    est = float(np.asarray(ppi_py.ppi_mean_pointestimate(human, judge_l, judge_u, lam=lam)).ravel()[0])
     assert result.lam == lam
     assert (result.ppi.estimate, result.ppi.ci_low, result.ppi.ci_high) == pytest.approx(
         (est, lo, hi), abs=1e-6
