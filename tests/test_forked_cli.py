@@ -86,3 +86,18 @@ def test_off_switch_runs_cold(monkeypatch: pytest.MonkeyPatch) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "judgekit" in out
     assert str(REPO) in cli_env()["PYTHONPATH"]
+
+
+def test_an_unreachable_server_falls_back_to_cold(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fork server that is gone (or never bound its socket) costs the suite speed, not its results."""
+    monkeypatch.setenv(forked_cli.SERVER_ENV, str(tmp_path / "gone" / "s"))
+    monkeypatch.setattr(forked_cli, "_unavailable", [])  # this worker's own record, restored after the test
+    t0 = time.monotonic()
+    proc = forked_cli.completed([sys.executable, "-m", "judgekit", "--help"], env=cli_env(), timeout=60)
+    assert proc.returncode == 0 and "judgekit" in proc.stdout, proc.stderr
+    assert forked_cli._unavailable and "cannot be reached" in forked_cli._unavailable[0]
+    assert time.monotonic() - t0 < 20  # no 120 s wait for a server whose folder does not exist
+    assert (
+        popen([sys.executable, "-m", "judgekit", "--help"], env=cli_env(), stdout=subprocess.PIPE).wait(60)
+        == 0
+    )
