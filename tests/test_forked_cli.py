@@ -60,6 +60,8 @@ def test_a_scoring_run_writes_the_same_score_file(scripted_server: ScriptedServe
 
 
 def test_the_child_is_its_own_process_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    if not forked_cli.enabled(os.environ):
+        pytest.skip("JUDGEKIT_TEST_FORK=0: the CLI runs cold, there is no forked child to check")
     with ScriptedServer() as server:
         server.add_rule(None, Reply(content='{"match_score": 2}', delay=30.0))
         args = score_args(tmp_path, "--no-progress", api_base=server.base_url)
